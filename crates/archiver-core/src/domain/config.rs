@@ -1,0 +1,289 @@
+//! Tenant configuration: the Zoom account to import from, its users and its schedule.
+//!
+//! These types are deserialised from the `[[tenants]]` tables of the config file (and
+//! from the tenant configuration object on AWS) with `deny_unknown_fields`; call
+//! [`TenantConfig::validate`] at start-up, which names the offending key.
+
+use super::ids::{Source, TenantId};
+use secrecy::SecretString;
+use serde::{Deserialize, Deserializer, Serialize};
+use std::time::Duration;
+
+/// How much of a user's conversations is archived.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum RecordingMode {
+    /// Audio only: the user's individual M4A (meetings) or the call recording (phone).
+    Voice,
+    /// Audio plus the whole-meeting MP4 (video and screen share).
+    Video,
+}
+
+/// A configured (recorded) user of a tenant.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct UserConfig {
+    /// Zoom user email (meetings: matched against `participant_email`; phone: owner match).
+    #[serde(default)]
+    pub email: Option<String>,
+    /// Zoom Phone extension number.
+    #[serde(default)]
+    pub extension: Option<String>,
+    /// Zoom user id, when known (phone owner match; CDR `from`/`user_id`).
+    #[serde(default)]
+    pub zoom_user_id: Option<String>,
+    /// Display name for CDRs (defaults to what Zoom reports, else the email).
+    #[serde(default)]
+    pub name: Option<String>,
+    /// Voice or video.
+    pub mode: RecordingMode,
+}
+
+impl UserConfig {
+    /// True when `email` is this user's (case-insensitive).
+    pub fn has_email(&self, email: &str) -> bool {
+        self.email.as_deref().is_some_and(|e| e.eq_ignore_ascii_case(email.trim()))
+    }
+
+    /// True when `ext` is this user's extension (leading zeros and spaces ignored).
+    pub fn has_extension(&self, ext: &str) -> bool {
+        fn norm(s: &str) -> &str {
+            let t = s.trim();
+            let z = t.trim_start_matches('0');
+            if z.is_empty() && !t.is_empty() { "0" } else { z }
+        }
+        self.extension.as_deref().is_some_and(|e| !e.trim().is_empty() && norm(e) == norm(ext))
+    }
+
+    /// A stable key naming this user in CDR ids: the email, else the extension.
+    pub fn key(&self) -> String {
+        match (&self.email, &self.extension) {
+            (Some(e), _) => e.trim().to_ascii_lowercase(),
+            (None, Some(x)) => format!("ext:{}", x.trim()),
+            (None, None) => String::from("unknown"),
+        }
+    }
+}
+
+/// One tenant: a Zoom account imported as one or two sources.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TenantConfig {
+    /// Tenant id, `[a-z0-9-]+`.
+    pub id: TenantId,
+    /// Zoom account id.
+    pub account_id: String,
+    /// Server-to-Server OAuth client id.
+    pub client_id: String,
+    /// Client secret inline (prefer `client_secret_env`).
+    #[serde(default, skip_serializing)]
+    pub client_secret: Option<SecretString>,
+    /// Name of the environment variable that holds the client secret.
+    #[serde(default)]
+    pub client_secret_env: Option<String>,
+    /// Name of the secret (Secrets Manager id or file path) holding the credentials.
+    #[serde(default)]
+    pub client_secret_ref: Option<String>,
+    /// Zoom API base URL.
+    #[serde(default = "default_api_base_url")]
+    pub api_base_url: String,
+    /// Zoom OAuth token URL.
+    #[serde(default = "default_oauth_url")]
+    pub oauth_url: String,
+    /// Which sources to import.
+    #[serde(default = "default_sources")]
+    pub sources: Vec<Source>,
+    /// Poll interval.
+    #[serde(default = "default_interval", deserialize_with = "de_duration", serialize_with = "ser_duration")]
+    pub interval: Duration,
+    /// How far back the first run archives.
+    #[serde(default = "default_lookback", deserialize_with = "de_duration", serialize_with = "ser_duration")]
+    pub initial_lookback: Duration,
+    /// How far before the watermark each meetings poll starts again.
+    #[serde(default = "default_meetings_overlap", deserialize_with = "de_duration", serialize_with = "ser_duration")]
+    pub meetings_overlap: Duration,
+    /// How far before the watermark each phone poll starts again (Zoom lists phone
+    /// recordings by call time, not by when they became available).
+    #[serde(default = "default_phone_overlap", deserialize_with = "de_duration", serialize_with = "ser_duration")]
+    pub phone_overlap: Duration,
+    /// How long a meeting whose selected files are still processing at Zoom holds the watermark back.
+    #[serde(default = "default_max_wait", deserialize_with = "de_duration", serialize_with = "ser_duration")]
+    pub max_processing_wait: Duration,
+    /// Archive whole-meeting chat, transcript and caption files for meetings of recorded users.
+    #[serde(default = "default_true")]
+    pub archive_meeting_extras: bool,
+    /// Forward proxy URL (`http://user:pass@host:3128`); never logged.
+    #[serde(default, skip_serializing)]
+    pub proxy: Option<SecretString>,
+    /// The recorded users.
+    #[serde(default)]
+    pub users: Vec<UserConfig>,
+}
+
+fn default_api_base_url() -> String {
+    "https://api.zoom.us/v2".into()
+}
+fn default_oauth_url() -> String {
+    "https://zoom.us/oauth/token".into()
+}
+fn default_sources() -> Vec<Source> {
+    Source::ALL.to_vec()
+}
+fn default_interval() -> Duration {
+    Duration::from_secs(300)
+}
+fn default_lookback() -> Duration {
+    Duration::from_secs(30 * 86_400)
+}
+fn default_meetings_overlap() -> Duration {
+    Duration::from_secs(3_600)
+}
+fn default_phone_overlap() -> Duration {
+    Duration::from_secs(6 * 3_600)
+}
+fn default_max_wait() -> Duration {
+    Duration::from_secs(3 * 86_400)
+}
+fn default_true() -> bool {
+    true
+}
+
+/// Serde helper: a humantime duration such as `5m`, `30d`, `1h 30m`.
+pub fn de_duration<'de, D: Deserializer<'de>>(d: D) -> Result<Duration, D::Error> {
+    let s = String::deserialize(d)?;
+    humantime::parse_duration(&s).map_err(|e| serde::de::Error::custom(format!("invalid duration {s:?}: {e}")))
+}
+
+/// Serde helper: writes a duration in humantime form.
+pub fn ser_duration<S: serde::Serializer>(d: &Duration, s: S) -> Result<S::Ok, S::Error> {
+    s.serialize_str(&humantime::format_duration(*d).to_string())
+}
+
+/// A configuration error that names the key at fault.
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+#[error("{key}: {message}")]
+pub struct ConfigError {
+    /// Dotted path of the key, e.g. `tenants[0].users[2].mode`.
+    pub key: String,
+    /// What is wrong with it.
+    pub message: String,
+}
+
+impl ConfigError {
+    /// Builds an error for `key`.
+    pub fn new(key: impl Into<String>, message: impl Into<String>) -> Self {
+        Self { key: key.into(), message: message.into() }
+    }
+}
+
+impl TenantConfig {
+    /// Checks the rules serde cannot express. `prefix` is the key path of this tenant (e.g. `tenants[0]`).
+    pub fn validate(&self, prefix: &str) -> Result<(), ConfigError> {
+        let k = |name: &str| format!("{prefix}.{name}");
+        if self.account_id.trim().is_empty() {
+            return Err(ConfigError::new(k("account_id"), "must not be empty"));
+        }
+        if self.client_id.trim().is_empty() {
+            return Err(ConfigError::new(k("client_id"), "must not be empty"));
+        }
+        let secrets = [self.client_secret.is_some(), self.client_secret_env.is_some(), self.client_secret_ref.is_some()];
+        match secrets.iter().filter(|b| **b).count() {
+            0 => return Err(ConfigError::new(k("client_secret"), "set one of client_secret, client_secret_env or client_secret_ref")),
+            1 => {}
+            _ => return Err(ConfigError::new(k("client_secret"), "set only one of client_secret, client_secret_env or client_secret_ref")),
+        }
+        for (name, url) in [("api_base_url", &self.api_base_url), ("oauth_url", &self.oauth_url)] {
+            if !(url.starts_with("https://") || url.starts_with("http://")) {
+                return Err(ConfigError::new(k(name), format!("{url:?} is not an http(s) URL")));
+            }
+        }
+        if self.sources.is_empty() {
+            return Err(ConfigError::new(k("sources"), "must name at least one of \"meetings\", \"phone\""));
+        }
+        if self.interval < Duration::from_secs(1) {
+            return Err(ConfigError::new(k("interval"), "must be at least 1s"));
+        }
+        if self.initial_lookback.is_zero() {
+            return Err(ConfigError::new(k("initial_lookback"), "must be more than 0"));
+        }
+        for (i, u) in self.users.iter().enumerate() {
+            let uk = format!("{prefix}.users[{i}]");
+            if u.email.as_deref().is_none_or(|e| e.trim().is_empty()) && u.extension.as_deref().is_none_or(|e| e.trim().is_empty()) {
+                return Err(ConfigError::new(format!("{uk}.email"), "a user needs an email or an extension"));
+            }
+            if let Some(e) = &u.email {
+                if !e.contains('@') {
+                    return Err(ConfigError::new(format!("{uk}.email"), format!("{e:?} is not an email address")));
+                }
+            }
+            if let Some(x) = &u.extension {
+                if x.trim().is_empty() || !x.trim().chars().all(|c| c.is_ascii_digit()) {
+                    return Err(ConfigError::new(format!("{uk}.extension"), format!("{x:?} is not an extension number")));
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// The overlap used for `source`.
+    pub fn overlap(&self, source: Source) -> Duration {
+        match source {
+            Source::Meetings => self.meetings_overlap,
+            Source::Phone => self.phone_overlap,
+        }
+    }
+
+    /// The configured user with this email, if any.
+    pub fn user_by_email(&self, email: &str) -> Option<&UserConfig> {
+        if email.trim().is_empty() {
+            return None;
+        }
+        self.users.iter().find(|u| u.has_email(email))
+    }
+
+    /// The configured user with this extension, if any.
+    pub fn user_by_extension(&self, ext: &str) -> Option<&UserConfig> {
+        self.users.iter().find(|u| u.has_extension(ext))
+    }
+
+    /// The configured user with this Zoom user id, if any.
+    pub fn user_by_zoom_id(&self, id: &str) -> Option<&UserConfig> {
+        self.users.iter().find(|u| u.zoom_user_id.as_deref() == Some(id))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn tenant(extra: &str) -> Result<TenantConfig, String> {
+        let json = format!(r#"{{"id":"acme","account_id":"a","client_id":"c","client_secret":"s"{extra}}}"#);
+        serde_json::from_str(&json).map_err(|e| e.to_string())
+    }
+
+    #[test]
+    fn defaults_and_validation() {
+        let t = tenant("").unwrap();
+        assert_eq!(t.sources, vec![Source::Meetings, Source::Phone]);
+        assert_eq!(t.interval, Duration::from_secs(300));
+        assert_eq!(t.initial_lookback, Duration::from_secs(30 * 86400));
+        t.validate("tenants[0]").unwrap();
+
+        let t = tenant(r#","users":[{"mode":"voice"}]"#).unwrap();
+        assert_eq!(t.validate("tenants[0]").unwrap_err().key, "tenants[0].users[0].email");
+        let t = tenant(r#","client_secret_env":"X""#).unwrap();
+        assert_eq!(t.validate("tenants[1]").unwrap_err().key, "tenants[1].client_secret");
+        assert!(tenant(r#","bogus":1"#).unwrap_err().contains("bogus"));
+        assert!(tenant(r#","interval":"5 parsecs""#).unwrap_err().contains("invalid duration"));
+        assert!(tenant(r#","users":[{"email":"a@b","mode":"audio"}]"#).unwrap_err().contains("audio"));
+    }
+
+    #[test]
+    fn user_matching() {
+        let u = UserConfig { email: Some("Alice@Acme.example".into()), extension: Some("1001".into()), zoom_user_id: None, name: None, mode: RecordingMode::Voice };
+        assert!(u.has_email("alice@acme.example "));
+        assert!(u.has_extension("01001"));
+        assert!(!u.has_extension("100"));
+        assert_eq!(u.key(), "alice@acme.example");
+    }
+}

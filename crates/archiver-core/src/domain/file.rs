@@ -1,0 +1,143 @@
+//! File records: one per Zoom file selected for archiving, with its download state.
+
+use super::ids::{Source, TenantId};
+use super::keys::ObjectKey;
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+
+/// What kind of content a file is expected to hold; decides the content checks.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ContentKind {
+    /// MP3 (phone recordings).
+    Mp3,
+    /// MPEG-4 audio (M4A).
+    M4a,
+    /// MPEG-4 video (MP4).
+    Mp4,
+    /// Text or JSON (chat, transcripts, captions): no media checks.
+    Document,
+}
+
+impl ContentKind {
+    /// The kind for a Zoom archive `file_type`.
+    pub fn for_archive_type(file_type: &str) -> Self {
+        match file_type.to_ascii_uppercase().as_str() {
+            "MP4" => ContentKind::Mp4,
+            "M4A" => ContentKind::M4a,
+            "MP3" => ContentKind::Mp3,
+            _ => ContentKind::Document,
+        }
+    }
+
+    /// True for audio/video media.
+    pub fn is_media(self) -> bool {
+        !matches!(self, ContentKind::Document)
+    }
+}
+
+/// Where a file is in its life.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "state", rename_all = "snake_case")]
+pub enum FileState {
+    /// Known, waiting for a download task.
+    Pending,
+    /// Claimed by a downloader until `lease_until`.
+    Downloading {
+        /// The claiming worker/task.
+        owner: String,
+        /// When the claim lapses.
+        lease_until: DateTime<Utc>,
+    },
+    /// Stored in the object store.
+    Archived {
+        /// Bytes stored.
+        size: u64,
+        /// SHA-256 of the stored bytes, lowercase hex.
+        sha256: String,
+        /// Content type Zoom served.
+        content_type: Option<String>,
+        /// When it was stored.
+        archived_at: DateTime<Utc>,
+        /// Whether Zoom's `encryption_fingerprint` equals the SHA-256 (`None` when Zoom gave none).
+        fingerprint_match: Option<bool>,
+    },
+    /// Deleted at Zoom before it could be archived (terminal, reported).
+    Gone {
+        /// Why.
+        reason: String,
+        /// When it was found gone.
+        at: DateTime<Utc>,
+    },
+    /// Gave up after the retry budget or a permanent error (terminal, reported).
+    Failed {
+        /// Why.
+        reason: String,
+        /// When.
+        at: DateTime<Utc>,
+    },
+}
+
+impl FileState {
+    /// Short name for reports and indexes.
+    pub fn name(&self) -> &'static str {
+        match self {
+            FileState::Pending => "pending",
+            FileState::Downloading { .. } => "downloading",
+            FileState::Archived { .. } => "archived",
+            FileState::Gone { .. } => "gone",
+            FileState::Failed { .. } => "failed",
+        }
+    }
+
+    /// True when no more work will happen on this file.
+    pub fn is_terminal(&self) -> bool {
+        matches!(self, FileState::Archived { .. } | FileState::Gone { .. } | FileState::Failed { .. })
+    }
+}
+
+/// A Zoom file selected for archiving.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct FileRecord {
+    /// Owning tenant.
+    pub tenant: TenantId,
+    /// Import source.
+    pub source: Source,
+    /// Zoom's file id (archive file id, or phone recording id).
+    pub file_id: String,
+    /// The conversation: meeting UUID, or the phone recording's call id.
+    pub conversation_id: String,
+    /// When the conversation started (dates the object key).
+    pub conversation_start: DateTime<Utc>,
+    /// Zoom's file type (`M4A`, `MP4`, `CHAT`, `MP3`, ...).
+    pub file_type: String,
+    /// What the content must look like.
+    pub content_kind: ContentKind,
+    /// Size Zoom announced, when it did.
+    pub expected_size: Option<u64>,
+    /// Zoom's `encryption_fingerprint`, when given.
+    pub fingerprint: Option<String>,
+    /// Where to download it (needs the tenant's Bearer token; never logged).
+    pub download_url: String,
+    /// Start of what the file covers.
+    pub recording_start: Option<DateTime<Utc>>,
+    /// End of what the file covers.
+    pub recording_end: Option<DateTime<Utc>>,
+    /// Where it is (or will be) stored.
+    pub object_key: ObjectKey,
+    /// The CDRs that link this file.
+    pub cdr_ids: Vec<String>,
+    /// Download state.
+    pub state: FileState,
+    /// Download attempts so far.
+    pub attempts: u32,
+    /// Whether a download task was sent for it.
+    pub queued: bool,
+    /// When the poller first saw it.
+    pub first_seen: DateTime<Utc>,
+    /// Last change.
+    pub updated_at: DateTime<Utc>,
+    /// Optimistic-concurrency version: a store accepts an update only when the stored
+    /// version equals this one, and stores `version + 1`.
+    pub version: u64,
+}

@@ -1,0 +1,18 @@
+//! Domain types: what the archiver knows about tenants, Zoom payloads, files, CDRs and tasks.
+
+pub mod cdr;
+pub mod config;
+pub mod file;
+pub mod ids;
+pub mod keys;
+pub mod task;
+pub mod time;
+pub mod zoom;
+
+pub use cdr::*;
+pub use config::*;
+pub use file::*;
+pub use ids::*;
+pub use keys::*;
+pub use task::*;
+pub use zoom::*;

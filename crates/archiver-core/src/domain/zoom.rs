@@ -1,0 +1,301 @@
+//! The archiver's view of Zoom payloads (archive files, phone recordings).
+//!
+//! Parsing is tolerant by design: unknown fields are ignored, unknown enum values are
+//! kept as strings, optional fields may be absent, and dates accept every form Zoom
+//! and its SDK fixtures use (see [`super::time`]). Only the fields without which a
+//! file cannot be identified (`uuid`, file `id`, recording `id`) are required.
+
+use super::time::{de_opt_string_or_number, de_opt_time};
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+
+/// One page of `GET /archive_files`.
+#[derive(Clone, Debug, Default, Deserialize, Serialize)]
+pub struct ArchiveFilesPage {
+    /// The window start Zoom used.
+    #[serde(default, deserialize_with = "de_opt_time")]
+    pub from: Option<DateTime<Utc>>,
+    /// The window end Zoom used (clamped to "now" by Zoom when in the future).
+    #[serde(default, deserialize_with = "de_opt_time")]
+    pub to: Option<DateTime<Utc>>,
+    /// Records in the whole listing.
+    #[serde(default)]
+    pub total_records: Option<u64>,
+    /// Token of the next page; empty or absent on the last page.
+    #[serde(default)]
+    pub next_page_token: Option<String>,
+    /// The archived meetings of this page.
+    #[serde(default)]
+    pub meetings: Vec<ArchiveMeeting>,
+}
+
+/// An archived meeting (an element of `meetings[]`, or the body of `/past_meetings/{uuid}/archive_files`).
+#[derive(Clone, Debug, Default, Deserialize, Serialize, PartialEq)]
+pub struct ArchiveMeeting {
+    /// The meeting instance UUID (base64-like; may contain `/`, `+`, `=`).
+    pub uuid: String,
+    /// The meeting number (absent for external meetings).
+    #[serde(default)]
+    pub id: Option<i64>,
+    /// Host's Zoom user id (absent for external meetings).
+    #[serde(default)]
+    pub host_id: Option<String>,
+    /// Topic (absent for external meetings).
+    #[serde(default)]
+    pub topic: Option<String>,
+    /// Zoom's meeting type number (100 = breakout room).
+    #[serde(default, rename = "type")]
+    pub meeting_kind: Option<i64>,
+    /// Meeting start.
+    #[serde(default, deserialize_with = "de_opt_time")]
+    pub start_time: Option<DateTime<Utc>>,
+    /// The meeting's time zone name.
+    #[serde(default)]
+    pub timezone: Option<String>,
+    /// Actual length in seconds.
+    #[serde(default)]
+    pub duration_in_second: Option<i64>,
+    /// Scheduled length in minutes.
+    #[serde(default)]
+    pub duration: Option<i64>,
+    /// `internal` or `external`.
+    #[serde(default)]
+    pub meeting_type: Option<String>,
+    /// When the archive completed; `None` while processing (Zoom sends `""`).
+    #[serde(default, deserialize_with = "de_opt_time")]
+    pub complete_time: Option<DateTime<Utc>>,
+    /// Whether this instance is a breakout room.
+    #[serde(default)]
+    pub is_breakout_room: Option<bool>,
+    /// The parent meeting's UUID for breakout rooms.
+    #[serde(default)]
+    pub parent_meeting_id: Option<String>,
+    /// `completed` or `processing`.
+    #[serde(default)]
+    pub status: Option<String>,
+    /// The account's name.
+    #[serde(default)]
+    pub account_name: Option<String>,
+    /// The archive files of this meeting.
+    #[serde(default)]
+    pub archive_files: Vec<ArchiveFile>,
+}
+
+impl ArchiveMeeting {
+    /// True for meetings hosted outside the tenant's account.
+    pub fn is_external(&self) -> bool {
+        self.meeting_type.as_deref() == Some("external")
+    }
+}
+
+/// One archive file of a meeting.
+#[derive(Clone, Debug, Default, Deserialize, Serialize, PartialEq)]
+pub struct ArchiveFile {
+    /// File id (UUID).
+    pub id: String,
+    /// `MP4`, `M4A`, `CHAT`, `CC`, `CHAT_MESSAGE`, `TRANSCRIPT`, ... (kept as sent).
+    #[serde(default)]
+    pub file_type: String,
+    /// Extension as Zoom reports it (e.g. `MP4`, `JSON`).
+    #[serde(default)]
+    pub file_extension: Option<String>,
+    /// Size in bytes.
+    #[serde(default)]
+    pub file_size: Option<u64>,
+    /// Download URL (needs the Bearer token; absent for on-prem accounts).
+    #[serde(default)]
+    pub download_url: Option<String>,
+    /// `completed`, `processing` or `failed`.
+    #[serde(default)]
+    pub status: Option<String>,
+    /// e.g. `audio_only`, `shared_screen_with_speaker_view`, `chat_file`.
+    #[serde(default)]
+    pub recording_type: Option<String>,
+    /// True for a per-participant file.
+    #[serde(default)]
+    pub individual: Option<bool>,
+    /// The participant's email for individual files (`""` for external users).
+    #[serde(default)]
+    pub participant_email: Option<String>,
+    /// The participant's join time (individual) or the gateway's (whole meeting).
+    #[serde(default, deserialize_with = "de_opt_time")]
+    pub participant_join_time: Option<DateTime<Utc>>,
+    /// The participant's leave time (individual) or the gateway's (whole meeting).
+    #[serde(default, deserialize_with = "de_opt_time")]
+    pub participant_leave_time: Option<DateTime<Utc>>,
+    /// SHA-256 hex fingerprint Zoom reports for the archived file.
+    #[serde(default)]
+    pub encryption_fingerprint: Option<String>,
+}
+
+impl ArchiveFile {
+    /// True when the file is ready to download.
+    pub fn is_completed(&self) -> bool {
+        self.status.as_deref().is_none_or(|s| s.eq_ignore_ascii_case("completed"))
+    }
+
+    /// True when Zoom reports the file as failed (it will never complete).
+    pub fn is_failed(&self) -> bool {
+        self.status.as_deref().is_some_and(|s| s.eq_ignore_ascii_case("failed"))
+    }
+
+    /// True for a per-participant file.
+    pub fn is_individual(&self) -> bool {
+        self.individual.unwrap_or(false)
+    }
+}
+
+/// One page of `GET /phone/recordings`.
+#[derive(Clone, Debug, Default, Deserialize, Serialize)]
+pub struct PhoneRecordingsPage {
+    /// Token of the next page; empty or absent on the last page.
+    #[serde(default)]
+    pub next_page_token: Option<String>,
+    /// Records in the whole listing.
+    #[serde(default)]
+    pub total_records: Option<u64>,
+    /// The window end, when Zoom echoes it.
+    #[serde(default, deserialize_with = "de_opt_time")]
+    pub to: Option<DateTime<Utc>>,
+    /// The recordings of this page.
+    #[serde(default)]
+    pub recordings: Vec<PhoneRecording>,
+}
+
+/// A Zoom Phone call recording.
+#[derive(Clone, Debug, Default, Deserialize, Serialize, PartialEq)]
+pub struct PhoneRecording {
+    /// Recording id (32 hex characters).
+    pub id: String,
+    /// The call id shared by all legs and logs of one call.
+    #[serde(default, deserialize_with = "de_opt_string_or_number")]
+    pub call_id: Option<String>,
+    /// Call log id.
+    #[serde(default)]
+    pub call_log_id: Option<String>,
+    /// Caller number.
+    #[serde(default, deserialize_with = "de_opt_string_or_number")]
+    pub caller_number: Option<String>,
+    /// Caller display name.
+    #[serde(default)]
+    pub caller_name: Option<String>,
+    /// 1 internal, 2 external.
+    #[serde(default)]
+    pub caller_number_type: Option<i64>,
+    /// Callee number.
+    #[serde(default, deserialize_with = "de_opt_string_or_number")]
+    pub callee_number: Option<String>,
+    /// Callee display name.
+    #[serde(default)]
+    pub callee_name: Option<String>,
+    /// 1 internal, 2 external, 3 customised emergency.
+    #[serde(default)]
+    pub callee_number_type: Option<i64>,
+    /// Who placed the call on behalf of a queue or shared line.
+    #[serde(default)]
+    pub outgoing_by: Option<PhoneParty>,
+    /// Who accepted the call for a queue or shared line.
+    #[serde(default)]
+    pub accepted_by: Option<PhoneParty>,
+    /// Recording (call) start.
+    #[serde(default, deserialize_with = "de_opt_time")]
+    pub date_time: Option<DateTime<Utc>>,
+    /// Recording end.
+    #[serde(default, deserialize_with = "de_opt_time")]
+    pub end_time: Option<DateTime<Utc>>,
+    /// Length in seconds.
+    #[serde(default)]
+    pub duration: Option<i64>,
+    /// `inbound` or `outbound`.
+    #[serde(default)]
+    pub direction: Option<String>,
+    /// `OnDemand` or `Automatic`.
+    #[serde(default)]
+    pub recording_type: Option<String>,
+    /// Download URL (needs the Bearer token; may redirect to a file host).
+    #[serde(default)]
+    pub download_url: Option<String>,
+    /// The recording's owner (user, call queue, common area).
+    #[serde(default)]
+    pub owner: Option<PhoneOwner>,
+    /// Related meeting, when the call was elevated.
+    #[serde(default)]
+    pub meeting_uuid: Option<String>,
+}
+
+/// A party named on a phone recording (`accepted_by`, `outgoing_by`).
+#[derive(Clone, Debug, Default, Deserialize, Serialize, PartialEq)]
+pub struct PhoneParty {
+    /// Display name.
+    #[serde(default)]
+    pub name: Option<String>,
+    /// Extension number (string or number in Zoom's payloads).
+    #[serde(default, deserialize_with = "de_opt_string_or_number")]
+    pub extension_number: Option<String>,
+}
+
+/// The owner of a phone recording.
+#[derive(Clone, Debug, Default, Deserialize, Serialize, PartialEq)]
+pub struct PhoneOwner {
+    /// `user`, `callQueue` or `commonArea`.
+    #[serde(default, rename = "type")]
+    pub kind: Option<String>,
+    /// Zoom id of the owner.
+    #[serde(default)]
+    pub id: Option<String>,
+    /// Display name.
+    #[serde(default)]
+    pub name: Option<String>,
+    /// Extension number (an integer in `/phone/recordings`).
+    #[serde(default, deserialize_with = "de_opt_string_or_number")]
+    pub extension_number: Option<String>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn sample(name: &str) -> String {
+        let path = format!("{}/../../../shared/reference/zoom-samples/{name}", env!("CARGO_MANIFEST_DIR"));
+        std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{path}: {e}"))
+    }
+
+    #[test]
+    fn parses_the_real_archive_files_sample() {
+        let page: ArchiveFilesPage = serde_json::from_str(&sample("archive_files_list.json")).unwrap();
+        assert_eq!(page.meetings.len(), 1);
+        let m = &page.meetings[0];
+        assert_eq!(m.uuid, "yO3dfhh3t467UkQ==");
+        assert_eq!(m.parent_meeting_id.as_deref(), Some("atsXxhSEQWit9t+U02HXNQ=="));
+        assert!(m.complete_time.is_some());
+        let f = &m.archive_files[0];
+        assert_eq!(f.file_type, "CHAT");
+        assert!(f.is_individual() && f.is_completed());
+        assert_eq!(f.participant_email.as_deref(), Some("jchill@example.com"));
+        assert_eq!(f.file_size, Some(165743));
+        assert_eq!(page.next_page_token.as_deref(), Some("At6eWnFZ1FB3arCXnRxqHLXKhbDW18yz2i2"));
+    }
+
+    #[test]
+    fn parses_the_real_phone_recordings_sample() {
+        let page: PhoneRecordingsPage = serde_json::from_str(&sample("phone_recordings_list.json")).unwrap();
+        let r = &page.recordings[0];
+        assert_eq!(r.call_id.as_deref(), Some("7072598989368295984"));
+        let owner = r.owner.as_ref().unwrap();
+        assert_eq!(owner.extension_number.as_deref(), Some("1000123476"));
+        assert_eq!(r.accepted_by.as_ref().unwrap().extension_number.as_deref(), Some("10201"));
+        assert_eq!(r.duration, Some(115));
+        assert!(r.date_time.is_some() && r.end_time.is_some());
+    }
+
+    #[test]
+    fn tolerates_empty_complete_time_and_missing_fields() {
+        let m: ArchiveMeeting = serde_json::from_str(
+            r#"{"uuid":"a/b//c+d=","complete_time":"","status":"processing","archive_files":[{"id":"f1","file_type":"NEW_KIND","status":"processing","extra":1}]}"#,
+        )
+        .unwrap();
+        assert_eq!(m.complete_time, None);
+        assert!(!m.archive_files[0].is_completed());
+        assert_eq!(m.archive_files[0].file_type, "NEW_KIND");
+    }
+}

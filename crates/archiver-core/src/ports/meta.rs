@@ -1,0 +1,89 @@
+use crate::domain::{Cdr, CdrQuery, Cursor, FileRecord, Source, TenantId};
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+
+/// Errors of a [`MetaStore`].
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum MetaError {
+    /// A conditional write lost: the stored version is not the expected one (or the item is missing).
+    #[error("conflicting update of {0}")]
+    Conflict(String),
+    /// The store failed.
+    #[error("metadata store failed: {message}")]
+    Backend {
+        /// What failed.
+        message: String,
+        /// Whether trying again may succeed.
+        retryable: bool,
+    },
+    /// A stored item could not be decoded.
+    #[error("stored item {key} is corrupt: {message}")]
+    Corrupt {
+        /// The item's key.
+        key: String,
+        /// The decode error.
+        message: String,
+    },
+}
+
+impl MetaError {
+    /// Whether trying again may succeed.
+    pub fn is_retryable(&self) -> bool {
+        match self {
+            MetaError::Conflict(_) => true,
+            MetaError::Backend { retryable, .. } => *retryable,
+            MetaError::Corrupt { .. } => false,
+        }
+    }
+}
+
+/// Filter for [`MetaStore::list_files`].
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct FileQuery {
+    /// Only this tenant.
+    pub tenant: Option<TenantId>,
+    /// Only files in this state (`FileState::name()`).
+    pub state: Option<&'static str>,
+    /// Only files not yet queued.
+    pub unqueued_only: bool,
+}
+
+/// Durable metadata: file states, CDRs, cursors and leases.
+///
+/// Contract (checked by the conformance suite): `insert_*` are insert-if-absent and return
+/// whether they inserted; `update_*` succeed only when the stored `version` equals the given
+/// record's `version`, store the record with `version + 1` and return it; otherwise they fail
+/// with [`MetaError::Conflict`] and change nothing. Records are partitioned by tenant: a
+/// lookup never returns another tenant's record.
+#[async_trait]
+pub trait MetaStore: Send + Sync {
+    /// Inserts a file record (its `version` is ignored and stored as 1) unless one exists.
+    async fn insert_file(&self, rec: &FileRecord) -> Result<bool, MetaError>;
+    /// Reads a file record.
+    async fn get_file(&self, tenant: &TenantId, source: Source, file_id: &str) -> Result<Option<FileRecord>, MetaError>;
+    /// Compare-and-set update of a file record.
+    async fn update_file(&self, rec: &FileRecord) -> Result<FileRecord, MetaError>;
+    /// File records matching `q`, in a stable order.
+    async fn list_files(&self, q: &FileQuery) -> Result<Vec<FileRecord>, MetaError>;
+
+    /// Inserts a CDR (stored as version 1) unless one with the same tenant and id exists.
+    async fn insert_cdr(&self, cdr: &Cdr) -> Result<bool, MetaError>;
+    /// Reads a CDR.
+    async fn get_cdr(&self, tenant: &TenantId, cdr_id: &str) -> Result<Option<Cdr>, MetaError>;
+    /// Compare-and-set update of a CDR.
+    async fn update_cdr(&self, cdr: &Cdr) -> Result<Cdr, MetaError>;
+    /// CDRs matching `q`, ordered by start time then id.
+    async fn query_cdrs(&self, q: &CdrQuery) -> Result<Vec<Cdr>, MetaError>;
+
+    /// The cursor of a tenant source, if stored.
+    async fn get_cursor(&self, tenant: &TenantId, source: Source) -> Result<Option<Cursor>, MetaError>;
+    /// Stores a cursor: insert when `cursor.version == 0` and none exists, else compare-and-set.
+    async fn put_cursor(&self, cursor: &Cursor) -> Result<Cursor, MetaError>;
+
+    /// Takes or extends the lease `name` for `owner` until `until`: succeeds when the lease is
+    /// free, expired at `now`, or already held by `owner`.
+    async fn try_lease(&self, name: &str, owner: &str, until: DateTime<Utc>, now: DateTime<Utc>) -> Result<bool, MetaError>;
+    /// Releases the lease if `owner` holds it.
+    async fn release_lease(&self, name: &str, owner: &str) -> Result<(), MetaError>;
+}

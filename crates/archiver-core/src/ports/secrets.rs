@@ -1,0 +1,45 @@
+use async_trait::async_trait;
+use secrecy::SecretString;
+
+/// Why a secret could not be read. Never contains the secret's value.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum SecretError {
+    /// No secret with that name.
+    #[error("secret {0:?} not found")]
+    NotFound(String),
+    /// The secret exists but is malformed (the message names the field, not the value).
+    #[error("secret {name:?} is malformed: {message}")]
+    Malformed {
+        /// Secret name.
+        name: String,
+        /// What is wrong.
+        message: String,
+    },
+    /// The backend failed.
+    #[error("reading secret {name:?} failed: {message}")]
+    Backend {
+        /// Secret name.
+        name: String,
+        /// The backend's error.
+        message: String,
+    },
+}
+
+/// Server-to-Server OAuth credentials of one Zoom account.
+#[derive(Clone, Debug)]
+pub struct ZoomCredentials {
+    /// Zoom account id.
+    pub account_id: String,
+    /// OAuth client id.
+    pub client_id: String,
+    /// OAuth client secret.
+    pub client_secret: SecretString,
+}
+
+/// Where secrets come from (environment, file, Secrets Manager). Values are `SecretString`s.
+#[async_trait]
+pub trait SecretSource: Send + Sync {
+    /// Reads the secret called `name`.
+    async fn get(&self, name: &str) -> Result<SecretString, SecretError>;
+}

@@ -1,0 +1,151 @@
+use super::body::ByteStream;
+use crate::domain::{ArchiveMeeting, PhoneRecording};
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+
+/// A listing window `[from, to]`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Window {
+    /// Start (inclusive).
+    pub from: DateTime<Utc>,
+    /// End (inclusive).
+    pub to: DateTime<Utc>,
+}
+
+/// Which date `/archive_files` filters on.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ArchiveDateType {
+    /// `meeting_start_time` (Zoom's default).
+    MeetingStartTime,
+    /// `archive_complete_time`: meetings appear when their archive completes, so late
+    /// archives are never missed by a watermark that has moved past their start.
+    ArchiveCompleteTime,
+}
+
+impl ArchiveDateType {
+    /// The query value.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ArchiveDateType::MeetingStartTime => "meeting_start_time",
+            ArchiveDateType::ArchiveCompleteTime => "archive_complete_time",
+        }
+    }
+}
+
+/// One page of a listing.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Page<T> {
+    /// The items.
+    pub items: Vec<T>,
+    /// Token for the next page, `None` on the last page.
+    pub next_page_token: Option<String>,
+    /// The window end Zoom used (it clamps a future `to` to now); reuse it with the token.
+    pub to: Option<DateTime<Utc>>,
+    /// Records in the whole listing, when reported.
+    pub total_records: Option<u64>,
+}
+
+/// When a rate-limited call may be tried again, as Zoom said it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum RetryHint {
+    /// After this many seconds.
+    Seconds(u64),
+    /// At this time (daily limits: the next 00:00 UTC).
+    At(DateTime<Utc>),
+}
+
+impl RetryHint {
+    /// The wait from `now`.
+    pub fn wait_from(self, now: DateTime<Utc>) -> std::time::Duration {
+        match self {
+            RetryHint::Seconds(s) => std::time::Duration::from_secs(s),
+            RetryHint::At(t) => (t - now).to_std().unwrap_or_default(),
+        }
+    }
+}
+
+/// Errors of the Zoom API, classified for the services' decisions.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum ZoomError {
+    /// 429 after the client's own retries.
+    #[error("rate limited by Zoom ({category}, {kind})")]
+    RateLimited {
+        /// Rate-limit category (`Light`, `Medium`, `Heavy`, `Resource-intensive`, or `unknown`).
+        category: String,
+        /// `QPS` or `Daily-limit` (or `unknown`).
+        kind: String,
+        /// When to retry, if Zoom said.
+        retry_after: Option<RetryHint>,
+    },
+    /// The credentials were refused or the token stayed invalid after a refresh.
+    #[error("Zoom refused the credentials: {0}")]
+    Unauthorized(String),
+    /// The app lacks a scope or permission.
+    #[error("Zoom refused the call (missing scope or permission): {0}")]
+    Forbidden(String),
+    /// The resource does not exist (deleted file, unknown meeting).
+    #[error("not found at Zoom: {0}")]
+    NotFound(String),
+    /// `next_page_token` was invalid or expired: restart the listing.
+    #[error("next_page_token is invalid or expired")]
+    InvalidPageToken,
+    /// Zoom rejected the request (code and message from Zoom).
+    #[error("Zoom rejected the request: code {code}: {message}")]
+    BadRequest {
+        /// Zoom's error code.
+        code: i64,
+        /// Zoom's message.
+        message: String,
+    },
+    /// 5xx after the client's own retries.
+    #[error("Zoom server error {status}: {message}")]
+    Server {
+        /// HTTP status.
+        status: u16,
+        /// Body excerpt.
+        message: String,
+    },
+    /// Network failure (connect, reset, timeout).
+    #[error("network error talking to Zoom: {0}")]
+    Transport(String),
+    /// A body that does not parse.
+    #[error("unexpected response from Zoom: {0}")]
+    Decode(String),
+}
+
+impl ZoomError {
+    /// Whether trying the same call again later may succeed.
+    pub fn is_retryable(&self) -> bool {
+        matches!(
+            self,
+            ZoomError::RateLimited { .. } | ZoomError::Server { .. } | ZoomError::Transport(_) | ZoomError::Unauthorized(_) | ZoomError::InvalidPageToken | ZoomError::Decode(_)
+        )
+    }
+}
+
+/// An opened download.
+pub struct Download {
+    /// `Content-Type` served.
+    pub content_type: Option<String>,
+    /// `Content-Length` served.
+    pub content_length: Option<u64>,
+    /// The body.
+    pub body: ByteStream,
+}
+
+/// The Zoom API of one tenant (one account, its credentials, base URLs and proxy).
+///
+/// Implementations handle OAuth, per-second pacing and short retries of 429/5xx themselves;
+/// what reaches the services is a final outcome.
+#[async_trait]
+pub trait ZoomApi: Send + Sync {
+    /// `GET /archive_files` for one window and page.
+    async fn list_archived_meetings(&self, window: Window, date_type: ArchiveDateType, page_token: Option<&str>) -> Result<Page<ArchiveMeeting>, ZoomError>;
+    /// `GET /past_meetings/{uuid}/archive_files`; `None` when Zoom does not know the meeting.
+    async fn get_meeting_archive(&self, uuid: &str) -> Result<Option<ArchiveMeeting>, ZoomError>;
+    /// `GET /phone/recordings` for one window and page.
+    async fn list_phone_recordings(&self, window: Window, page_token: Option<&str>) -> Result<Page<PhoneRecording>, ZoomError>;
+    /// Opens a download URL (following redirects without leaking the token to another host).
+    async fn download(&self, url: &str) -> Result<Download, ZoomError>;
+}

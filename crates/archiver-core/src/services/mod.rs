@@ -1,0 +1,3 @@
+//! Services: every business rule of the archiver.
+
+pub mod select;
