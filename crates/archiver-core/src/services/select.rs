@@ -1,1 +1,511 @@
-//! Selection rules.
+//! Selection rules: which Zoom files belong to which configured user, and the CDR drafts.
+//!
+//! Pure functions, no I/O. The rules (from the product spec):
+//! - **Meetings**: individual archive files are matched to configured users by
+//!   `participant_email`. A `voice` user gets their individual audio (M4A); a `video`
+//!   user also gets the whole-meeting MP4 (linked to every video user's CDR, with its own
+//!   span). Whole-meeting chat, transcript and caption files are linked to every recorded
+//!   user's CDR when `archive_meeting_extras` is on (the spec's "chat not supported"
+//!   limitation, beaten). Files of users who are not configured are never selected.
+//! - **Phone**: a recording belongs to a configured user when its owner's extension or
+//!   Zoom id is theirs, or when they accepted or placed it for a call queue / shared line.
+//! - Files that are not `completed` at Zoom are not selected yet; the plan says so, and
+//!   the poller holds its watermark back so that a later poll picks them up.
+
+use crate::domain::{
+    ArchiveFile, ArchiveMeeting, Cdr, ContentKind, FileRecord, FileState, MediaRef, ObjectKey, PhoneRecording, RecordingMode, Segment,
+    Source, TenantConfig, UserConfig,
+};
+use chrono::{DateTime, Utc};
+
+/// What the poller should store for one conversation.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Plan {
+    /// Files to archive (inserted if absent).
+    pub files: Vec<FileRecord>,
+    /// CDR drafts (inserted if absent, else merged).
+    pub cdrs: Vec<Cdr>,
+    /// True when a file that would be selected is still processing at Zoom.
+    pub waiting: bool,
+    /// Files skipped because Zoom gave no download URL (on-prem storage).
+    pub without_url: usize,
+}
+
+fn media_ref(f: &FileRecord) -> MediaRef {
+    MediaRef {
+        file_id: f.file_id.clone(),
+        file_type: f.file_type.clone(),
+        key: f.object_key.to_string(),
+        size: None,
+        sha256: None,
+        state: "pending".into(),
+        start_time: f.recording_start,
+        end_time: f.recording_end,
+    }
+}
+
+#[allow(clippy::too_many_arguments)]
+fn file_record(
+    tenant: &TenantConfig,
+    source: Source,
+    conversation_id: &str,
+    conversation_start: DateTime<Utc>,
+    file_id: &str,
+    file_type: &str,
+    extension: &str,
+    kind: ContentKind,
+    size: Option<u64>,
+    fingerprint: Option<String>,
+    url: &str,
+    span: (Option<DateTime<Utc>>, Option<DateTime<Utc>>),
+    now: DateTime<Utc>,
+) -> FileRecord {
+    FileRecord {
+        tenant: tenant.id.clone(),
+        source,
+        file_id: file_id.to_string(),
+        conversation_id: conversation_id.to_string(),
+        conversation_start,
+        file_type: file_type.to_string(),
+        content_kind: kind,
+        expected_size: size.filter(|s| *s > 0),
+        fingerprint: fingerprint.filter(|f| f.len() == 64 && f.bytes().all(|b| b.is_ascii_hexdigit())).map(|f| f.to_ascii_lowercase()),
+        download_url: url.to_string(),
+        recording_start: span.0,
+        recording_end: span.1,
+        object_key: ObjectKey::derive(&tenant.id, source, conversation_start, conversation_id, file_id, extension),
+        cdr_ids: Vec::new(),
+        state: FileState::Pending,
+        attempts: 0,
+        queued: false,
+        first_seen: now,
+        updated_at: now,
+        version: 0,
+    }
+}
+
+fn extension_for(f: &ArchiveFile) -> String {
+    match f.file_type.to_ascii_uppercase().as_str() {
+        "MP4" => "mp4".into(),
+        "M4A" => "m4a".into(),
+        "CHAT" => "txt".into(),
+        "CC" => "vtt".into(),
+        "CHAT_MESSAGE" | "TRANSCRIPT" | "SUB_GROUP_MEMBER_LOG" => "json".into(),
+        _ => f.file_extension.clone().unwrap_or_else(|| "bin".into()),
+    }
+}
+
+fn is_video(f: &ArchiveFile) -> bool {
+    f.file_type.eq_ignore_ascii_case("MP4")
+}
+
+fn is_audio(f: &ArchiveFile) -> bool {
+    f.file_type.eq_ignore_ascii_case("M4A")
+}
+
+/// Plans one archived meeting for `tenant`. `location` fills the CDRs' `location`.
+pub fn plan_meeting(tenant: &TenantConfig, m: &ArchiveMeeting, now: DateTime<Utc>, location: &str) -> Plan {
+    let mut plan = Plan::default();
+    let start = m
+        .start_time
+        .or_else(|| m.archive_files.iter().filter_map(|f| f.participant_join_time).min())
+        .unwrap_or(now);
+    let meeting_end = start + chrono::Duration::seconds(m.duration_in_second.unwrap_or(0).max(0));
+
+    // Configured users present, in the order of first appearance.
+    let mut present: Vec<&UserConfig> = Vec::new();
+    for f in m.archive_files.iter().filter(|f| f.is_individual()) {
+        if let Some(u) = f.participant_email.as_deref().and_then(|e| tenant.user_by_email(e)) {
+            if !present.iter().any(|p| std::ptr::eq(*p, u)) {
+                present.push(u);
+            }
+        }
+    }
+    if present.is_empty() {
+        return plan;
+    }
+    let any_video = present.iter().any(|u| u.mode == RecordingMode::Video);
+
+    // Decide each file: which users it belongs to.
+    let mut links: Vec<(usize, Vec<usize>)> = Vec::new(); // (file index in plan.files, user indexes)
+    for f in &m.archive_files {
+        let owners: Vec<usize> = if f.is_individual() {
+            let Some(ui) = f.participant_email.as_deref().and_then(|e| present.iter().position(|u| u.has_email(e))) else { continue };
+            let u = present[ui];
+            if is_video(f) && u.mode != RecordingMode::Video {
+                continue;
+            }
+            if !is_video(f) && !is_audio(f) && !tenant.archive_meeting_extras {
+                continue;
+            }
+            vec![ui]
+        } else if is_video(f) {
+            if !any_video {
+                continue;
+            }
+            present.iter().enumerate().filter(|(_, u)| u.mode == RecordingMode::Video).map(|(i, _)| i).collect()
+        } else if is_audio(f) {
+            // The whole-meeting audio mixes everyone; recorded users get their individual audio instead.
+            continue;
+        } else {
+            if !tenant.archive_meeting_extras {
+                continue;
+            }
+            (0..present.len()).collect()
+        };
+        if !f.is_completed() {
+            if !f.is_failed() {
+                plan.waiting = true;
+            }
+            continue;
+        }
+        let Some(url) = f.download_url.as_deref().filter(|u| !u.is_empty()) else {
+            plan.without_url += 1;
+            continue;
+        };
+        let rec = file_record(
+            tenant,
+            Source::Meetings,
+            &m.uuid,
+            start,
+            &f.id,
+            &f.file_type,
+            &extension_for(f),
+            ContentKind::for_archive_type(&f.file_type),
+            f.file_size,
+            f.encryption_fingerprint.clone(),
+            url,
+            (f.participant_join_time, f.participant_leave_time),
+            now,
+        );
+        plan.files.push(rec);
+        links.push((plan.files.len() - 1, owners));
+    }
+
+    let topic = m.topic.clone().unwrap_or_default();
+    for (ui, u) in present.iter().enumerate() {
+        let key = u.key();
+        let cdr_id = Cdr::make_id(Source::Meetings, &m.uuid, &key);
+        let own: Vec<&ArchiveFile> = m
+            .archive_files
+            .iter()
+            .filter(|f| f.is_individual() && f.participant_email.as_deref().is_some_and(|e| u.has_email(e)))
+            .collect();
+        let mut segments: Vec<Segment> = own
+            .iter()
+            .filter_map(|f| Some(Segment { join_time: f.participant_join_time?, leave_time: f.participant_leave_time? }))
+            .collect();
+        segments.sort_by_key(|s| s.join_time);
+        segments.dedup();
+        let user_start = segments.iter().map(|s| s.join_time).min().unwrap_or(start);
+        let user_end = segments.iter().map(|s| s.leave_time).max().unwrap_or(meeting_end).max(user_start);
+        let email = u.email.clone().unwrap_or_default();
+        let name = u.name.clone().unwrap_or_else(|| email.clone());
+        let zoom_id = u.zoom_user_id.clone().unwrap_or_else(|| email.clone());
+        let media: Vec<MediaRef> = links
+            .iter()
+            .filter(|(_, owners)| owners.contains(&ui))
+            .map(|(fi, _)| media_ref(&plan.files[*fi]))
+            .collect();
+        for (fi, owners) in &links {
+            if owners.contains(&ui) {
+                plan.files[*fi].cdr_ids.push(cdr_id.clone());
+            }
+        }
+        plan.cdrs.push(Cdr {
+            tenant: tenant.id.clone(),
+            cdr_id,
+            source: Source::Meetings,
+            source_platform: Source::Meetings.platform().into(),
+            platform_call_id: m.uuid.clone(),
+            conversation_id: m.uuid.clone(),
+            user: name.clone(),
+            user_id: zoom_id.clone(),
+            user_email: u.email.as_ref().map(|e| e.to_ascii_lowercase()),
+            user_extension: u.extension.clone(),
+            start_time: user_start,
+            end_time: user_end,
+            duration_seconds: (user_end - user_start).num_seconds(),
+            from: zoom_id,
+            from_info: name,
+            to: "Conference".into(),
+            to_info: topic.clone(),
+            participants: Vec::new(),
+            direction: "Conference".into(),
+            direction_user: "Outgoing".into(),
+            conversation_type: match u.mode {
+                RecordingMode::Voice => "Voice".into(),
+                RecordingMode::Video => "Screen & Application Share".into(),
+            },
+            record_type: "Standard".into(),
+            location: location.to_string(),
+            recording_failed: false,
+            failure_reason: None,
+            parent_meeting_id: m.parent_meeting_id.clone().filter(|p| !p.is_empty()),
+            segments,
+            media_length: None,
+            media_error: None,
+            voice_quality: None,
+            media,
+            created_at: now,
+            updated_at: now,
+            version: 0,
+        });
+    }
+    // A user present only through files that are not downloadable yet still gets a CDR draft
+    // (it fills in when the files arrive); a CDR without any media is kept only while waiting.
+    plan.cdrs.retain(|c| !c.media.is_empty() || plan.waiting);
+    plan
+}
+
+/// The configured users a phone recording belongs to.
+pub fn phone_owners<'a>(tenant: &'a TenantConfig, r: &PhoneRecording) -> Vec<&'a UserConfig> {
+    let mut out: Vec<&UserConfig> = Vec::new();
+    let mut push = |u: Option<&'a UserConfig>| {
+        if let Some(u) = u {
+            if !out.iter().any(|x| std::ptr::eq(*x, u)) {
+                out.push(u);
+            }
+        }
+    };
+    if let Some(o) = &r.owner {
+        if o.kind.as_deref().is_none_or(|k| k == "user") {
+            push(o.extension_number.as_deref().and_then(|x| tenant.user_by_extension(x)));
+            push(o.id.as_deref().and_then(|id| tenant.user_by_zoom_id(id)));
+        }
+    }
+    for party in [&r.accepted_by, &r.outgoing_by].into_iter().flatten() {
+        push(party.extension_number.as_deref().and_then(|x| tenant.user_by_extension(x)));
+    }
+    out
+}
+
+/// Plans one phone recording for `tenant`.
+pub fn plan_phone_recording(tenant: &TenantConfig, r: &PhoneRecording, now: DateTime<Utc>, location: &str) -> Plan {
+    let mut plan = Plan::default();
+    let owners = phone_owners(tenant, r);
+    if owners.is_empty() {
+        return plan;
+    }
+    let Some(url) = r.download_url.as_deref().filter(|u| !u.is_empty()) else {
+        plan.without_url += 1;
+        return plan;
+    };
+    let start = r.date_time.unwrap_or(now);
+    let end = r.end_time.unwrap_or_else(|| start + chrono::Duration::seconds(r.duration.unwrap_or(0).max(0))).max(start);
+    let call_id = r.call_id.clone().unwrap_or_else(|| r.id.clone());
+    let mut file = file_record(
+        tenant,
+        Source::Phone,
+        &call_id,
+        start,
+        &r.id,
+        "MP3",
+        "mp3",
+        ContentKind::Mp3,
+        None,
+        None,
+        url,
+        (Some(start), Some(end)),
+        now,
+    );
+    let mut participants: Vec<String> = Vec::new();
+    for n in [r.caller_name.as_ref(), r.callee_name.as_ref(), r.accepted_by.as_ref().and_then(|p| p.name.as_ref()), r.outgoing_by.as_ref().and_then(|p| p.name.as_ref())]
+        .into_iter()
+        .flatten()
+    {
+        if !n.is_empty() && !participants.contains(n) {
+            participants.push(n.clone());
+        }
+    }
+    let internal = r.caller_number_type == Some(1) && r.callee_number_type == Some(1);
+    let inbound = r.direction.as_deref().is_some_and(|d| d.eq_ignore_ascii_case("inbound"));
+    let direction = if internal {
+        "Internal"
+    } else if inbound {
+        "Inbound"
+    } else {
+        "Outbound"
+    };
+    for u in owners {
+        let cdr_id = Cdr::make_id(Source::Phone, &r.id, &u.key());
+        file.cdr_ids.push(cdr_id.clone());
+        let ext = u
+            .extension
+            .clone()
+            .or_else(|| r.owner.as_ref().and_then(|o| o.extension_number.clone()))
+            .unwrap_or_default();
+        let name = u
+            .name
+            .clone()
+            .or_else(|| r.owner.as_ref().filter(|o| o.kind.as_deref() == Some("user")).and_then(|o| o.name.clone()))
+            .or_else(|| u.email.clone())
+            .unwrap_or_else(|| ext.clone());
+        plan.cdrs.push(Cdr {
+            tenant: tenant.id.clone(),
+            cdr_id,
+            source: Source::Phone,
+            source_platform: Source::Phone.platform().into(),
+            platform_call_id: call_id.clone(),
+            conversation_id: r.id.clone(),
+            user: name,
+            user_id: ext,
+            user_email: u.email.as_ref().map(|e| e.to_ascii_lowercase()),
+            user_extension: u.extension.clone(),
+            start_time: start,
+            end_time: end,
+            duration_seconds: (end - start).num_seconds(),
+            from: r.caller_number.clone().unwrap_or_default(),
+            from_info: r.caller_name.clone().unwrap_or_default(),
+            to: r.callee_number.clone().unwrap_or_default(),
+            to_info: r.callee_name.clone().unwrap_or_default(),
+            participants: participants.clone(),
+            direction: direction.into(),
+            direction_user: if inbound { "Incoming".into() } else { "Outgoing".into() },
+            conversation_type: "Voice".into(),
+            record_type: "Standard".into(),
+            location: location.to_string(),
+            recording_failed: false,
+            failure_reason: None,
+            parent_meeting_id: None,
+            segments: Vec::new(),
+            media_length: None,
+            media_error: None,
+            voice_quality: None,
+            media: Vec::new(),
+            created_at: now,
+            updated_at: now,
+            version: 0,
+        });
+    }
+    let mref = media_ref(&file);
+    for c in &mut plan.cdrs {
+        c.media.push(mref.clone());
+    }
+    plan.files.push(file);
+    plan
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::{PhoneOwner, PhoneParty};
+
+    fn tenant() -> TenantConfig {
+        serde_json::from_value(serde_json::json!({
+            "id": "acme", "account_id": "a", "client_id": "c", "client_secret": "s",
+            "users": [
+                {"email": "alice@acme.example", "extension": "1001", "mode": "voice"},
+                {"email": "bob@acme.example", "extension": "1002", "mode": "video"},
+            ]
+        }))
+        .unwrap()
+    }
+
+    fn file(id: &str, ty: &str, individual: bool, email: Option<&str>) -> ArchiveFile {
+        ArchiveFile {
+            id: id.into(),
+            file_type: ty.into(),
+            file_size: Some(100),
+            download_url: Some(format!("https://zoom.example/rec/archive/download/{id}")),
+            status: Some("completed".into()),
+            individual: Some(individual),
+            participant_email: email.map(Into::into),
+            participant_join_time: Some("2026-11-20T10:00:00Z".parse().unwrap()),
+            participant_leave_time: Some("2026-11-20T10:30:00Z".parse().unwrap()),
+            ..Default::default()
+        }
+    }
+
+    fn meeting(files: Vec<ArchiveFile>) -> ArchiveMeeting {
+        ArchiveMeeting {
+            uuid: "u/1==".into(),
+            topic: Some("Weekly".into()),
+            start_time: Some("2026-11-20T09:59:00Z".parse().unwrap()),
+            duration_in_second: Some(3600),
+            archive_files: files,
+            ..Default::default()
+        }
+    }
+
+    fn ids(p: &Plan) -> Vec<&str> {
+        p.files.iter().map(|f| f.file_id.as_str()).collect()
+    }
+
+    #[test]
+    fn voice_users_get_their_audio_video_users_also_the_meeting_mp4() {
+        let m = meeting(vec![
+            file("a-m4a", "M4A", true, Some("Alice@acme.example")),
+            file("b-m4a", "M4A", true, Some("bob@acme.example")),
+            file("x-m4a", "M4A", true, Some("stranger@else.example")),
+            file("all-mp4", "MP4", false, None),
+            file("all-m4a", "M4A", false, None),
+            file("chat", "CHAT", false, None),
+        ]);
+        let p = plan_meeting(&tenant(), &m, Utc::now(), "host");
+        assert_eq!(ids(&p), vec!["a-m4a", "b-m4a", "all-mp4", "chat"]);
+        let alice = p.cdrs.iter().find(|c| c.user_email.as_deref() == Some("alice@acme.example")).unwrap();
+        let bob = p.cdrs.iter().find(|c| c.user_email.as_deref() == Some("bob@acme.example")).unwrap();
+        let media = |c: &Cdr| c.media.iter().map(|m| m.file_id.clone()).collect::<Vec<_>>();
+        assert_eq!(media(alice), vec!["a-m4a", "chat"]);
+        assert_eq!(media(bob), vec!["b-m4a", "all-mp4", "chat"]);
+        assert_eq!(alice.conversation_type, "Voice");
+        assert_eq!(bob.conversation_type, "Screen & Application Share");
+        assert_eq!(alice.to_info, "Weekly");
+        assert_eq!(alice.duration_seconds, 1800);
+        let mp4 = p.files.iter().find(|f| f.file_id == "all-mp4").unwrap();
+        assert_eq!(mp4.cdr_ids, vec![bob.cdr_id.clone()]);
+    }
+
+    #[test]
+    fn no_configured_participant_means_nothing_selected() {
+        let m = meeting(vec![file("x", "M4A", true, Some("stranger@else.example")), file("all", "MP4", false, None)]);
+        assert!(plan_meeting(&tenant(), &m, Utc::now(), "h").files.is_empty());
+    }
+
+    #[test]
+    fn voice_only_meeting_skips_the_mp4_and_processing_files_wait() {
+        let mut pending = file("a2", "M4A", true, Some("alice@acme.example"));
+        pending.status = Some("processing".into());
+        let m = meeting(vec![file("a-m4a", "M4A", true, Some("alice@acme.example")), pending, file("all-mp4", "MP4", false, None)]);
+        let p = plan_meeting(&tenant(), &m, Utc::now(), "h");
+        assert_eq!(ids(&p), vec!["a-m4a"]);
+        assert!(p.waiting);
+    }
+
+    #[test]
+    fn phone_recordings_belong_to_owner_or_queue_agent() {
+        let t = tenant();
+        let mut r = PhoneRecording {
+            id: "r1".into(),
+            call_id: Some("c1".into()),
+            download_url: Some("https://zoom.example/v2/phone/recording/download/r1".into()),
+            direction: Some("inbound".into()),
+            caller_number: Some("+14155550100".into()),
+            caller_name: Some("Ext Caller".into()),
+            caller_number_type: Some(2),
+            callee_number: Some("1001".into()),
+            callee_name: Some("Alice".into()),
+            callee_number_type: Some(1),
+            owner: Some(PhoneOwner { kind: Some("user".into()), extension_number: Some("1001".into()), ..Default::default() }),
+            date_time: Some("2026-11-20T10:00:00Z".parse().unwrap()),
+            duration: Some(65),
+            ..Default::default()
+        };
+        let p = plan_phone_recording(&t, &r, Utc::now(), "h");
+        assert_eq!(p.cdrs.len(), 1);
+        let c = &p.cdrs[0];
+        assert_eq!((c.direction.as_str(), c.direction_user.as_str(), c.user_id.as_str()), ("Inbound", "Incoming", "1001"));
+        assert_eq!(c.duration_seconds, 65);
+        assert_eq!(p.files[0].object_key.as_str(), "acme/phone/2026/11/20/c1/r1.mp3");
+
+        r.owner = Some(PhoneOwner { kind: Some("callQueue".into()), extension_number: Some("5000".into()), ..Default::default() });
+        r.accepted_by = Some(PhoneParty { name: Some("Bob".into()), extension_number: Some("1002".into()) });
+        let p = plan_phone_recording(&t, &r, Utc::now(), "h");
+        assert_eq!(p.cdrs[0].user_extension.as_deref(), Some("1002"));
+        assert!(p.cdrs[0].participants.contains(&"Bob".to_string()));
+
+        r.accepted_by = None;
+        assert!(plan_phone_recording(&t, &r, Utc::now(), "h").files.is_empty());
+    }
+}

@@ -1,0 +1,373 @@
+//! The downloader: archive one file, exactly once, or say clearly why not.
+//!
+//! For one task: load the file record (of the task's tenant only), return at once if it
+//! is already terminal, claim it with a lease (compare-and-set), adopt an object that a
+//! crashed earlier attempt already stored, otherwise stream Zoom → [`VerifiedBody`] →
+//! object store (create-only), record the outcome, and fill the CDRs that link the file.
+//!
+//! Outcomes: `Done` (archived, already archived, or gone at Zoom: terminal and reported),
+//! `Retry { after }` (transient: rate limits honour Zoom's hint, other errors back off
+//! exponentially), `DeadLetter { reason }` (permanent, or the attempt budget is spent; the
+//! file is marked `failed` with the same reason). Nothing is dropped silently.
+//!
+//! `encryption_fingerprint`: Zoom documents it as the file's SHA-256 fingerprint, but it is
+//! not confirmed that it is the SHA-256 of the downloaded bytes. A mismatch is logged at
+//! warn level and recorded (`fingerprint_match = false`), but does not reject the file:
+//! refusing would risk archiving nothing at all if the two hashes differ by design
+//! (docs/adr/0002-encryption-fingerprint.md).
+
+use super::{CAS_ATTEMPTS, backoff, is_conflict};
+use crate::domain::{Cdr, FileRecord, FileState, MediaRef};
+use crate::ports::{
+    BlobError, BodyExpectations, BodyRejected, Delivery, MetaError, MetaStore, ObjectInfo, ObjectMeta, Ports, RetryHint, VerifiedBody, ZoomApi,
+    ZoomError,
+};
+use chrono::{DateTime, Utc};
+use futures::StreamExt;
+use sha2::{Digest, Sha256};
+use std::time::Duration;
+use tracing::{Instrument, info, info_span, warn};
+
+/// Downloader settings.
+#[derive(Clone, Debug)]
+pub struct DownloadSettings {
+    /// Identifies this worker in claims.
+    pub worker_id: String,
+    /// How long a claim lasts (longer than the longest download).
+    pub lease: Duration,
+    /// Download attempts before a file is declared failed (rate-limit waits do not count).
+    pub max_attempts: u32,
+    /// First retry delay.
+    pub retry_base: Duration,
+    /// Longest retry delay (rate-limit hints may be longer: a daily limit waits for 00:00 UTC).
+    pub retry_max: Duration,
+}
+
+impl Default for DownloadSettings {
+    fn default() -> Self {
+        Self {
+            worker_id: format!("worker-{}", uuid::Uuid::new_v4()),
+            lease: Duration::from_secs(30 * 60),
+            max_attempts: 6,
+            retry_base: Duration::from_secs(5),
+            retry_max: Duration::from_secs(15 * 60),
+        }
+    }
+}
+
+/// What to do with a task after handling it.
+#[derive(Clone, Debug, PartialEq)]
+pub enum TaskOutcome {
+    /// Finished (archived, already archived, or gone at Zoom); delete the task.
+    Done(String),
+    /// Try again after `after`.
+    Retry {
+        /// Delay before the next attempt.
+        after: Duration,
+        /// Why.
+        reason: String,
+    },
+    /// Give up; move the task to the dead-letter queue with this reason.
+    DeadLetter {
+        /// Why.
+        reason: String,
+    },
+}
+
+enum Failure {
+    Gone(String),
+    Retryable { reason: String, hint: Option<RetryHint>, counts: bool },
+    Permanent(String),
+}
+
+/// Archives files named by download tasks.
+#[derive(Clone)]
+pub struct Downloader {
+    ports: Ports,
+    settings: DownloadSettings,
+}
+
+impl Downloader {
+    /// A downloader over `ports`.
+    pub fn new(ports: Ports, settings: DownloadSettings) -> Self {
+        Self { ports, settings }
+    }
+
+    /// The settings in use.
+    pub fn settings(&self) -> &DownloadSettings {
+        &self.settings
+    }
+
+    /// Handles one delivery of a download task; `zoom` must be the task's tenant's client.
+    pub async fn handle(&self, delivery: &Delivery, zoom: &dyn ZoomApi) -> TaskOutcome {
+        let t = &delivery.task;
+        let span = info_span!("download", tenant = %t.tenant, source = %t.source, file_id = %t.file_id, task_id = %t.task_id, delivery = delivery.receive_count);
+        async move {
+            match self.handle_inner(delivery, zoom).await {
+                Ok(o) => o,
+                Err(e) if e.is_retryable() => {
+                    let after = backoff(delivery.receive_count, self.settings.retry_base, self.settings.retry_max);
+                    warn!(error = %e, "metadata store error; will retry");
+                    TaskOutcome::Retry { after, reason: format!("metadata store: {e}") }
+                }
+                Err(e) => TaskOutcome::DeadLetter { reason: format!("metadata store: {e}") },
+            }
+        }
+        .instrument(span)
+        .await
+    }
+
+    async fn handle_inner(&self, delivery: &Delivery, zoom: &dyn ZoomApi) -> Result<TaskOutcome, MetaError> {
+        let t = &delivery.task;
+        let meta = self.ports.meta.as_ref();
+        let now = self.ports.clock.now();
+        let Some(mut rec) = meta.get_file(&t.tenant, t.source, &t.file_id).await? else {
+            return Ok(TaskOutcome::DeadLetter { reason: format!("no file {}/{}/{} is known to the archive", t.tenant, t.source, t.file_id) });
+        };
+        if rec.tenant != t.tenant || !rec.object_key.belongs_to(&t.tenant) {
+            return Ok(TaskOutcome::DeadLetter { reason: format!("file {} does not belong to tenant {}", t.file_id, t.tenant) });
+        }
+        let me = format!("{}/{}", self.settings.worker_id, t.task_id);
+        match &rec.state {
+            FileState::Archived { .. } | FileState::Gone { .. } | FileState::Failed { .. } => {
+                sync_file_into_cdrs(meta, &rec, now).await?;
+                return Ok(TaskOutcome::Done(format!("already {}", rec.state.name())));
+            }
+            FileState::Downloading { owner, lease_until } if *lease_until > now && *owner != me => {
+                let after = (*lease_until - now).to_std().unwrap_or_default().max(Duration::from_secs(1));
+                return Ok(TaskOutcome::Retry { after, reason: "claimed by another worker".into() });
+            }
+            _ => {}
+        }
+        // Claim.
+        rec.state = FileState::Downloading { owner: me, lease_until: now + chrono::Duration::from_std(self.settings.lease).unwrap_or(chrono::Duration::minutes(30)) };
+        rec.attempts += 1;
+        rec.updated_at = now;
+        rec = match meta.update_file(&rec).await {
+            Ok(r) => r,
+            Err(e) if is_conflict(&e) => return Ok(TaskOutcome::Retry { after: Duration::from_secs(1), reason: "file changed while claiming".into() }),
+            Err(e) => return Err(e),
+        };
+        let attempt = rec.attempts;
+        match self.fetch_and_store(&rec, zoom).await {
+            Ok(info) => {
+                let fingerprint_match = rec.fingerprint.as_ref().map(|f| info.sha256.as_deref() == Some(f.as_str()));
+                if fingerprint_match == Some(false) {
+                    warn!(expected = rec.fingerprint.as_deref().unwrap_or(""), actual = info.sha256.as_deref().unwrap_or(""), "SHA-256 differs from Zoom's encryption_fingerprint (archived anyway, recorded)");
+                }
+                let state = FileState::Archived {
+                    size: info.size,
+                    sha256: info.sha256.clone().unwrap_or_default(),
+                    content_type: None,
+                    archived_at: self.ports.clock.now(),
+                    fingerprint_match,
+                };
+                let rec = self.finish(rec, state).await?;
+                sync_file_into_cdrs(meta, &rec, self.ports.clock.now()).await?;
+                info!(key = %rec.object_key, size = info.size, attempt, "archived");
+                Ok(TaskOutcome::Done("archived".into()))
+            }
+            Err(Failure::Gone(reason)) => {
+                warn!(%reason, "file is gone at Zoom");
+                let rec = self.finish(rec, FileState::Gone { reason: reason.clone(), at: self.ports.clock.now() }).await?;
+                sync_file_into_cdrs(meta, &rec, self.ports.clock.now()).await?;
+                Ok(TaskOutcome::Done(format!("gone: {reason}")))
+            }
+            Err(Failure::Permanent(reason)) => self.fail(rec, reason).await,
+            Err(Failure::Retryable { reason, hint, counts }) => {
+                if counts && attempt >= self.settings.max_attempts {
+                    return self.fail(rec, format!("gave up after {attempt} attempts: {reason}")).await;
+                }
+                let now = self.ports.clock.now();
+                let after = match hint {
+                    Some(h) => h.wait_from(now) + Duration::from_millis(fastrand::u64(0..250)),
+                    None => backoff(attempt, self.settings.retry_base, self.settings.retry_max),
+                };
+                warn!(%reason, retry_in = ?after, attempt, "download failed; will retry");
+                let mut released = rec;
+                released.state = FileState::Pending;
+                if !counts {
+                    released.attempts = released.attempts.saturating_sub(1);
+                }
+                released.updated_at = now;
+                if let Err(e) = meta.update_file(&released).await {
+                    warn!(error = %e, "could not release the claim (it will expire)");
+                }
+                Ok(TaskOutcome::Retry { after, reason })
+            }
+        }
+    }
+
+    async fn fail(&self, rec: FileRecord, reason: String) -> Result<TaskOutcome, MetaError> {
+        warn!(%reason, "file failed");
+        let rec = self.finish(rec, FileState::Failed { reason: reason.clone(), at: self.ports.clock.now() }).await?;
+        sync_file_into_cdrs(self.ports.meta.as_ref(), &rec, self.ports.clock.now()).await?;
+        Ok(TaskOutcome::DeadLetter { reason })
+    }
+
+    /// Writes a terminal state (compare-and-set; a concurrent terminal state wins).
+    async fn finish(&self, mut rec: FileRecord, state: FileState) -> Result<FileRecord, MetaError> {
+        let meta = self.ports.meta.as_ref();
+        for _ in 0..CAS_ATTEMPTS {
+            rec.state = state.clone();
+            rec.updated_at = self.ports.clock.now();
+            match meta.update_file(&rec).await {
+                Ok(r) => return Ok(r),
+                Err(e) if is_conflict(&e) => {
+                    let Some(cur) = meta.get_file(&rec.tenant, rec.source, &rec.file_id).await? else {
+                        return Err(MetaError::Conflict(format!("file {} vanished", rec.file_id)));
+                    };
+                    if cur.state.is_terminal() {
+                        return Ok(cur);
+                    }
+                    rec = cur;
+                }
+                Err(e) => return Err(e),
+            }
+        }
+        Err(MetaError::Conflict(format!("file {} kept changing", rec.file_id)))
+    }
+
+    async fn adopt_existing(&self, rec: &FileRecord) -> Result<Option<ObjectInfo>, Failure> {
+        let blobs = &self.ports.blobs;
+        let info = match blobs.head(&rec.object_key).await {
+            Ok(Some(i)) => i,
+            Ok(None) => return Ok(None),
+            Err(e) => return Err(blob_failure(e)),
+        };
+        if let Some(expected) = rec.expected_size {
+            if expected != info.size {
+                return Err(Failure::Permanent(format!("an object of {} bytes already exists at {} where Zoom announced {expected}", info.size, rec.object_key)));
+            }
+        }
+        if info.sha256.is_some() {
+            return Ok(Some(info));
+        }
+        // The store kept no digest: hash what it holds.
+        let mut stream = blobs.get(&rec.object_key).await.map_err(blob_failure)?;
+        let mut h = Sha256::new();
+        let mut size = 0u64;
+        while let Some(chunk) = stream.next().await {
+            let chunk = chunk.map_err(|e| Failure::Retryable { reason: format!("reading back {}: {e}", rec.object_key), hint: None, counts: true })?;
+            size += chunk.len() as u64;
+            h.update(&chunk);
+        }
+        Ok(Some(ObjectInfo { key: info.key, size, sha256: Some(hex::encode(h.finalize())) }))
+    }
+
+    async fn fetch_and_store(&self, rec: &FileRecord, zoom: &dyn ZoomApi) -> Result<ObjectInfo, Failure> {
+        if let Some(info) = self.adopt_existing(rec).await? {
+            info!(key = %rec.object_key, "object already stored by an earlier attempt; adopting it");
+            return Ok(info);
+        }
+        let download = zoom.download(&rec.download_url).await.map_err(zoom_failure)?;
+        if rec.content_kind.is_media() {
+            if let Some(ct) = download.content_type.as_deref() {
+                let ct = ct.to_ascii_lowercase();
+                if ct.starts_with("text/html") || ct.starts_with("application/json") {
+                    return Err(Failure::Retryable { reason: format!("Zoom served {ct} where {:?} media was expected", rec.content_kind), hint: None, counts: true });
+                }
+            }
+        }
+        if let (Some(expected), Some(len)) = (rec.expected_size, download.content_length) {
+            if expected != len {
+                return Err(Failure::Retryable { reason: format!("Zoom announced {expected} bytes but serves Content-Length {len}"), hint: None, counts: true });
+            }
+        }
+        let body = VerifiedBody::new(download.body, BodyExpectations { kind: rec.content_kind, size: rec.expected_size });
+        let meta = ObjectMeta {
+            tenant: rec.tenant.clone(),
+            source: rec.source,
+            conversation_id: rec.conversation_id.clone(),
+            file_id: rec.file_id.clone(),
+            content_type: download.content_type.clone(),
+        };
+        match self.ports.blobs.put_stream(&rec.object_key, &meta, body).await {
+            Ok(info) => Ok(info),
+            Err(BlobError::AlreadyExists(_)) => match self.adopt_existing(rec).await? {
+                Some(info) => Ok(info),
+                None => Err(Failure::Retryable { reason: "object vanished after AlreadyExists".into(), hint: None, counts: true }),
+            },
+            Err(e) => Err(blob_failure(e)),
+        }
+    }
+}
+
+fn zoom_failure(e: ZoomError) -> Failure {
+    match e {
+        ZoomError::NotFound(m) => Failure::Gone(format!("deleted at Zoom (404): {m}")),
+        ZoomError::RateLimited { retry_after, .. } => Failure::Retryable { reason: e.to_string(), hint: retry_after, counts: false },
+        e if e.is_retryable() => Failure::Retryable { reason: e.to_string(), hint: None, counts: true },
+        e => Failure::Permanent(e.to_string()),
+    }
+}
+
+fn blob_failure(e: BlobError) -> Failure {
+    match &e {
+        BlobError::Body { source, .. } => match BodyRejected::from_io(source) {
+            Some(r) => Failure::Retryable { reason: format!("download rejected: {r}"), hint: None, counts: true },
+            None => Failure::Retryable { reason: format!("download interrupted: {source}"), hint: None, counts: true },
+        },
+        e if e.is_retryable() => Failure::Retryable { reason: e.to_string(), hint: None, counts: true },
+        e => Failure::Permanent(e.to_string()),
+    }
+}
+
+fn media_state(rec: &FileRecord) -> (&'static str, Option<u64>, Option<String>) {
+    match &rec.state {
+        FileState::Archived { size, sha256, .. } => ("archived", Some(*size), Some(sha256.clone())),
+        FileState::Gone { .. } => ("gone", None, None),
+        FileState::Failed { .. } => ("failed", None, None),
+        _ => ("pending", None, None),
+    }
+}
+
+/// Brings every CDR that links `rec` up to date with the file's state (idempotent).
+pub async fn sync_file_into_cdrs(meta: &dyn MetaStore, rec: &FileRecord, now: DateTime<Utc>) -> Result<(), MetaError> {
+    let (state, size, sha) = media_state(rec);
+    for cdr_id in &rec.cdr_ids {
+        for attempt in 0..CAS_ATTEMPTS {
+            let Some(mut cdr) = meta.get_cdr(&rec.tenant, cdr_id).await? else {
+                warn!(cdr_id, "file links a CDR that does not exist (yet)");
+                break;
+            };
+            if !apply_media(&mut cdr, rec, state, size, sha.clone()) {
+                break;
+            }
+            cdr.updated_at = now;
+            match meta.update_cdr(&cdr).await {
+                Ok(_) => break,
+                Err(e) if is_conflict(&e) && attempt + 1 < CAS_ATTEMPTS => continue,
+                Err(e) => return Err(e),
+            }
+        }
+    }
+    Ok(())
+}
+
+fn apply_media(cdr: &mut Cdr, rec: &FileRecord, state: &str, size: Option<u64>, sha: Option<String>) -> bool {
+    let idx = match cdr.media.iter().position(|m| m.file_id == rec.file_id) {
+        Some(i) => i,
+        None => {
+            cdr.media.push(MediaRef {
+                file_id: rec.file_id.clone(),
+                file_type: rec.file_type.clone(),
+                key: rec.object_key.to_string(),
+                size: None,
+                sha256: None,
+                state: "pending".into(),
+                start_time: rec.recording_start,
+                end_time: rec.recording_end,
+            });
+            cdr.media.len() - 1
+        }
+    };
+    let m = &mut cdr.media[idx];
+    if m.state == state && m.size == size && m.sha256 == sha {
+        return false;
+    }
+    m.state = state.to_string();
+    m.size = size;
+    m.sha256 = sha;
+    true
+}

@@ -1,0 +1,398 @@
+//! The poller: list one tenant source and turn what Zoom lists into files, CDR drafts and tasks.
+//!
+//! One poll:
+//! 1. takes the lease `poll/{tenant}/{source}` in the metadata store, so that redundant
+//!    deployments never list the same tenant at the same time (and do not multiply API use);
+//!    a poll that finds a recent successful poll (younger than `min_gap`) does nothing;
+//! 2. lists from `watermark - overlap` (first run: `now - initial_lookback`) to now, in
+//!    windows no larger than the endpoint allows, paging with `next_page_token`; an expired
+//!    token restarts the window (inserts are idempotent, so nothing is skipped or doubled);
+//! 3. plans each conversation with [`super::select`], inserts each file once
+//!    (insert-if-absent), inserts or merges the CDR drafts, and queues a download only for
+//!    files that are new (or known but never queued: a crash between insert and send);
+//! 4. advances the watermark with a compare-and-set after each window, holding it back to
+//!    the completion time of a meeting whose selected files are still processing, so that
+//!    a later poll lists it again.
+//!
+//! Meetings are listed with `query_date_type=archive_complete_time`: an archive that
+//! completes hours after the meeting is listed when it completes, so a watermark that has
+//! moved past the meeting's start cannot miss it.
+
+use super::downloader::sync_file_into_cdrs;
+use super::select::{Plan, plan_meeting, plan_phone_recording};
+use super::{CAS_ATTEMPTS, is_conflict};
+use crate::domain::{Cursor, DownloadTask, Source, TenantConfig};
+use crate::ports::{ArchiveDateType, MetaError, Ports, QueueError, Window, ZoomApi, ZoomError};
+use chrono::{DateTime, Utc};
+use std::time::Duration;
+use tracing::{debug, info, warn};
+
+/// How a poll behaves.
+#[derive(Clone, Debug)]
+pub struct PollOptions {
+    /// Identifies this poller in leases.
+    pub owner: String,
+    /// How long the poll lease lasts (renewed on every page).
+    pub lease: Duration,
+    /// Skip the poll when the last successful one is younger than this (redundant deployments).
+    pub min_gap: Duration,
+    /// How many times an expired page token may restart one window.
+    pub max_restarts: u32,
+}
+
+impl Default for PollOptions {
+    fn default() -> Self {
+        Self {
+            owner: format!("poller-{}", uuid::Uuid::new_v4()),
+            lease: Duration::from_secs(15 * 60),
+            min_gap: Duration::ZERO,
+            max_restarts: 3,
+        }
+    }
+}
+
+/// What one poll did.
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+pub struct PollReport {
+    /// Why nothing was done, when nothing was.
+    pub skipped: Option<String>,
+    /// Windows listed.
+    pub windows: u32,
+    /// Pages fetched.
+    pub pages: u32,
+    /// Conversations (meetings or recordings) listed.
+    pub listed: u64,
+    /// Files selected by the rules (new or known).
+    pub selected: u64,
+    /// Files seen for the first time.
+    pub new_files: u64,
+    /// Download tasks sent.
+    pub enqueued: u64,
+    /// CDR drafts created.
+    pub new_cdrs: u64,
+    /// Conversations with selected files still processing at Zoom.
+    pub waiting: u64,
+    /// Window restarts after an expired page token.
+    pub restarts: u32,
+    /// The watermark after the poll.
+    pub watermark: Option<DateTime<Utc>>,
+}
+
+/// Why a poll stopped early. Progress made before the error is kept.
+#[derive(Debug, thiserror::Error)]
+pub enum PollError {
+    /// Zoom failed (after the client's own retries).
+    #[error("listing {import} of tenant {tenant} failed: {error}")]
+    Zoom {
+        /// Tenant.
+        tenant: String,
+        /// The import source.
+        import: Source,
+        /// The Zoom error.
+        error: ZoomError,
+    },
+    /// The metadata store failed.
+    #[error("metadata store failed while polling: {0}")]
+    Meta(#[from] MetaError),
+    /// The queue failed.
+    #[error("task queue failed while polling: {0}")]
+    Queue(#[from] QueueError),
+}
+
+impl PollError {
+    /// Whether a later poll may succeed.
+    pub fn is_retryable(&self) -> bool {
+        match self {
+            PollError::Zoom { error, .. } => error.is_retryable(),
+            PollError::Meta(e) => e.is_retryable(),
+            PollError::Queue(_) => true,
+        }
+    }
+}
+
+/// Lists tenant sources and stores what the selection rules keep.
+#[derive(Clone)]
+pub struct Poller {
+    ports: Ports,
+    location: String,
+}
+
+/// Splits `[from, to]` into consecutive windows of at most `max`.
+pub fn split_windows(from: DateTime<Utc>, to: DateTime<Utc>, max: chrono::Duration) -> Vec<Window> {
+    let mut out = Vec::new();
+    let mut start = from;
+    while start < to {
+        let end = (start + max).min(to);
+        out.push(Window { from: start, to: end });
+        start = end;
+    }
+    out
+}
+
+impl Poller {
+    /// A poller over `ports`; `location` fills the CDRs' `location` field.
+    pub fn new(ports: Ports, location: impl Into<String>) -> Self {
+        Self { ports, location: location.into() }
+    }
+
+    /// Polls one source of one tenant.
+    pub async fn poll(&self, tenant: &TenantConfig, source: Source, zoom: &dyn ZoomApi, opts: &PollOptions) -> Result<PollReport, PollError> {
+        let clock = &self.ports.clock;
+        let meta = &self.ports.meta;
+        let now = clock.now();
+        let lease_name = format!("poll/{}/{}", tenant.id, source);
+        let lease_until = now + chrono::Duration::from_std(opts.lease).unwrap_or(chrono::Duration::minutes(15));
+        if !meta.try_lease(&lease_name, &opts.owner, lease_until, now).await? {
+            info!(tenant = %tenant.id, %source, "another poller holds the lease; skipping");
+            return Ok(PollReport { skipped: Some("another poller holds the lease".into()), ..Default::default() });
+        }
+        let result = self.poll_locked(tenant, source, zoom, opts, &lease_name).await;
+        if let Err(e) = meta.release_lease(&lease_name, &opts.owner).await {
+            warn!(tenant = %tenant.id, %source, error = %e, "could not release the poll lease (it will expire)");
+        }
+        result
+    }
+
+    async fn poll_locked(&self, tenant: &TenantConfig, source: Source, zoom: &dyn ZoomApi, opts: &PollOptions, lease_name: &str) -> Result<PollReport, PollError> {
+        let clock = &self.ports.clock;
+        let meta = &self.ports.meta;
+        let now = clock.now();
+        let mut report = PollReport::default();
+        let cursor = meta.get_cursor(&tenant.id, source).await?;
+        if let Some(last) = cursor.as_ref().and_then(|c| c.last_success_at) {
+            if !opts.min_gap.is_zero() && now - last < chrono::Duration::from_std(opts.min_gap).unwrap_or_default() {
+                report.skipped = Some(format!("polled successfully at {last}, less than {:?} ago", opts.min_gap));
+                report.watermark = cursor.map(|c| c.high);
+                return Ok(report);
+            }
+        }
+        let overlap = chrono::Duration::from_std(tenant.overlap(source)).unwrap_or_default();
+        let from = match &cursor {
+            Some(c) => c.high - overlap,
+            None => now - chrono::Duration::from_std(tenant.initial_lookback).unwrap_or(chrono::Duration::days(30)),
+        };
+        let max_wait = chrono::Duration::from_std(tenant.max_processing_wait).unwrap_or(chrono::Duration::days(3));
+        let mut holdback: Option<DateTime<Utc>> = None;
+        let mut high = cursor.as_ref().map(|c| c.high);
+
+        for window in split_windows(from, now, source.max_window()) {
+            report.windows += 1;
+            let Some(listed_to) = self.list_window(tenant, source, zoom, window, opts, lease_name, &mut report, &mut holdback, max_wait).await? else {
+                report.skipped = Some("the poll lease was lost to another poller".into());
+                return Ok(report);
+            };
+            let window_high = holdback.map_or(listed_to, |h| h.min(listed_to));
+            high = Some(window_high);
+            self.store_cursor(tenant, source, window_high, None).await?;
+        }
+        let final_high = high.unwrap_or(now);
+        self.store_cursor(tenant, source, final_high, Some(clock.now())).await?;
+        report.watermark = Some(final_high);
+        info!(tenant = %tenant.id, %source, listed = report.listed, new_files = report.new_files, enqueued = report.enqueued, pages = report.pages, "poll finished");
+        Ok(report)
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    async fn list_window(
+        &self,
+        tenant: &TenantConfig,
+        source: Source,
+        zoom: &dyn ZoomApi,
+        window: Window,
+        opts: &PollOptions,
+        lease_name: &str,
+        report: &mut PollReport,
+        holdback: &mut Option<DateTime<Utc>>,
+        max_wait: chrono::Duration,
+    ) -> Result<Option<DateTime<Utc>>, PollError> {
+        let zerr = |error| PollError::Zoom { tenant: tenant.id.to_string(), import: source, error };
+        let mut restarts = 0;
+        'restart: loop {
+            let mut token: Option<String> = None;
+            let mut win = window;
+            loop {
+                let now = self.ports.clock.now();
+                let listed = match source {
+                    Source::Meetings => zoom
+                        .list_archived_meetings(win, ArchiveDateType::ArchiveCompleteTime, token.as_deref())
+                        .await
+                        .map(|p| (p.items.iter().map(|m| (plan_meeting(tenant, m, now, &self.location), m.complete_time.or(m.start_time), m.uuid.clone())).collect::<Vec<_>>(), p.next_page_token, p.to)),
+                    Source::Phone => zoom
+                        .list_phone_recordings(win, token.as_deref())
+                        .await
+                        .map(|p| (p.items.iter().map(|r| (plan_phone_recording(tenant, r, now, &self.location), None, r.id.clone())).collect::<Vec<_>>(), p.next_page_token, p.to)),
+                };
+                let (plans, next, echoed_to) = match listed {
+                    Ok(v) => v,
+                    Err(ZoomError::InvalidPageToken) if token.is_some() && restarts < opts.max_restarts => {
+                        restarts += 1;
+                        report.restarts += 1;
+                        warn!(tenant = %tenant.id, %source, restarts, "next_page_token expired; restarting the window");
+                        continue 'restart;
+                    }
+                    Err(e) => return Err(zerr(e)),
+                };
+                report.pages += 1;
+                report.listed += plans.len() as u64;
+                let mut tasks = Vec::new();
+                for (plan, completed_at, conversation) in plans {
+                    if plan.waiting {
+                        report.waiting += 1;
+                        if let Some(t) = completed_at {
+                            if now - t < max_wait {
+                                *holdback = Some(holdback.map_or(t, |h| h.min(t)));
+                            } else {
+                                warn!(tenant = %tenant.id, meeting = %conversation, "files still processing at Zoom after the maximum wait; no longer holding the watermark for them");
+                            }
+                        }
+                    }
+                    if plan.without_url > 0 {
+                        warn!(tenant = %tenant.id, conversation = %conversation, files = plan.without_url, "files without a download URL (on-prem storage) skipped");
+                    }
+                    self.store_plan(plan, report, &mut tasks).await?;
+                }
+                self.enqueue(tasks, report).await?;
+                if let Some(t) = echoed_to {
+                    win.to = t;
+                }
+                let now = self.ports.clock.now();
+                let until = now + chrono::Duration::from_std(opts.lease).unwrap_or(chrono::Duration::minutes(15));
+                if !self.ports.meta.try_lease(lease_name, &opts.owner, until, now).await? {
+                    warn!(tenant = %tenant.id, %source, "poll lease lost to another poller; stopping");
+                    return Ok(None);
+                }
+                match next.filter(|t| !t.is_empty()) {
+                    Some(t) => token = Some(t),
+                    None => return Ok(Some(win.to)),
+                }
+            }
+        }
+    }
+
+    async fn store_plan(&self, plan: Plan, report: &mut PollReport, tasks: &mut Vec<DownloadTask>) -> Result<(), PollError> {
+        let meta = &self.ports.meta;
+        let mut existing_terminal = Vec::new();
+        for f in &plan.files {
+            report.selected += 1;
+            if meta.insert_file(f).await? {
+                report.new_files += 1;
+                tasks.push(DownloadTask::new(f.tenant.clone(), f.source, &f.file_id));
+                continue;
+            }
+            // Known file: merge newly linked CDRs, re-queue one that was never queued.
+            for _ in 0..CAS_ATTEMPTS {
+                let Some(mut cur) = meta.get_file(&f.tenant, f.source, &f.file_id).await? else { break };
+                let mut changed = false;
+                for id in &f.cdr_ids {
+                    if !cur.cdr_ids.contains(id) {
+                        cur.cdr_ids.push(id.clone());
+                        changed = true;
+                    }
+                }
+                if cur.state.name() == "pending" && !cur.queued {
+                    tasks.push(DownloadTask::new(cur.tenant.clone(), cur.source, &cur.file_id));
+                }
+                if cur.state.is_terminal() {
+                    existing_terminal.push(cur.clone());
+                }
+                if !changed {
+                    break;
+                }
+                match meta.update_file(&cur).await {
+                    Ok(_) => break,
+                    Err(e) if is_conflict(&e) => {
+                        existing_terminal.retain(|x| x.file_id != cur.file_id);
+                        continue;
+                    }
+                    Err(e) => return Err(e.into()),
+                }
+            }
+        }
+        for c in &plan.cdrs {
+            if meta.insert_cdr(c).await? {
+                report.new_cdrs += 1;
+                continue;
+            }
+            for _ in 0..CAS_ATTEMPTS {
+                let Some(mut cur) = meta.get_cdr(&c.tenant, &c.cdr_id).await? else { break };
+                if !cur.merge_media(&c.media) {
+                    break;
+                }
+                cur.updated_at = self.ports.clock.now();
+                match meta.update_cdr(&cur).await {
+                    Ok(_) => break,
+                    Err(e) if is_conflict(&e) => continue,
+                    Err(e) => return Err(e.into()),
+                }
+            }
+        }
+        // A CDR that newly links a file archived earlier must show it as archived.
+        for f in existing_terminal {
+            sync_file_into_cdrs(meta.as_ref(), &f, self.ports.clock.now()).await?;
+        }
+        Ok(())
+    }
+
+    async fn enqueue(&self, tasks: Vec<DownloadTask>, report: &mut PollReport) -> Result<(), PollError> {
+        if tasks.is_empty() {
+            return Ok(());
+        }
+        for chunk in tasks.chunks(10) {
+            self.ports.queue.send_batch(chunk).await?;
+            report.enqueued += chunk.len() as u64;
+        }
+        let meta = &self.ports.meta;
+        for t in &tasks {
+            for _ in 0..CAS_ATTEMPTS {
+                let Some(mut cur) = meta.get_file(&t.tenant, t.source, &t.file_id).await? else { break };
+                if cur.queued {
+                    break;
+                }
+                cur.queued = true;
+                match meta.update_file(&cur).await {
+                    Ok(_) => break,
+                    Err(e) if is_conflict(&e) => continue,
+                    Err(e) => return Err(e.into()),
+                }
+            }
+        }
+        debug!(count = tasks.len(), "download tasks queued");
+        Ok(())
+    }
+
+    async fn store_cursor(&self, tenant: &TenantConfig, source: Source, high: DateTime<Utc>, success_at: Option<DateTime<Utc>>) -> Result<(), PollError> {
+        let meta = &self.ports.meta;
+        for _ in 0..CAS_ATTEMPTS {
+            let cur = meta.get_cursor(&tenant.id, source).await?;
+            let mut c = cur.unwrap_or(Cursor { tenant: tenant.id.clone(), source, high, last_success_at: None, version: 0 });
+            c.high = high;
+            if success_at.is_some() {
+                c.last_success_at = success_at;
+            }
+            match meta.put_cursor(&c).await {
+                Ok(_) => return Ok(()),
+                Err(e) if is_conflict(&e) => continue,
+                Err(e) => return Err(e.into()),
+            }
+        }
+        Err(MetaError::Conflict(format!("cursor of {}/{} kept changing", tenant.id, source)).into())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn windows_cover_the_range_without_gaps() {
+        let from: DateTime<Utc> = "2026-10-01T00:00:00Z".parse().unwrap();
+        let to: DateTime<Utc> = "2026-10-31T12:00:00Z".parse().unwrap();
+        let w = split_windows(from, to, chrono::Duration::days(7));
+        assert_eq!(w.len(), 5);
+        assert_eq!(w[0].from, from);
+        assert_eq!(w.last().unwrap().to, to);
+        assert!(w.windows(2).all(|p| p[0].to == p[1].from));
+        assert!(w.iter().all(|x| x.to - x.from <= chrono::Duration::days(7)));
+        assert!(split_windows(to, to, chrono::Duration::days(7)).is_empty());
+    }
+}

@@ -1,0 +1,156 @@
+//! Draining the task queue with a bounded number of concurrent workers.
+//!
+//! Used by the local process (`run`, `run --once`, the demo) and by `--backend aws run
+//! --once`; on AWS proper, the Lambda runtime delivers SQS batches to the downloader
+//! function instead. Each worker receives one task at a time, hands it to the
+//! [`Downloader`], and applies the outcome to the queue (ack, retry later, dead-letter).
+//! The drain ends when the queue holds nothing ready, in flight or delayed, or when what
+//! is left is only due later than `max_wait` (reported as deferred: e.g. a daily rate
+//! limit that resets at 00:00 UTC).
+
+use super::downloader::{Downloader, TaskOutcome};
+use crate::domain::{DownloadTask, TenantId};
+use crate::ports::{Clock, Delivery, QueueError, TaskQueue, ZoomApi};
+use futures::StreamExt;
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+use tracing::{error, warn};
+
+/// The Zoom client of each tenant.
+pub type ZoomClients = HashMap<TenantId, Arc<dyn ZoomApi>>;
+
+/// How a drain runs.
+#[derive(Clone, Debug)]
+pub struct DrainOptions {
+    /// Concurrent downloads.
+    pub concurrency: usize,
+    /// Visibility timeout of a received task (longer than a download takes).
+    pub visibility: Duration,
+    /// Stop waiting when the next task is due later than this.
+    pub max_wait: Duration,
+    /// Longest single idle sleep while waiting for delayed tasks.
+    pub idle_poll: Duration,
+}
+
+impl Default for DrainOptions {
+    fn default() -> Self {
+        Self { concurrency: 4, visibility: Duration::from_secs(30 * 60), max_wait: Duration::from_secs(30 * 60), idle_poll: Duration::from_millis(500) }
+    }
+}
+
+/// One task's final word in a drain.
+#[derive(Clone, Debug, PartialEq)]
+pub struct TaskResult {
+    /// The task.
+    pub task: DownloadTask,
+    /// What happened (for dead letters: the reason).
+    pub detail: String,
+}
+
+/// What a drain did.
+#[derive(Clone, Debug, Default)]
+pub struct DrainReport {
+    /// Tasks finished (archived, already archived, gone).
+    pub done: Vec<TaskResult>,
+    /// Tasks dead-lettered with their reason.
+    pub dead: Vec<TaskResult>,
+    /// Retries scheduled.
+    pub retries: u64,
+    /// Tasks still queued when the drain stopped (due later than `max_wait`).
+    pub deferred: u64,
+}
+
+/// Called after each task with its outcome (progress display).
+pub type OnOutcome<'a> = &'a (dyn Fn(&Delivery, &TaskOutcome) + Send + Sync);
+
+/// Drains `queue` with `downloader` until nothing is left to do now.
+pub async fn drain(
+    queue: &dyn TaskQueue,
+    clock: &dyn Clock,
+    downloader: &Downloader,
+    zooms: &ZoomClients,
+    opts: &DrainOptions,
+    on_outcome: Option<OnOutcome<'_>>,
+) -> Result<DrainReport, QueueError> {
+    let report = Mutex::new(DrainReport::default());
+    let stop = Mutex::new(None::<QueueError>);
+    let workers = opts.concurrency.max(1);
+    futures::stream::iter(0..workers)
+        .for_each_concurrent(workers, |_| async {
+            loop {
+                if stop.lock().unwrap().is_some() {
+                    return;
+                }
+                let deliveries = match queue.receive(1, opts.visibility).await {
+                    Ok(d) => d,
+                    Err(e) => {
+                        error!(error = %e, "receiving from the task queue failed");
+                        stop.lock().unwrap().get_or_insert(e);
+                        return;
+                    }
+                };
+                let Some(delivery) = deliveries.into_iter().next() else {
+                    match queue.counts().await {
+                        Ok(c) if c.is_drained() => return,
+                        Ok(c) => {
+                            if c.ready > 0 {
+                                continue;
+                            }
+                            let now = clock.now();
+                            let wait = c.next_visible_at.map(|t| (t - now).to_std().unwrap_or_default()).unwrap_or(opts.idle_poll);
+                            if c.in_flight == 0 && wait > opts.max_wait {
+                                report.lock().unwrap().deferred = c.delayed;
+                                return;
+                            }
+                            if c.in_flight > 0 {
+                                // Another worker is busy: wait in real time, so that a simulated
+                                // clock does not race past its visibility timeout and lease.
+                                tokio::time::sleep(opts.idle_poll.min(Duration::from_millis(20))).await;
+                            } else {
+                                clock.sleep(wait.min(opts.idle_poll).max(Duration::from_millis(1))).await;
+                            }
+                            continue;
+                        }
+                        Err(e) => {
+                            stop.lock().unwrap().get_or_insert(e);
+                            return;
+                        }
+                    }
+                };
+                let outcome = match zooms.get(&delivery.task.tenant) {
+                    Some(zoom) => downloader.handle(&delivery, zoom.as_ref()).await,
+                    None => TaskOutcome::DeadLetter { reason: format!("tenant {} is not configured", delivery.task.tenant) },
+                };
+                if let Some(cb) = on_outcome {
+                    cb(&delivery, &outcome);
+                }
+                let applied = match &outcome {
+                    TaskOutcome::Done(detail) => {
+                        report.lock().unwrap().done.push(TaskResult { task: delivery.task.clone(), detail: detail.clone() });
+                        queue.ack(&delivery.receipt).await
+                    }
+                    TaskOutcome::Retry { after, .. } => {
+                        report.lock().unwrap().retries += 1;
+                        queue.retry_later(&delivery.receipt, *after).await
+                    }
+                    TaskOutcome::DeadLetter { reason } => {
+                        report.lock().unwrap().dead.push(TaskResult { task: delivery.task.clone(), detail: reason.clone() });
+                        queue.dead_letter(&delivery, reason).await
+                    }
+                };
+                match applied {
+                    Ok(()) => {}
+                    Err(QueueError::StaleReceipt(r)) => warn!(receipt = %r, "task was redelivered meanwhile; its new delivery decides"),
+                    Err(e) => {
+                        error!(error = %e, "applying a task outcome failed; the task will be redelivered");
+                    }
+                }
+            }
+        })
+        .await;
+    if let Some(e) = stop.into_inner().unwrap() {
+        return Err(e);
+    }
+    Ok(report.into_inner().unwrap())
+}
