@@ -1,0 +1,199 @@
+//! `zoom-archiver` command line.
+
+use anyhow::{Context, Result};
+use archiver_core::CdrQuery;
+use archiver_core::services::poller::PollOptions;
+use chrono::{DateTime, Utc};
+use clap::{Parser, Subcommand, ValueEnum};
+use std::io::{IsTerminal, Write};
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::time::Duration;
+use zoom_archiver::app::App;
+use zoom_archiver::config::FileConfig;
+use zoom_archiver::{demo, export, report};
+
+#[derive(Parser)]
+#[command(name = "zoom-archiver", version, about = "Compliance archive for Zoom Meetings and Zoom Phone recordings")]
+struct Cli {
+    /// Configuration file (TOML).
+    #[arg(long, global = true, env = "ZOOM_ARCHIVER_CONFIG")]
+    config: Option<PathBuf>,
+    /// Storage backend.
+    #[arg(long, global = true, value_enum, default_value = "local")]
+    backend: Backend,
+    /// Log filter (e.g. `info`, `zoom_archiver=debug`); logs go to stderr.
+    #[arg(long, global = true, env = "RUST_LOG", default_value = "warn")]
+    log: String,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Clone, Copy, ValueEnum, PartialEq, Eq)]
+enum Backend {
+    /// Filesystem objects + SQLite metadata and queue (`[storage] data_dir`).
+    Local,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Start a Zoom simulator and archive its sample account into ./zoom-archive-demo/.
+    Demo {
+        /// Where to put the demo archive.
+        #[arg(long, default_value = "zoom-archive-demo")]
+        dir: PathBuf,
+    },
+    /// Poll every tenant on its interval and archive what is new, until stopped.
+    Run {
+        /// One full cycle (poll every tenant, then work off the queue) and exit.
+        #[arg(long)]
+        once: bool,
+    },
+    /// Export CDRs.
+    Cdrs {
+        /// Output format.
+        #[arg(long, value_enum, default_value = "jsonl")]
+        format: Format,
+        /// Only this tenant.
+        #[arg(long)]
+        tenant: Option<String>,
+        /// Only conversations starting at or after this time (RFC 3339).
+        #[arg(long)]
+        from: Option<DateTime<Utc>>,
+        /// Only conversations starting before this time (RFC 3339).
+        #[arg(long)]
+        to: Option<DateTime<Utc>>,
+        /// Only this user (email or extension).
+        #[arg(long)]
+        user: Option<String>,
+    },
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum Format {
+    Jsonl,
+    Csv,
+}
+
+fn init_logs(filter: &str) {
+    let filter = tracing_subscriber::EnvFilter::try_new(filter).unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn"));
+    let _ = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).with_target(false).try_init();
+}
+
+fn load_config(cli: &Cli) -> Result<FileConfig, ExitCode> {
+    let Some(path) = &cli.config else {
+        eprintln!("error: --config FILE is required for this command");
+        return Err(ExitCode::from(2));
+    };
+    FileConfig::load(path).map_err(|e| {
+        eprintln!("error: invalid configuration: {e}");
+        ExitCode::from(2)
+    })
+}
+
+#[tokio::main]
+async fn main() -> ExitCode {
+    let cli = Cli::parse();
+    init_logs(&cli.log);
+    match real_main(cli).await {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            ExitCode::from(1)
+        }
+    }
+}
+
+async fn real_main(cli: Cli) -> Result<ExitCode> {
+    match &cli.command {
+        Command::Demo { dir } => {
+            demo::run(dir).await?;
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Run { once } => {
+            let cfg = match load_config(&cli) {
+                Ok(c) => c,
+                Err(code) => return Ok(code),
+            };
+            let app = App::local(&cfg, None).await?;
+            if *once { run_once(&app).await } else { run_forever(&app).await }
+        }
+        Command::Cdrs { format, tenant, from, to, user } => {
+            let cfg = match load_config(&cli) {
+                Ok(c) => c,
+                Err(code) => return Ok(code),
+            };
+            let data_dir = cfg.data_dir().map_err(|e| anyhow::anyhow!("{e}"))?;
+            let meta = archiver_local::SqliteMetaStore::open(&data_dir.join("archive.db")).context("opening the metadata store")?;
+            let tenant = match tenant {
+                Some(t) => Some(archiver_core::TenantId::new(t.clone()).map_err(|e| anyhow::anyhow!("--tenant: {e}"))?),
+                None => None,
+            };
+            let q = CdrQuery { tenant, from: *from, to: *to, user: user.clone(), platform_call_id: None };
+            let cdrs = archiver_core::MetaStore::query_cdrs(&meta, &q).await?;
+            let stdout = std::io::stdout();
+            let mut out = std::io::BufWriter::new(stdout.lock());
+            match format {
+                Format::Jsonl => export::write_jsonl(&mut out, &cdrs)?,
+                Format::Csv => export::write_csv(&mut out, &cdrs)?,
+            }
+            out.flush()?;
+            Ok(ExitCode::SUCCESS)
+        }
+    }
+}
+
+async fn run_once(app: &App) -> Result<ExitCode> {
+    let polls = app.poll_all(&PollOptions::default(), false).await;
+    eprint!("{}", report::poll_lines(&polls));
+    let progress = progress_bar();
+    let on_outcome = |_: &archiver_core::Delivery, o: &archiver_core::services::downloader::TaskOutcome| {
+        if let Some(pb) = &progress {
+            if !matches!(o, archiver_core::services::downloader::TaskOutcome::Retry { .. }) {
+                pb.inc(1);
+            }
+        }
+    };
+    let drained = app.drain(Some(&on_outcome)).await?;
+    if let Some(pb) = progress {
+        pb.finish_and_clear();
+    }
+    let tenants: Vec<_> = app.tenants.iter().map(|t| t.id.clone()).collect();
+    let totals = report::totals(app.ports.meta.as_ref(), &tenants).await?;
+    print!("{}", report::totals_table(&totals));
+    let failures = report::failure_lines(&drained);
+    eprint!("{failures}");
+    if drained.deferred > 0 {
+        eprintln!("DEFERRED: {} tasks are due later than download.max_wait; they stay queued for the next run", drained.deferred);
+    }
+    let poll_failed = polls.iter().any(|(_, _, r)| r.is_err());
+    Ok(if failures.is_empty() && !poll_failed && drained.deferred == 0 { ExitCode::SUCCESS } else { ExitCode::from(1) })
+}
+
+fn progress_bar() -> Option<indicatif::ProgressBar> {
+    if !std::io::stderr().is_terminal() {
+        return None;
+    }
+    let pb = indicatif::ProgressBar::new_spinner();
+    pb.set_style(indicatif::ProgressStyle::with_template("{spinner} {pos} files done {elapsed}").ok()?);
+    pb.enable_steady_tick(Duration::from_millis(120));
+    Some(pb)
+}
+
+async fn run_forever(app: &App) -> Result<ExitCode> {
+    let interval = app.tenants.iter().map(|t| t.interval).min().unwrap_or(Duration::from_secs(300));
+    let opts = PollOptions::default();
+    loop {
+        let polls = app.poll_all(&opts, true).await;
+        eprint!("{}", report::poll_lines(&polls));
+        let drained = app.drain(None).await?;
+        eprint!("{}", report::failure_lines(&drained));
+        tokio::select! {
+            _ = tokio::time::sleep(interval) => {}
+            _ = tokio::signal::ctrl_c() => {
+                eprintln!("stopping");
+                return Ok(ExitCode::SUCCESS);
+            }
+        }
+    }
+}
