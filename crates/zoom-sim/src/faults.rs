@@ -1,0 +1,210 @@
+//! Fault-injection knobs, usable while the server runs.
+
+use std::collections::{HashMap, HashSet};
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+
+/// `Retry-After` behaviour of an injected 429.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum RetryAfter {
+    /// No `Retry-After` header (per-second limit, type `QPS`).
+    None,
+    /// `Retry-After: <seconds>` (type `QPS`).
+    Seconds(u64),
+    /// `Retry-After: <date-time>` (type `QPS`).
+    DateTime(DateTime<Utc>),
+    /// Daily limit: type `Daily-limit`, `Retry-After` = next 00:00:00Z by the sim clock.
+    DailyLimit,
+}
+
+#[derive(Default, Debug)]
+struct State {
+    fail: Vec<(String, u32, u16)>,
+    rate: Vec<(String, u32, RetryAfter)>,
+    cut: HashMap<String, (u64, u32)>,
+    html: HashMap<String, u32>,
+    json: HashMap<String, u32>,
+    slow: HashMap<String, Duration>,
+    deleted: HashSet<String>,
+}
+
+/// Fault knobs. All methods take `&self`, are thread-safe and take effect on the next request.
+///
+/// Path prefixes match the request path either as sent (`/v2/archive_files`) or without the
+/// `/v2` API prefix (`/archive_files`).
+#[derive(Default, Debug)]
+pub struct Faults {
+    state: Mutex<State>,
+    token_epoch: AtomicU64,
+    page_epoch: AtomicU64,
+}
+
+/// Body-level faults to apply to one download response.
+#[derive(Clone, Debug, Default)]
+pub(crate) struct BodyFaults {
+    pub(crate) cut_after: Option<u64>,
+    pub(crate) delay_per_chunk: Option<Duration>,
+}
+
+/// Replacement response for a download.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Swap {
+    Html,
+    Json,
+}
+
+fn prefix_matches(prefix: &str, path: &str) -> bool {
+    path.starts_with(prefix)
+        || path
+            .strip_prefix("/v2")
+            .is_some_and(|p| p.starts_with(prefix))
+}
+
+fn take_count(map: &mut HashMap<String, u32>, key: &str) -> bool {
+    match map.get_mut(key) {
+        Some(n) if *n > 0 => {
+            *n -= 1;
+            if *n == 0 {
+                map.remove(key);
+            }
+            true
+        }
+        _ => false,
+    }
+}
+
+impl Faults {
+    fn lock(&self) -> std::sync::MutexGuard<'_, State> {
+        self.state.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// The next `n` requests whose path starts with `path_prefix` answer `status` with a Zoom error body.
+    pub fn fail_next(&self, path_prefix: &str, n: u32, status: u16) {
+        self.lock().fail.push((path_prefix.to_string(), n, status));
+    }
+
+    /// The next `n` requests whose path starts with `path_prefix` answer 429 with `X-RateLimit-*` headers.
+    pub fn rate_limit_next(&self, path_prefix: &str, n: u32, retry_after: RetryAfter) {
+        self.lock()
+            .rate
+            .push((path_prefix.to_string(), n, retry_after));
+    }
+
+    /// The next `times` downloads of `file_id` reset the connection after `after_bytes` body bytes.
+    pub fn cut_body(&self, file_id: &str, after_bytes: u64, times: u32) {
+        self.lock()
+            .cut
+            .insert(file_id.to_string(), (after_bytes, times));
+    }
+
+    /// The next `times` downloads of `file_id` answer 200 `text/html` with a login page.
+    pub fn html_200(&self, file_id: &str, times: u32) {
+        self.lock().html.insert(file_id.to_string(), times);
+    }
+
+    /// The next `times` downloads of `file_id` answer 200 `{"code":124,"message":"Invalid access token."}`.
+    pub fn json_200(&self, file_id: &str, times: u32) {
+        self.lock().json.insert(file_id.to_string(), times);
+    }
+
+    /// Downloads of `file_id` sleep `delay_per_chunk` before each 64 KiB chunk (until [`Faults::clear`]).
+    pub fn slow_body(&self, file_id: &str, delay_per_chunk: Duration) {
+        self.lock()
+            .slow
+            .insert(file_id.to_string(), delay_per_chunk);
+    }
+
+    /// Every access token issued so far answers 401 / code 124.
+    pub fn revoke_tokens(&self) {
+        self.token_epoch.fetch_add(1, Ordering::SeqCst);
+    }
+
+    /// Every outstanding `next_page_token` becomes invalid.
+    pub fn expire_page_tokens(&self) {
+        self.page_epoch.fetch_add(1, Ordering::SeqCst);
+    }
+
+    /// Downloads of `file_id` answer 404 from now on.
+    pub fn delete_file(&self, file_id: &str) {
+        self.lock().deleted.insert(file_id.to_string());
+    }
+
+    /// Removes every pending fault (revocations and expirations already done stay done).
+    pub fn clear(&self) {
+        *self.lock() = State::default();
+    }
+
+    pub(crate) fn token_epoch(&self) -> u64 {
+        self.token_epoch.load(Ordering::SeqCst)
+    }
+
+    pub(crate) fn page_epoch(&self) -> u64 {
+        self.page_epoch.load(Ordering::SeqCst)
+    }
+
+    /// Consumes one injected failure for `path`, if any: `Err(status)` or `Ok(429 spec)`.
+    pub(crate) fn take_request_fault(&self, path: &str) -> Option<Result<RetryAfter, u16>> {
+        let mut s = self.lock();
+        if let Some(i) = s
+            .fail
+            .iter()
+            .position(|(p, n, _)| *n > 0 && prefix_matches(p, path))
+        {
+            let status = s.fail[i].2;
+            s.fail[i].1 -= 1;
+            if s.fail[i].1 == 0 {
+                s.fail.remove(i);
+            }
+            return Some(Err(status));
+        }
+        if let Some(i) = s
+            .rate
+            .iter()
+            .position(|(p, n, _)| *n > 0 && prefix_matches(p, path))
+        {
+            let ra = s.rate[i].2.clone();
+            s.rate[i].1 -= 1;
+            if s.rate[i].1 == 0 {
+                s.rate.remove(i);
+            }
+            return Some(Ok(ra));
+        }
+        None
+    }
+
+    pub(crate) fn is_deleted(&self, file_id: &str) -> bool {
+        self.lock().deleted.contains(file_id)
+    }
+
+    /// Consumes one HTML/JSON replacement for `file_id`, if any.
+    pub(crate) fn take_swap(&self, file_id: &str) -> Option<Swap> {
+        let mut s = self.lock();
+        if take_count(&mut s.html, file_id) {
+            Some(Swap::Html)
+        } else if take_count(&mut s.json, file_id) {
+            Some(Swap::Json)
+        } else {
+            None
+        }
+    }
+
+    /// Consumes the body faults for one download of `file_id`.
+    pub(crate) fn take_body_faults(&self, file_id: &str) -> BodyFaults {
+        let mut s = self.lock();
+        let mut out = BodyFaults {
+            delay_per_chunk: s.slow.get(file_id).copied(),
+            ..BodyFaults::default()
+        };
+        if let Some((after, times)) = s.cut.get_mut(file_id) {
+            out.cut_after = Some(*after);
+            *times -= 1;
+            if *times == 0 {
+                s.cut.remove(file_id);
+            }
+        }
+        out
+    }
+}
