@@ -1,0 +1,748 @@
+//! The client: OAuth token cache, retries, pacing, listings and downloads.
+
+use crate::config::{PacingConfig, ZoomClientConfig, redact_proxy};
+use crate::errors::{
+    RateHeaders, ZoomErrorBody, classify, excerpt, is_token_rejection, rate_limited,
+};
+use crate::pacing::{Bucket, Pacer, RateLimitInfo};
+use crate::uuid::encode_meeting_uuid;
+use archiver_core::domain::time::format_zoom_time;
+use archiver_core::{
+    ArchiveDateType, ArchiveFilesPage, ArchiveMeeting, Download, Page, PhoneRecording,
+    PhoneRecordingsPage, Window, ZoomApi, ZoomError,
+};
+use async_trait::async_trait;
+use bytes::Bytes;
+use chrono::Utc;
+use futures::{StreamExt, TryStreamExt};
+use reqwest::header::{CONTENT_TYPE, LOCATION};
+use reqwest::{RequestBuilder, Response, StatusCode};
+use secrecy::{ExposeSecret, SecretString};
+use serde::Deserialize;
+use serde::de::DeserializeOwned;
+use std::collections::BTreeMap;
+use std::fmt;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+use tokio::time::Instant;
+use tracing::debug;
+use url::Url;
+
+/// Redirect hops followed by [`ZoomClient::download`].
+const MAX_REDIRECTS: usize = 5;
+/// Longest error body read (the rest is dropped).
+const ERROR_BODY_LIMIT: usize = 8 * 1024;
+/// Longest gap before a token's expiry at which it is refreshed.
+const REFRESH_MARGIN: Duration = Duration::from_secs(300);
+
+/// A Zoom HTTP client for one tenant (implements [`ZoomApi`]).
+///
+/// Cheap to clone: clones share the connection pool, the cached access token, the pacers
+/// and the rate-limit snapshot.
+#[derive(Clone)]
+pub struct ZoomClient {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    cfg: ZoomClientConfig,
+    api_base: String,
+    oauth_url: Url,
+    http: reqwest::Client,
+    token: tokio::sync::Mutex<Option<Arc<AccessToken>>>,
+    generation: std::sync::atomic::AtomicU64,
+    light: Pacer,
+    medium: Pacer,
+    phone_medium: Pacer,
+    limits: Mutex<BTreeMap<String, RateLimitInfo>>,
+}
+
+/// A cached access token.
+struct AccessToken {
+    value: SecretString,
+    generation: u64,
+    refresh_at: Instant,
+}
+
+#[derive(Deserialize)]
+struct TokenResponse {
+    access_token: String,
+    #[serde(default)]
+    expires_in: Option<u64>,
+}
+
+/// One logical request, for logs, pacing and the rate-limit snapshot.
+#[derive(Clone, Copy)]
+struct Op<'a> {
+    method: &'static str,
+    /// Path (or origin + path for downloads), never with a query string.
+    log_path: &'a str,
+    bucket: Option<Bucket>,
+}
+
+fn config_error(message: impl Into<String>) -> ZoomError {
+    ZoomError::BadRequest {
+        code: 0,
+        message: format!("invalid Zoom client configuration: {}", message.into()),
+    }
+}
+
+/// Scheme, host, port and path of a URL: what may be logged of a download URL.
+fn loggable(url: &Url) -> String {
+    let port = url.port().map(|p| format!(":{p}")).unwrap_or_default();
+    format!(
+        "{}://{}{port}{}",
+        url.scheme(),
+        url.host_str().unwrap_or(""),
+        url.path()
+    )
+}
+
+fn same_origin(a: &Url, b: &Url) -> bool {
+    a.scheme() == b.scheme()
+        && a.host_str() == b.host_str()
+        && a.port_or_known_default() == b.port_or_known_default()
+}
+
+/// A transport error as text, without the URL (which may carry a signed query).
+fn transport_message(e: reqwest::Error) -> String {
+    let kind = if e.is_timeout() {
+        "timeout"
+    } else if e.is_connect() {
+        "connect"
+    } else {
+        "request"
+    };
+    let e = e.without_url();
+    let mut msg = format!("{kind}: {e}");
+    let mut src = std::error::Error::source(&e);
+    while let Some(s) = src {
+        msg.push_str(": ");
+        msg.push_str(&s.to_string());
+        src = s.source();
+    }
+    msg
+}
+
+/// Reads at most [`ERROR_BODY_LIMIT`] bytes of an (error) body.
+async fn read_limited(resp: Response) -> Bytes {
+    let mut out = Vec::new();
+    let mut stream = resp.bytes_stream();
+    while let Some(Ok(chunk)) = stream.next().await {
+        let room = ERROR_BODY_LIMIT - out.len();
+        out.extend_from_slice(&chunk[..chunk.len().min(room)]);
+        if out.len() >= ERROR_BODY_LIMIT {
+            break;
+        }
+    }
+    Bytes::from(out)
+}
+
+impl ZoomClient {
+    /// Builds a client with the default [`PacingConfig`]. Does no I/O (the token is fetched on first use).
+    pub fn new(cfg: ZoomClientConfig) -> Result<Self, ZoomError> {
+        Self::with_pacing(cfg, PacingConfig::default())
+    }
+
+    /// Builds a client with explicit per-category pacing.
+    pub fn with_pacing(cfg: ZoomClientConfig, pacing: PacingConfig) -> Result<Self, ZoomError> {
+        let api_base = cfg.api_base_url.trim_end_matches('/').to_string();
+        let parsed =
+            Url::parse(&api_base).map_err(|e| config_error(format!("api_base_url: {e}")))?;
+        if !matches!(parsed.scheme(), "http" | "https") {
+            return Err(config_error("api_base_url must be http(s)"));
+        }
+        let oauth_url =
+            Url::parse(&cfg.oauth_url).map_err(|e| config_error(format!("oauth_url: {e}")))?;
+        let mut builder = reqwest::Client::builder()
+            .redirect(reqwest::redirect::Policy::none())
+            .connect_timeout(cfg.connect_timeout)
+            .read_timeout(cfg.read_timeout)
+            .user_agent(concat!("zoom-archiver/", env!("CARGO_PKG_VERSION")));
+        builder = match &cfg.proxy {
+            Some(p) => {
+                let proxy = reqwest::Proxy::all(p.expose_secret())
+                    .map_err(|_| config_error(format!("proxy {}", redact_proxy(p))))?;
+                builder.proxy(proxy)
+            }
+            None => builder.no_proxy(),
+        };
+        let http = builder
+            .build()
+            .map_err(|e| config_error(transport_message(e)))?;
+        Ok(ZoomClient {
+            inner: Arc::new(Inner {
+                api_base,
+                oauth_url,
+                http,
+                token: tokio::sync::Mutex::new(None),
+                generation: std::sync::atomic::AtomicU64::new(0),
+                light: Pacer::new(pacing.light_per_second),
+                medium: Pacer::new(pacing.medium_per_second),
+                phone_medium: Pacer::new(pacing.phone_medium_per_second),
+                limits: Mutex::new(BTreeMap::new()),
+                cfg,
+            }),
+        })
+    }
+
+    /// The last rate-limit headers Zoom sent, per category (`Light`, `Medium`, `phone:Medium`, ...).
+    pub fn rate_limit_snapshot(&self) -> BTreeMap<String, RateLimitInfo> {
+        self.inner
+            .limits
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone()
+    }
+
+    fn pacer(&self, b: Bucket) -> &Pacer {
+        match b {
+            Bucket::Light => &self.inner.light,
+            Bucket::Medium => &self.inner.medium,
+            Bucket::PhoneMedium => &self.inner.phone_medium,
+        }
+    }
+
+    fn record_limits(&self, bucket: Option<Bucket>, rh: &RateHeaders, status: StatusCode) {
+        if !rh.is_present() {
+            return;
+        }
+        let Some(category) = rh
+            .category
+            .clone()
+            .or_else(|| bucket.map(|b| b.label().to_string()))
+        else {
+            return;
+        };
+        let key = format!(
+            "{}{category}",
+            bucket.map(Bucket::table_prefix).unwrap_or("")
+        );
+        let mut limits = self.inner.limits.lock().unwrap_or_else(|e| e.into_inner());
+        let prev = limits.get(&key).cloned();
+        let retry_after = if status == StatusCode::TOO_MANY_REQUESTS {
+            match rate_limited(rh, Utc::now()) {
+                ZoomError::RateLimited { retry_after, .. } => retry_after,
+                _ => None,
+            }
+        } else if status.is_success() {
+            None
+        } else {
+            prev.as_ref().and_then(|p| p.retry_after)
+        };
+        limits.insert(
+            key,
+            RateLimitInfo {
+                limit: rh.limit.or(prev.as_ref().and_then(|p| p.limit)),
+                remaining: rh.remaining,
+                kind: rh.kind.clone().or(prev.and_then(|p| p.kind)),
+                retry_after,
+                observed_at: Utc::now(),
+            },
+        );
+    }
+
+    /// Sends a request, retrying transport errors, 5xx and per-second 429s per the policy.
+    /// Returns every other response (2xx, 3xx, 4xx) as is.
+    async fn send(
+        &self,
+        op: Op<'_>,
+        build: impl Fn() -> RequestBuilder,
+    ) -> Result<Response, ZoomError> {
+        let policy = self.inner.cfg.retry;
+        let mut attempt: u32 = 0;
+        loop {
+            if let Some(b) = op.bucket {
+                self.pacer(b).acquire().await;
+            }
+            let resp = match build().send().await {
+                Ok(r) => r,
+                Err(e) => {
+                    let msg = transport_message(e);
+                    debug!(method = op.method, path = op.log_path, attempt, error = %msg, "zoom request failed");
+                    if attempt < policy.max_retries {
+                        tokio::time::sleep(policy.backoff(attempt)).await;
+                        attempt += 1;
+                        continue;
+                    }
+                    return Err(ZoomError::Transport(msg));
+                }
+            };
+            let status = resp.status();
+            debug!(
+                method = op.method,
+                path = op.log_path,
+                status = status.as_u16(),
+                attempt,
+                "zoom response"
+            );
+            let now = Utc::now();
+            let rh = RateHeaders::parse(resp.headers());
+            self.record_limits(op.bucket, &rh, status);
+            if status == StatusCode::TOO_MANY_REQUESTS {
+                if rh.is_daily() || attempt >= policy.max_retries {
+                    return Err(rate_limited(&rh, now));
+                }
+                let wait = match rh.retry_after {
+                    Some(hint) => {
+                        let w = hint.wait_from(now);
+                        if w > policy.max_honoured_retry_after {
+                            return Err(rate_limited(&rh, now));
+                        }
+                        w + Duration::from_millis(fastrand::u64(0..=250))
+                    }
+                    None => policy.backoff(attempt),
+                };
+                drop(resp);
+                tokio::time::sleep(wait).await;
+                attempt += 1;
+                continue;
+            }
+            if status.is_server_error() {
+                if attempt < policy.max_retries {
+                    drop(resp);
+                    tokio::time::sleep(policy.backoff(attempt)).await;
+                    attempt += 1;
+                    continue;
+                }
+                let body = read_limited(resp).await;
+                let message = ZoomErrorBody::parse(&body).message_or(&body);
+                return Err(ZoomError::Server {
+                    status: status.as_u16(),
+                    message,
+                });
+            }
+            return Ok(resp);
+        }
+    }
+
+    /// The cached token, fetched or refreshed when missing or near expiry (single flight).
+    async fn token(&self) -> Result<Arc<AccessToken>, ZoomError> {
+        let mut slot = self.inner.token.lock().await;
+        if let Some(t) = slot.as_ref()
+            && Instant::now() < t.refresh_at
+        {
+            return Ok(t.clone());
+        }
+        let t = Arc::new(self.fetch_token().await?);
+        *slot = Some(t.clone());
+        Ok(t)
+    }
+
+    /// Replaces a token Zoom refused, unless another caller already did.
+    async fn refresh_token(&self, stale: &AccessToken) -> Result<Arc<AccessToken>, ZoomError> {
+        let mut slot = self.inner.token.lock().await;
+        if let Some(t) = slot.as_ref()
+            && t.generation != stale.generation
+            && Instant::now() < t.refresh_at
+        {
+            return Ok(t.clone());
+        }
+        *slot = None;
+        let t = Arc::new(self.fetch_token().await?);
+        *slot = Some(t.clone());
+        Ok(t)
+    }
+
+    async fn fetch_token(&self) -> Result<AccessToken, ZoomError> {
+        let creds = &self.inner.cfg.credentials;
+        let op = Op {
+            method: "POST",
+            log_path: self.inner.oauth_url.path(),
+            bucket: None,
+        };
+        let form = [
+            ("grant_type", "account_credentials"),
+            ("account_id", creds.account_id.as_str()),
+        ];
+        let started = Instant::now();
+        let resp = self
+            .send(op, || {
+                self.inner
+                    .http
+                    .post(self.inner.oauth_url.clone())
+                    .basic_auth(&creds.client_id, Some(creds.client_secret.expose_secret()))
+                    .form(&form)
+            })
+            .await?;
+        let status = resp.status();
+        if !status.is_success() {
+            let body = read_limited(resp).await;
+            let parsed = ZoomErrorBody::parse(&body);
+            let reason = match (&parsed.error, &parsed.reason) {
+                (Some(e), Some(r)) => format!("{e}: {r}"),
+                _ => parsed.message_or(&body),
+            };
+            let reason = if reason.is_empty() {
+                status.to_string()
+            } else {
+                reason
+            };
+            return Err(match status {
+                StatusCode::BAD_REQUEST | StatusCode::UNAUTHORIZED => {
+                    ZoomError::Unauthorized(format!("token request refused ({status}): {reason}"))
+                }
+                StatusCode::FORBIDDEN => {
+                    ZoomError::Forbidden(format!("token request refused: {reason}"))
+                }
+                _ => ZoomError::BadRequest {
+                    code: i64::from(status.as_u16()),
+                    message: format!("token request: {reason}"),
+                },
+            });
+        }
+        let body = resp
+            .bytes()
+            .await
+            .map_err(|e| ZoomError::Transport(transport_message(e)))?;
+        // Never echo the body: it carries the token.
+        let parsed: TokenResponse = serde_json::from_slice(&body).map_err(|_| {
+            ZoomError::Decode(format!(
+                "token response does not parse ({} bytes)",
+                body.len()
+            ))
+        })?;
+        if parsed.access_token.is_empty() {
+            return Err(ZoomError::Decode(
+                "token response has an empty access_token".into(),
+            ));
+        }
+        let ttl = Duration::from_secs(parsed.expires_in.unwrap_or(3600));
+        let margin = REFRESH_MARGIN.min(ttl / 10);
+        let generation = self
+            .inner
+            .generation
+            .fetch_add(1, std::sync::atomic::Ordering::Relaxed)
+            + 1;
+        debug!(
+            ttl_secs = ttl.as_secs(),
+            generation, "zoom access token obtained"
+        );
+        Ok(AccessToken {
+            value: SecretString::from(parsed.access_token),
+            generation,
+            refresh_at: started + ttl - margin,
+        })
+    }
+
+    /// An authenticated API `GET` returning the 2xx body; refreshes the token once on 401 / code 124.
+    async fn api_get(
+        &self,
+        bucket: Bucket,
+        path: &str,
+        query: &[(&str, String)],
+    ) -> Result<Bytes, ZoomError> {
+        let url = format!("{}{path}", self.inner.api_base);
+        let log_path = Url::parse(&url)
+            .map(|u| u.path().to_string())
+            .unwrap_or_else(|_| path.to_string());
+        let op = Op {
+            method: "GET",
+            log_path: &log_path,
+            bucket: Some(bucket),
+        };
+        let mut token = self.token().await?;
+        let mut refreshed = false;
+        loop {
+            let resp = self
+                .send(op, || {
+                    self.inner
+                        .http
+                        .get(&url)
+                        .bearer_auth(token.value.expose_secret())
+                        .query(query)
+                })
+                .await?;
+            let status = resp.status();
+            if status.is_success() {
+                return resp
+                    .bytes()
+                    .await
+                    .map_err(|e| ZoomError::Transport(transport_message(e)));
+            }
+            let body = read_limited(resp).await;
+            if !refreshed && is_token_rejection(status, &ZoomErrorBody::parse(&body)) {
+                debug!(path = %log_path, "zoom refused the access token; refreshing it once");
+                token = self.refresh_token(&token).await?;
+                refreshed = true;
+                continue;
+            }
+            return Err(classify(status, &body, &log_path));
+        }
+    }
+
+    async fn api_get_json<T: DeserializeOwned>(
+        &self,
+        bucket: Bucket,
+        path: &str,
+        query: &[(&str, String)],
+    ) -> Result<T, ZoomError> {
+        let body = self.api_get(bucket, path, query).await?;
+        serde_json::from_slice(&body)
+            .map_err(|e| ZoomError::Decode(format!("{e}; body starts with: {}", excerpt(&body))))
+    }
+
+    fn list_query(&self, window: Window, page_token: Option<&str>) -> Vec<(&'static str, String)> {
+        let mut q = vec![
+            (
+                "page_size",
+                self.inner.cfg.page_size.clamp(1, 300).to_string(),
+            ),
+            ("from", format_zoom_time(window.from)),
+            ("to", format_zoom_time(window.to)),
+        ];
+        if let Some(t) = page_token.filter(|t| !t.is_empty()) {
+            q.push(("next_page_token", t.to_string()));
+        }
+        q
+    }
+
+    /// One download hop; the Bearer token only when `token` is given.
+    async fn hop(&self, url: &Url, token: Option<&AccessToken>) -> Result<Response, ZoomError> {
+        let log_path = loggable(url);
+        let op = Op {
+            method: "GET",
+            log_path: &log_path,
+            bucket: None,
+        };
+        self.send(op, || {
+            let rb = self.inner.http.get(url.clone());
+            match token {
+                Some(t) => rb.bearer_auth(t.value.expose_secret()),
+                None => rb,
+            }
+        })
+        .await
+    }
+
+    /// Opens a download, following redirects by hand. The Bearer token goes to the original
+    /// URL; a redirect hop gets it only if it is on the same origin *and* answers 401 without
+    /// it. A different origin (the file host, a CDN) never sees it.
+    async fn open(&self, original: &Url, token: &AccessToken) -> Result<Response, ZoomError> {
+        let mut current = original.clone();
+        for hop in 0..=MAX_REDIRECTS {
+            let mut resp = self.hop(&current, (hop == 0).then_some(token)).await?;
+            if hop > 0
+                && resp.status() == StatusCode::UNAUTHORIZED
+                && same_origin(&current, original)
+            {
+                drop(resp);
+                resp = self.hop(&current, Some(token)).await?;
+            }
+            let status = resp.status();
+            if matches!(status.as_u16(), 301 | 302 | 303 | 307 | 308) {
+                let next = resp
+                    .headers()
+                    .get(LOCATION)
+                    .and_then(|v| v.to_str().ok())
+                    .and_then(|loc| current.join(loc).ok())
+                    .ok_or_else(|| {
+                        ZoomError::Decode(format!(
+                            "redirect {status} from {} without a usable Location",
+                            loggable(&current)
+                        ))
+                    })?;
+                debug!(from = %loggable(&current), to = %loggable(&next), "following download redirect");
+                current = next;
+                continue;
+            }
+            return Ok(resp);
+        }
+        Err(ZoomError::Transport(format!(
+            "more than {MAX_REDIRECTS} redirects downloading {}",
+            loggable(original)
+        )))
+    }
+}
+
+#[async_trait]
+impl ZoomApi for ZoomClient {
+    async fn list_archived_meetings(
+        &self,
+        window: Window,
+        date_type: ArchiveDateType,
+        page_token: Option<&str>,
+    ) -> Result<Page<ArchiveMeeting>, ZoomError> {
+        let mut q = self.list_query(window, page_token);
+        q.push(("query_date_type", date_type.as_str().to_string()));
+        let page: ArchiveFilesPage = self
+            .api_get_json(Bucket::Medium, "/archive_files", &q)
+            .await?;
+        Ok(Page {
+            items: page.meetings,
+            next_page_token: page.next_page_token.filter(|t| !t.is_empty()),
+            to: page.to,
+            total_records: page.total_records,
+        })
+    }
+
+    async fn get_meeting_archive(&self, uuid: &str) -> Result<Option<ArchiveMeeting>, ZoomError> {
+        let path = format!("/past_meetings/{}/archive_files", encode_meeting_uuid(uuid));
+        match self
+            .api_get_json::<ArchiveMeeting>(Bucket::Light, &path, &[])
+            .await
+        {
+            Ok(m) => Ok(Some(m)),
+            Err(ZoomError::NotFound(_)) => Ok(None),
+            Err(e) => Err(e),
+        }
+    }
+
+    async fn list_phone_recordings(
+        &self,
+        window: Window,
+        page_token: Option<&str>,
+    ) -> Result<Page<PhoneRecording>, ZoomError> {
+        let q = self.list_query(window, page_token);
+        let page: PhoneRecordingsPage = self
+            .api_get_json(Bucket::PhoneMedium, "/phone/recordings", &q)
+            .await?;
+        Ok(Page {
+            items: page.recordings,
+            next_page_token: page.next_page_token.filter(|t| !t.is_empty()),
+            to: page.to,
+            total_records: page.total_records,
+        })
+    }
+
+    async fn download(&self, url: &str) -> Result<Download, ZoomError> {
+        let original = Url::parse(url).map_err(|e| ZoomError::BadRequest {
+            code: 0,
+            message: format!("invalid download URL: {e}"),
+        })?;
+        if !matches!(original.scheme(), "http" | "https") {
+            return Err(ZoomError::BadRequest {
+                code: 0,
+                message: format!("unsupported download URL scheme {}", original.scheme()),
+            });
+        }
+        let what = loggable(&original);
+        let mut token = self.token().await?;
+        let mut refreshed = false;
+        loop {
+            let resp = self.open(&original, &token).await?;
+            let status = resp.status();
+            if status.is_success() {
+                let content_type = resp
+                    .headers()
+                    .get(CONTENT_TYPE)
+                    .and_then(|v| v.to_str().ok())
+                    .map(str::to_string);
+                let content_length = resp.content_length();
+                let body = resp
+                    .bytes_stream()
+                    .map_err(|e| std::io::Error::other(transport_message(e)))
+                    .boxed();
+                return Ok(Download {
+                    content_type,
+                    content_length,
+                    body,
+                });
+            }
+            let body = read_limited(resp).await;
+            if !refreshed && is_token_rejection(status, &ZoomErrorBody::parse(&body)) {
+                debug!(url = %what, "download refused the access token; refreshing it once");
+                token = self.refresh_token(&token).await?;
+                refreshed = true;
+                continue;
+            }
+            if status.is_redirection() {
+                return Err(ZoomError::Decode(format!(
+                    "unexpected {status} from {what}"
+                )));
+            }
+            return Err(classify(status, &body, &what));
+        }
+    }
+}
+
+impl fmt::Debug for ZoomClient {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ZoomClient")
+            .field("config", &self.inner.cfg)
+            .finish_non_exhaustive()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::RetryPolicy;
+    use archiver_core::ZoomCredentials;
+
+    fn cfg() -> ZoomClientConfig {
+        ZoomClientConfig::with_urls(
+            "http://127.0.0.1:9/v2/",
+            "http://127.0.0.1:9/oauth/token",
+            ZoomCredentials {
+                account_id: "a".into(),
+                client_id: "c".into(),
+                client_secret: SecretString::from("s3cr3t"),
+            },
+        )
+    }
+
+    #[test]
+    fn origins_and_loggable_urls() {
+        let a = Url::parse("https://zoom.us/rec/archive/download/x?jwt=abc").unwrap();
+        assert!(same_origin(
+            &a,
+            &Url::parse("https://zoom.us:443/file").unwrap()
+        ));
+        assert!(!same_origin(
+            &a,
+            &Url::parse("http://zoom.us/file").unwrap()
+        ));
+        assert!(!same_origin(
+            &a,
+            &Url::parse("https://file.zoom.us/file").unwrap()
+        ));
+        assert!(!same_origin(
+            &a,
+            &Url::parse("https://zoom.us:8443/file").unwrap()
+        ));
+        assert_eq!(
+            loggable(&Url::parse("https://u:p@zoom.us:8443/file?jwt=abc#f").unwrap()),
+            "https://zoom.us:8443/file"
+        );
+    }
+
+    #[test]
+    fn constructor_validates_and_debug_redacts() {
+        let c = ZoomClient::new(cfg()).unwrap();
+        assert_eq!(c.inner.api_base, "http://127.0.0.1:9/v2");
+        let s = format!("{c:?}");
+        assert!(!s.contains("s3cr3t"), "{s}");
+        let mut bad = cfg();
+        bad.api_base_url = "not a url".into();
+        assert!(matches!(
+            ZoomClient::new(bad),
+            Err(ZoomError::BadRequest { code: 0, .. })
+        ));
+        let mut bad = cfg();
+        bad.proxy = Some(SecretString::from("::user:pw@"));
+        match ZoomClient::new(bad) {
+            Err(e) => assert!(!e.to_string().contains("pw"), "{e}"),
+            Ok(_) => panic!("accepted a bad proxy"),
+        }
+    }
+
+    #[tokio::test]
+    async fn connection_refused_is_a_transport_error_after_retries() {
+        let mut c = cfg();
+        c.retry = RetryPolicy {
+            max_retries: 2,
+            base_delay: Duration::from_millis(1),
+            ..RetryPolicy::default()
+        };
+        let client = ZoomClient::new(c).unwrap();
+        let w = Window {
+            from: Utc::now() - chrono::Duration::hours(1),
+            to: Utc::now(),
+        };
+        match client.list_phone_recordings(w, None).await {
+            Err(ZoomError::Transport(m)) => assert!(m.starts_with("connect"), "{m}"),
+            other => panic!("{:?}", other.map(|p| p.items.len())),
+        }
+    }
+}

@@ -1,0 +1,32 @@
+//! The Zoom HTTP client of the compliance archiver.
+//!
+//! [`ZoomClient`] implements [`archiver_core::ZoomApi`] for one tenant over `reqwest`
+//! (rustls, certificate verification always on):
+//!
+//! - **Server-to-Server OAuth**: one cached access token per client, fetched with
+//!   `grant_type=account_credentials`, refreshed single-flight shortly before expiry and
+//!   once more when Zoom answers 401 / code 124.
+//! - **Listings**: `/archive_files`, `/past_meetings/{uuid}/archive_files` (UUIDs encoded
+//!   per [`encode_meeting_uuid`]) and `/phone/recordings`, parsed with the core's tolerant types.
+//! - **Downloads**: redirects followed by hand; the Bearer token never leaves the origin of
+//!   the download URL; the body is streamed, never buffered.
+//! - **Errors and retries**: Zoom's `{"code","message"}` bodies classified into
+//!   [`archiver_core::ZoomError`]; per-second 429s, 5xx and transport errors retried with
+//!   jittered exponential backoff (honouring `Retry-After`), daily limits returned at once.
+//! - **Pacing**: requests spaced per rate-limit category ([`PacingConfig`]), and the last
+//!   `X-RateLimit-*` headers kept per category ([`ZoomClient::rate_limit_snapshot`]).
+//!
+//! Logs (`tracing`, debug level) carry method, path, status and attempt; never tokens,
+//! secrets, proxy credentials or query strings.
+
+mod client;
+mod config;
+mod errors;
+mod pacing;
+mod uuid;
+
+pub use client::ZoomClient;
+pub use config::{PacingConfig, RetryPolicy, ZoomClientConfig};
+pub use errors::parse_retry_after;
+pub use pacing::RateLimitInfo;
+pub use uuid::encode_meeting_uuid;
