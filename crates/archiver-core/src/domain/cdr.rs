@@ -152,9 +152,14 @@ impl CdrQuery {
         self.tenant.as_ref().is_none_or(|t| &cdr.tenant == t)
             && self.from.is_none_or(|f| cdr.start_time >= f)
             && self.to.is_none_or(|t| cdr.start_time < t)
-            && self.platform_call_id.as_ref().is_none_or(|p| &cdr.platform_call_id == p)
+            && self
+                .platform_call_id
+                .as_ref()
+                .is_none_or(|p| &cdr.platform_call_id == p)
             && self.user.as_ref().is_none_or(|u| {
-                cdr.user_email.as_deref().is_some_and(|e| e.eq_ignore_ascii_case(u))
+                cdr.user_email
+                    .as_deref()
+                    .is_some_and(|e| e.eq_ignore_ascii_case(u))
                     || cdr.user_extension.as_deref() == Some(u.as_str())
             })
     }

@@ -42,7 +42,9 @@ pub struct UserConfig {
 impl UserConfig {
     /// True when `email` is this user's (case-insensitive).
     pub fn has_email(&self, email: &str) -> bool {
-        self.email.as_deref().is_some_and(|e| e.eq_ignore_ascii_case(email.trim()))
+        self.email
+            .as_deref()
+            .is_some_and(|e| e.eq_ignore_ascii_case(email.trim()))
     }
 
     /// True when `ext` is this user's extension (leading zeros and spaces ignored).
@@ -50,9 +52,15 @@ impl UserConfig {
         fn norm(s: &str) -> &str {
             let t = s.trim();
             let z = t.trim_start_matches('0');
-            if z.is_empty() && !t.is_empty() { "0" } else { z }
+            if z.is_empty() && !t.is_empty() {
+                "0"
+            } else {
+                z
+            }
         }
-        self.extension.as_deref().is_some_and(|e| !e.trim().is_empty() && norm(e) == norm(ext))
+        self.extension
+            .as_deref()
+            .is_some_and(|e| !e.trim().is_empty() && norm(e) == norm(ext))
     }
 
     /// A stable key naming this user in CDR ids: the email, else the extension.
@@ -94,20 +102,40 @@ pub struct TenantConfig {
     #[serde(default = "default_sources")]
     pub sources: Vec<Source>,
     /// Poll interval.
-    #[serde(default = "default_interval", deserialize_with = "de_duration", serialize_with = "ser_duration")]
+    #[serde(
+        default = "default_interval",
+        deserialize_with = "de_duration",
+        serialize_with = "ser_duration"
+    )]
     pub interval: Duration,
     /// How far back the first run archives.
-    #[serde(default = "default_lookback", deserialize_with = "de_duration", serialize_with = "ser_duration")]
+    #[serde(
+        default = "default_lookback",
+        deserialize_with = "de_duration",
+        serialize_with = "ser_duration"
+    )]
     pub initial_lookback: Duration,
     /// How far before the watermark each meetings poll starts again.
-    #[serde(default = "default_meetings_overlap", deserialize_with = "de_duration", serialize_with = "ser_duration")]
+    #[serde(
+        default = "default_meetings_overlap",
+        deserialize_with = "de_duration",
+        serialize_with = "ser_duration"
+    )]
     pub meetings_overlap: Duration,
     /// How far before the watermark each phone poll starts again (Zoom lists phone
     /// recordings by call time, not by when they became available).
-    #[serde(default = "default_phone_overlap", deserialize_with = "de_duration", serialize_with = "ser_duration")]
+    #[serde(
+        default = "default_phone_overlap",
+        deserialize_with = "de_duration",
+        serialize_with = "ser_duration"
+    )]
     pub phone_overlap: Duration,
     /// How long a meeting whose selected files are still processing at Zoom holds the watermark back.
-    #[serde(default = "default_max_wait", deserialize_with = "de_duration", serialize_with = "ser_duration")]
+    #[serde(
+        default = "default_max_wait",
+        deserialize_with = "de_duration",
+        serialize_with = "ser_duration"
+    )]
     pub max_processing_wait: Duration,
     /// Archive whole-meeting chat, transcript and caption files for meetings of recorded users.
     #[serde(default = "default_true")]
@@ -151,7 +179,8 @@ fn default_true() -> bool {
 /// Serde helper: a humantime duration such as `5m`, `30d`, `1h 30m`.
 pub fn de_duration<'de, D: Deserializer<'de>>(d: D) -> Result<Duration, D::Error> {
     let s = String::deserialize(d)?;
-    humantime::parse_duration(&s).map_err(|e| serde::de::Error::custom(format!("invalid duration {s:?}: {e}")))
+    humantime::parse_duration(&s)
+        .map_err(|e| serde::de::Error::custom(format!("invalid duration {s:?}: {e}")))
 }
 
 /// Serde helper: writes a duration in humantime form.
@@ -172,7 +201,10 @@ pub struct ConfigError {
 impl ConfigError {
     /// Builds an error for `key`.
     pub fn new(key: impl Into<String>, message: impl Into<String>) -> Self {
-        Self { key: key.into(), message: message.into() }
+        Self {
+            key: key.into(),
+            message: message.into(),
+        }
     }
 }
 
@@ -186,40 +218,77 @@ impl TenantConfig {
         if self.client_id.trim().is_empty() {
             return Err(ConfigError::new(k("client_id"), "must not be empty"));
         }
-        let secrets = [self.client_secret.is_some(), self.client_secret_env.is_some(), self.client_secret_ref.is_some()];
+        let secrets = [
+            self.client_secret.is_some(),
+            self.client_secret_env.is_some(),
+            self.client_secret_ref.is_some(),
+        ];
         match secrets.iter().filter(|b| **b).count() {
-            0 => return Err(ConfigError::new(k("client_secret"), "set one of client_secret, client_secret_env or client_secret_ref")),
+            0 => {
+                return Err(ConfigError::new(
+                    k("client_secret"),
+                    "set one of client_secret, client_secret_env or client_secret_ref",
+                ));
+            }
             1 => {}
-            _ => return Err(ConfigError::new(k("client_secret"), "set only one of client_secret, client_secret_env or client_secret_ref")),
+            _ => {
+                return Err(ConfigError::new(
+                    k("client_secret"),
+                    "set only one of client_secret, client_secret_env or client_secret_ref",
+                ));
+            }
         }
-        for (name, url) in [("api_base_url", &self.api_base_url), ("oauth_url", &self.oauth_url)] {
+        for (name, url) in [
+            ("api_base_url", &self.api_base_url),
+            ("oauth_url", &self.oauth_url),
+        ] {
             if !(url.starts_with("https://") || url.starts_with("http://")) {
-                return Err(ConfigError::new(k(name), format!("{url:?} is not an http(s) URL")));
+                return Err(ConfigError::new(
+                    k(name),
+                    format!("{url:?} is not an http(s) URL"),
+                ));
             }
         }
         if self.sources.is_empty() {
-            return Err(ConfigError::new(k("sources"), "must name at least one of \"meetings\", \"phone\""));
+            return Err(ConfigError::new(
+                k("sources"),
+                "must name at least one of \"meetings\", \"phone\"",
+            ));
         }
         if self.interval < Duration::from_secs(1) {
             return Err(ConfigError::new(k("interval"), "must be at least 1s"));
         }
         if self.initial_lookback.is_zero() {
-            return Err(ConfigError::new(k("initial_lookback"), "must be more than 0"));
+            return Err(ConfigError::new(
+                k("initial_lookback"),
+                "must be more than 0",
+            ));
         }
         for (i, u) in self.users.iter().enumerate() {
             let uk = format!("{prefix}.users[{i}]");
-            if u.email.as_deref().is_none_or(|e| e.trim().is_empty()) && u.extension.as_deref().is_none_or(|e| e.trim().is_empty()) {
-                return Err(ConfigError::new(format!("{uk}.email"), "a user needs an email or an extension"));
+            if u.email.as_deref().is_none_or(|e| e.trim().is_empty())
+                && u.extension.as_deref().is_none_or(|e| e.trim().is_empty())
+            {
+                return Err(ConfigError::new(
+                    format!("{uk}.email"),
+                    "a user needs an email or an extension",
+                ));
             }
-            if let Some(e) = &u.email {
-                if !e.contains('@') {
-                    return Err(ConfigError::new(format!("{uk}.email"), format!("{e:?} is not an email address")));
-                }
+            if let Some(e) = &u.email
+                && !e.contains('@')
+            {
+                return Err(ConfigError::new(
+                    format!("{uk}.email"),
+                    format!("{e:?} is not an email address"),
+                ));
             }
-            if let Some(x) = &u.extension {
-                if x.trim().is_empty() || !x.trim().chars().all(|c| c.is_ascii_digit()) {
-                    return Err(ConfigError::new(format!("{uk}.extension"), format!("{x:?} is not an extension number")));
-                }
+            if let Some(x) = &u.extension
+                && (x.trim().is_empty() || !x.trim().chars().all(|c| c.is_ascii_digit()))
+            {
+                return Err(ConfigError::new(
+                    format!("{uk}.extension"),
+                    format!("{x:?} is not an extension number"),
+                ));
             }
         }
         Ok(())
@@ -248,7 +317,9 @@ impl TenantConfig {
 
     /// The configured user with this Zoom user id, if any.
     pub fn user_by_zoom_id(&self, id: &str) -> Option<&UserConfig> {
-        self.users.iter().find(|u| u.zoom_user_id.as_deref() == Some(id))
+        self.users
+            .iter()
+            .find(|u| u.zoom_user_id.as_deref() == Some(id))
     }
 }
 
@@ -257,7 +328,9 @@ mod tests {
     use super::*;
 
     fn tenant(extra: &str) -> Result<TenantConfig, String> {
-        let json = format!(r#"{{"id":"acme","account_id":"a","client_id":"c","client_secret":"s"{extra}}}"#);
+        let json = format!(
+            r#"{{"id":"acme","account_id":"a","client_id":"c","client_secret":"s"{extra}}}"#
+        );
         serde_json::from_str(&json).map_err(|e| e.to_string())
     }
 
@@ -270,17 +343,37 @@ mod tests {
         t.validate("tenants[0]").unwrap();
 
         let t = tenant(r#","users":[{"mode":"voice"}]"#).unwrap();
-        assert_eq!(t.validate("tenants[0]").unwrap_err().key, "tenants[0].users[0].email");
+        assert_eq!(
+            t.validate("tenants[0]").unwrap_err().key,
+            "tenants[0].users[0].email"
+        );
         let t = tenant(r#","client_secret_env":"X""#).unwrap();
-        assert_eq!(t.validate("tenants[1]").unwrap_err().key, "tenants[1].client_secret");
+        assert_eq!(
+            t.validate("tenants[1]").unwrap_err().key,
+            "tenants[1].client_secret"
+        );
         assert!(tenant(r#","bogus":1"#).unwrap_err().contains("bogus"));
-        assert!(tenant(r#","interval":"5 parsecs""#).unwrap_err().contains("invalid duration"));
-        assert!(tenant(r#","users":[{"email":"a@b","mode":"audio"}]"#).unwrap_err().contains("audio"));
+        assert!(
+            tenant(r#","interval":"5 parsecs""#)
+                .unwrap_err()
+                .contains("invalid duration")
+        );
+        assert!(
+            tenant(r#","users":[{"email":"a@b","mode":"audio"}]"#)
+                .unwrap_err()
+                .contains("audio")
+        );
     }
 
     #[test]
     fn user_matching() {
-        let u = UserConfig { email: Some("Alice@Acme.example".into()), extension: Some("1001".into()), zoom_user_id: None, name: None, mode: RecordingMode::Voice };
+        let u = UserConfig {
+            email: Some("Alice@Acme.example".into()),
+            extension: Some("1001".into()),
+            zoom_user_id: None,
+            name: None,
+            mode: RecordingMode::Voice,
+        };
         assert!(u.has_email("alice@acme.example "));
         assert!(u.has_extension("01001"));
         assert!(!u.has_extension("100"));

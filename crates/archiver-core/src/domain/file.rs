@@ -92,7 +92,10 @@ impl FileState {
 
     /// True when no more work will happen on this file.
     pub fn is_terminal(&self) -> bool {
-        matches!(self, FileState::Archived { .. } | FileState::Gone { .. } | FileState::Failed { .. })
+        matches!(
+            self,
+            FileState::Archived { .. } | FileState::Gone { .. } | FileState::Failed { .. }
+        )
     }
 }
 

@@ -10,7 +10,9 @@ pub struct TenantId(String);
 
 /// Why a tenant id was refused.
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
-#[error("invalid tenant id {0:?}: use 1 to 63 characters of a-z, 0-9 and '-', not starting with '-'")]
+#[error(
+    "invalid tenant id {0:?}: use 1 to 63 characters of a-z, 0-9 and '-', not starting with '-'"
+)]
 pub struct InvalidTenantId(pub String);
 
 impl TenantId {
@@ -23,7 +25,11 @@ impl TenantId {
             && id
                 .bytes()
                 .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-');
-        if ok { Ok(Self(id)) } else { Err(InvalidTenantId(id)) }
+        if ok {
+            Ok(Self(id))
+        } else {
+            Err(InvalidTenantId(id))
+        }
     }
 
     /// The id as a string slice.
@@ -103,7 +109,9 @@ impl std::str::FromStr for Source {
         match s {
             "meetings" => Ok(Source::Meetings),
             "phone" => Ok(Source::Phone),
-            other => Err(format!("unknown source {other:?} (expected \"meetings\" or \"phone\")")),
+            other => Err(format!(
+                "unknown source {other:?} (expected \"meetings\" or \"phone\")"
+            )),
         }
     }
 }

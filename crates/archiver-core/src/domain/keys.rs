@@ -35,9 +35,15 @@ impl ObjectKey {
                 !seg.is_empty()
                     && seg != "."
                     && seg != ".."
-                    && seg.bytes().all(|b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'-' | b'.' | b'%'))
+                    && seg.bytes().all(|b| {
+                        b.is_ascii_alphanumeric() || matches!(b, b'_' | b'-' | b'.' | b'%')
+                    })
             });
-        if ok { Ok(Self(s)) } else { Err(InvalidObjectKey(s)) }
+        if ok {
+            Ok(Self(s))
+        } else {
+            Err(InvalidObjectKey(s))
+        }
     }
 
     /// Derives the key of one Zoom file.
@@ -70,7 +76,9 @@ impl ObjectKey {
 
     /// True when this key lies under the tenant's prefix.
     pub fn belongs_to(&self, tenant: &TenantId) -> bool {
-        self.0.strip_prefix(tenant.as_str()).is_some_and(|rest| rest.starts_with('/'))
+        self.0
+            .strip_prefix(tenant.as_str())
+            .is_some_and(|rest| rest.starts_with('/'))
     }
 }
 
@@ -123,7 +131,14 @@ pub fn escape_component(s: &str) -> String {
 
 /// Lowercase alphanumeric extension of at most 8 characters; `bin` when nothing usable is left.
 pub fn sanitize_extension(ext: &str) -> String {
-    let e: String = ext.trim().trim_start_matches('.').chars().filter(|c| c.is_ascii_alphanumeric()).take(8).collect::<String>().to_ascii_lowercase();
+    let e: String = ext
+        .trim()
+        .trim_start_matches('.')
+        .chars()
+        .filter(|c| c.is_ascii_alphanumeric())
+        .take(8)
+        .collect::<String>()
+        .to_ascii_lowercase();
     if e.is_empty() { "bin".into() } else { e }
 }
 
@@ -139,8 +154,18 @@ mod tests {
     #[test]
     fn meeting_uuids_with_slashes_make_one_segment() {
         let start = "2026-11-20T10:00:00Z".parse().unwrap();
-        let k = ObjectKey::derive(&t(), Source::Meetings, start, "/ajXp//12+QmuoK==", "f1", "M4A");
-        assert_eq!(k.as_str(), "acme/meetings/2026/11/20/%2FajXp%2F%2F12%2BQmuoK%3D%3D/f1.m4a");
+        let k = ObjectKey::derive(
+            &t(),
+            Source::Meetings,
+            start,
+            "/ajXp//12+QmuoK==",
+            "f1",
+            "M4A",
+        );
+        assert_eq!(
+            k.as_str(),
+            "acme/meetings/2026/11/20/%2FajXp%2F%2F12%2BQmuoK%3D%3D/f1.m4a"
+        );
         assert!(k.belongs_to(&t()));
         assert!(!k.belongs_to(&TenantId::new("acm").unwrap()));
     }
@@ -148,7 +173,15 @@ mod tests {
     #[test]
     fn hostile_components_are_neutralised() {
         let start = "2026-11-20T10:00:00Z".parse().unwrap();
-        for evil in ["..", ".", "", "a/../../etc/passwd", "nul\0byte", "ctl\x07\n", "ünï🎉"] {
+        for evil in [
+            "..",
+            ".",
+            "",
+            "a/../../etc/passwd",
+            "nul\0byte",
+            "ctl\x07\n",
+            "ünï🎉",
+        ] {
             let k = ObjectKey::derive(&t(), Source::Phone, start, evil, evil, "../mp3");
             assert_eq!(k.as_str().split('/').count(), 7, "{k}");
             assert!(ObjectKey::parse(k.as_str().to_string()).is_ok());

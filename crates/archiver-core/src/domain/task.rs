@@ -20,7 +20,12 @@ pub struct DownloadTask {
 impl DownloadTask {
     /// A new task with a fresh id.
     pub fn new(tenant: TenantId, source: Source, file_id: impl Into<String>) -> Self {
-        Self { task_id: uuid::Uuid::now_v7().to_string(), tenant, source, file_id: file_id.into() }
+        Self {
+            task_id: uuid::Uuid::now_v7().to_string(),
+            tenant,
+            source,
+            file_id: file_id.into(),
+        }
     }
 }
 

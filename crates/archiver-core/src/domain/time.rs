@@ -17,7 +17,11 @@ pub fn parse_zoom_time(s: &str) -> Option<DateTime<Utc>> {
     if let Ok(t) = DateTime::parse_from_rfc3339(s) {
         return Some(t.with_timezone(&Utc));
     }
-    for fmt in ["%Y-%m-%dT%H:%M:%S", "%Y-%m-%d %H:%M:%S", "%Y-%m-%dT%H:%M:%S%.f"] {
+    for fmt in [
+        "%Y-%m-%dT%H:%M:%S",
+        "%Y-%m-%d %H:%M:%S",
+        "%Y-%m-%dT%H:%M:%S%.f",
+    ] {
         if let Ok(t) = NaiveDateTime::parse_from_str(s, fmt) {
             return Some(t.and_utc());
         }
@@ -43,7 +47,9 @@ pub fn de_opt_time<'de, D: Deserializer<'de>>(d: D) -> Result<Option<DateTime<Ut
 }
 
 /// Serde helper: a value Zoom sends either as a string or as a number (extension numbers, call ids).
-pub fn de_opt_string_or_number<'de, D: Deserializer<'de>>(d: D) -> Result<Option<String>, D::Error> {
+pub fn de_opt_string_or_number<'de, D: Deserializer<'de>>(
+    d: D,
+) -> Result<Option<String>, D::Error> {
     let v: Option<serde_json::Value> = Option::deserialize(d)?;
     Ok(match v {
         Some(serde_json::Value::String(s)) if !s.is_empty() => Some(s),
@@ -59,7 +65,10 @@ mod tests {
     #[test]
     fn parses_the_forms_zoom_sends() {
         let z = parse_zoom_time("2021-03-12T02:12:27Z").unwrap();
-        assert_eq!(parse_zoom_time("2021-03-12T02:12:27.0000000+00:00"), Some(z));
+        assert_eq!(
+            parse_zoom_time("2021-03-12T02:12:27.0000000+00:00"),
+            Some(z)
+        );
         assert_eq!(parse_zoom_time("2021-03-12T04:12:27+02:00"), Some(z));
         assert_eq!(parse_zoom_time("2021-03-12 02:12:27"), Some(z));
         assert_eq!(format_zoom_time(z), "2021-03-12T02:12:27Z");

@@ -131,12 +131,16 @@ pub struct ArchiveFile {
 impl ArchiveFile {
     /// True when the file is ready to download.
     pub fn is_completed(&self) -> bool {
-        self.status.as_deref().is_none_or(|s| s.eq_ignore_ascii_case("completed"))
+        self.status
+            .as_deref()
+            .is_none_or(|s| s.eq_ignore_ascii_case("completed"))
     }
 
     /// True when Zoom reports the file as failed (it will never complete).
     pub fn is_failed(&self) -> bool {
-        self.status.as_deref().is_some_and(|s| s.eq_ignore_ascii_case("failed"))
+        self.status
+            .as_deref()
+            .is_some_and(|s| s.eq_ignore_ascii_case("failed"))
     }
 
     /// True for a per-participant file.
@@ -256,34 +260,48 @@ mod tests {
     use super::*;
 
     fn sample(name: &str) -> String {
-        let path = format!("{}/../../../shared/reference/zoom-samples/{name}", env!("CARGO_MANIFEST_DIR"));
+        let path = format!(
+            "{}/../../../shared/reference/zoom-samples/{name}",
+            env!("CARGO_MANIFEST_DIR")
+        );
         std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{path}: {e}"))
     }
 
     #[test]
     fn parses_the_real_archive_files_sample() {
-        let page: ArchiveFilesPage = serde_json::from_str(&sample("archive_files_list.json")).unwrap();
+        let page: ArchiveFilesPage =
+            serde_json::from_str(&sample("archive_files_list.json")).unwrap();
         assert_eq!(page.meetings.len(), 1);
         let m = &page.meetings[0];
         assert_eq!(m.uuid, "yO3dfhh3t467UkQ==");
-        assert_eq!(m.parent_meeting_id.as_deref(), Some("atsXxhSEQWit9t+U02HXNQ=="));
+        assert_eq!(
+            m.parent_meeting_id.as_deref(),
+            Some("atsXxhSEQWit9t+U02HXNQ==")
+        );
         assert!(m.complete_time.is_some());
         let f = &m.archive_files[0];
         assert_eq!(f.file_type, "CHAT");
         assert!(f.is_individual() && f.is_completed());
         assert_eq!(f.participant_email.as_deref(), Some("jchill@example.com"));
         assert_eq!(f.file_size, Some(165743));
-        assert_eq!(page.next_page_token.as_deref(), Some("At6eWnFZ1FB3arCXnRxqHLXKhbDW18yz2i2"));
+        assert_eq!(
+            page.next_page_token.as_deref(),
+            Some("At6eWnFZ1FB3arCXnRxqHLXKhbDW18yz2i2")
+        );
     }
 
     #[test]
     fn parses_the_real_phone_recordings_sample() {
-        let page: PhoneRecordingsPage = serde_json::from_str(&sample("phone_recordings_list.json")).unwrap();
+        let page: PhoneRecordingsPage =
+            serde_json::from_str(&sample("phone_recordings_list.json")).unwrap();
         let r = &page.recordings[0];
         assert_eq!(r.call_id.as_deref(), Some("7072598989368295984"));
         let owner = r.owner.as_ref().unwrap();
         assert_eq!(owner.extension_number.as_deref(), Some("1000123476"));
-        assert_eq!(r.accepted_by.as_ref().unwrap().extension_number.as_deref(), Some("10201"));
+        assert_eq!(
+            r.accepted_by.as_ref().unwrap().extension_number.as_deref(),
+            Some("10201")
+        );
         assert_eq!(r.duration, Some(115));
         assert!(r.date_time.is_some() && r.end_time.is_some());
     }

@@ -81,7 +81,12 @@ impl BlobError {
 #[async_trait]
 pub trait BlobStore: Send + Sync {
     /// Streams `body` into a new object at `key`.
-    async fn put_stream(&self, key: &ObjectKey, meta: &ObjectMeta, body: VerifiedBody) -> Result<ObjectInfo, BlobError>;
+    async fn put_stream(
+        &self,
+        key: &ObjectKey,
+        meta: &ObjectMeta,
+        body: VerifiedBody,
+    ) -> Result<ObjectInfo, BlobError>;
     /// Size and digest of the object at `key`, if any.
     async fn head(&self, key: &ObjectKey) -> Result<Option<ObjectInfo>, BlobError>;
     /// The bytes of the object at `key`.

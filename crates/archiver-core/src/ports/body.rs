@@ -45,7 +45,8 @@ pub enum BodyRejected {
 impl BodyRejected {
     /// Finds a rejection inside an I/O error produced by a [`VerifiedBody`].
     pub fn from_io(e: &io::Error) -> Option<&BodyRejected> {
-        e.get_ref().and_then(|inner| inner.downcast_ref::<BodyRejected>())
+        e.get_ref()
+            .and_then(|inner| inner.downcast_ref::<BodyRejected>())
     }
 
     fn into_io(self) -> io::Error {
@@ -116,16 +117,36 @@ impl VerifiedBody {
             return None;
         }
         let p = &self.prefix;
-        let start = p.iter().position(|b| !b.is_ascii_whitespace() && *b != 0xEF && *b != 0xBB && *b != 0xBF);
-        let Some(start) = start else { return None };
+        let start = p
+            .iter()
+            .position(|b| !b.is_ascii_whitespace() && *b != 0xEF && *b != 0xBB && *b != 0xBF);
+        let start = start?;
         let head = &p[start..];
-        let lower: Vec<u8> = head.iter().take(16).map(|b| b.to_ascii_lowercase()).collect();
-        if lower.starts_with(b"<!doctype") || lower.starts_with(b"<html") || lower.starts_with(b"<?xml") || lower.starts_with(b"<head") || lower.starts_with(b"<body") {
-            return Some(BodyRejected::Html { expected: self.expect.kind });
+        let lower: Vec<u8> = head
+            .iter()
+            .take(16)
+            .map(|b| b.to_ascii_lowercase())
+            .collect();
+        if lower.starts_with(b"<!doctype")
+            || lower.starts_with(b"<html")
+            || lower.starts_with(b"<?xml")
+            || lower.starts_with(b"<head")
+            || lower.starts_with(b"<body")
+        {
+            return Some(BodyRejected::Html {
+                expected: self.expect.kind,
+            });
         }
-        if (head[0] == b'{' || head[0] == b'[') && head.get(1).is_some_and(|b| b.is_ascii_graphic() || b.is_ascii_whitespace()) {
+        if (head[0] == b'{' || head[0] == b'[')
+            && head
+                .get(1)
+                .is_some_and(|b| b.is_ascii_graphic() || b.is_ascii_whitespace())
+        {
             let snippet = String::from_utf8_lossy(&head[..head.len().min(48)]).into_owned();
-            return Some(BodyRejected::Json { expected: self.expect.kind, snippet });
+            return Some(BodyRejected::Json {
+                expected: self.expect.kind,
+                snippet,
+            });
         }
         None
     }
@@ -140,13 +161,19 @@ impl VerifiedBody {
         if self.size == 0 {
             return Err(BodyRejected::Empty);
         }
-        if let Some(expected) = self.expect.size {
-            if expected != self.size {
-                return Err(BodyRejected::SizeMismatch { expected, actual: self.size });
-            }
+        if let Some(expected) = self.expect.size
+            && expected != self.size
+        {
+            return Err(BodyRejected::SizeMismatch {
+                expected,
+                actual: self.size,
+            });
         }
         let digest = std::mem::take(&mut self.hasher).finalize();
-        self.summary = Some(BodySummary { size: self.size, sha256: hex::encode(digest) });
+        self.summary = Some(BodySummary {
+            size: self.size,
+            sha256: hex::encode(digest),
+        });
         Ok(())
     }
 }
@@ -164,11 +191,15 @@ impl Stream for VerifiedBody {
             Poll::Ready(Some(Ok(chunk))) => {
                 this.hasher.update(&chunk);
                 this.size += chunk.len() as u64;
-                if let Some(expected) = this.expect.size {
-                    if this.size > expected {
-                        this.failed = true;
-                        return Poll::Ready(Some(Err(BodyRejected::SizeMismatch { expected, actual: this.size }.into_io())));
+                if let Some(expected) = this.expect.size
+                    && this.size > expected
+                {
+                    this.failed = true;
+                    return Poll::Ready(Some(Err(BodyRejected::SizeMismatch {
+                        expected,
+                        actual: this.size,
                     }
+                    .into_io())));
                 }
                 if !this.sniffed {
                     let take = (SNIFF_LEN - this.prefix.len()).min(chunk.len());
@@ -204,7 +235,8 @@ mod tests {
     use futures::StreamExt;
 
     fn body(chunks: Vec<&'static [u8]>, kind: ContentKind, size: Option<u64>) -> VerifiedBody {
-        let s = futures::stream::iter(chunks.into_iter().map(|c| Ok(Bytes::from_static(c)))).boxed();
+        let s =
+            futures::stream::iter(chunks.into_iter().map(|c| Ok(Bytes::from_static(c)))).boxed();
         VerifiedBody::new(s, BodyExpectations { kind, size })
     }
 
@@ -221,33 +253,74 @@ mod tests {
 
     #[tokio::test]
     async fn hashes_and_counts_media() {
-        let (r, s) = drain(body(vec![b"ID3\x03", b"\xff\xfb\x94\xc0abc"], ContentKind::Mp3, Some(11))).await;
+        let (r, s) = drain(body(
+            vec![b"ID3\x03", b"\xff\xfb\x94\xc0abc"],
+            ContentKind::Mp3,
+            Some(11),
+        ))
+        .await;
         assert_eq!(r.unwrap(), 11);
         let s = s.unwrap();
         assert_eq!(s.size, 11);
-        assert_eq!(s.sha256, hex::encode(Sha256::digest(b"ID3\x03\xff\xfb\x94\xc0abc")));
+        assert_eq!(
+            s.sha256,
+            hex::encode(Sha256::digest(b"ID3\x03\xff\xfb\x94\xc0abc"))
+        );
     }
 
     #[tokio::test]
     async fn refuses_html_and_json_where_media_is_expected() {
-        let (r, s) = drain(body(vec![b"  <!DOCTYPE html><html>login</html>"], ContentKind::M4a, None)).await;
+        let (r, s) = drain(body(
+            vec![b"  <!DOCTYPE html><html>login</html>"],
+            ContentKind::M4a,
+            None,
+        ))
+        .await;
         let e = r.unwrap_err();
-        assert!(matches!(BodyRejected::from_io(&e), Some(BodyRejected::Html { .. })), "{e}");
+        assert!(
+            matches!(BodyRejected::from_io(&e), Some(BodyRejected::Html { .. })),
+            "{e}"
+        );
         assert!(s.is_none());
-        let (r, _) = drain(body(vec![br#"{"code":124,"message":"Invalid access token."}"#], ContentKind::Mp3, None)).await;
-        assert!(matches!(BodyRejected::from_io(&r.unwrap_err()), Some(BodyRejected::Json { .. })));
+        let (r, _) = drain(body(
+            vec![br#"{"code":124,"message":"Invalid access token."}"#],
+            ContentKind::Mp3,
+            None,
+        ))
+        .await;
+        assert!(matches!(
+            BodyRejected::from_io(&r.unwrap_err()),
+            Some(BodyRejected::Json { .. })
+        ));
         // A transcript is JSON by nature.
-        let (r, _) = drain(body(vec![br#"{"type":"zoom_transcript"}"#], ContentKind::Document, None)).await;
+        let (r, _) = drain(body(
+            vec![br#"{"type":"zoom_transcript"}"#],
+            ContentKind::Document,
+            None,
+        ))
+        .await;
         assert!(r.is_ok());
     }
 
     #[tokio::test]
     async fn refuses_wrong_sizes_and_empty_bodies() {
         let (r, _) = drain(body(vec![b"ftypM4A ", b"12"], ContentKind::M4a, Some(20))).await;
-        assert_eq!(BodyRejected::from_io(&r.unwrap_err()), Some(&BodyRejected::SizeMismatch { expected: 20, actual: 10 }));
+        assert_eq!(
+            BodyRejected::from_io(&r.unwrap_err()),
+            Some(&BodyRejected::SizeMismatch {
+                expected: 20,
+                actual: 10
+            })
+        );
         let (r, _) = drain(body(vec![b"ftypM4A ", b"1234"], ContentKind::M4a, Some(9))).await;
-        assert!(matches!(BodyRejected::from_io(&r.unwrap_err()), Some(BodyRejected::SizeMismatch { .. })));
+        assert!(matches!(
+            BodyRejected::from_io(&r.unwrap_err()),
+            Some(BodyRejected::SizeMismatch { .. })
+        ));
         let (r, _) = drain(body(vec![], ContentKind::Mp4, None)).await;
-        assert_eq!(BodyRejected::from_io(&r.unwrap_err()), Some(&BodyRejected::Empty));
+        assert_eq!(
+            BodyRejected::from_io(&r.unwrap_err()),
+            Some(&BodyRejected::Empty)
+        );
     }
 }

@@ -61,7 +61,12 @@ pub trait MetaStore: Send + Sync {
     /// Inserts a file record (its `version` is ignored and stored as 1) unless one exists.
     async fn insert_file(&self, rec: &FileRecord) -> Result<bool, MetaError>;
     /// Reads a file record.
-    async fn get_file(&self, tenant: &TenantId, source: Source, file_id: &str) -> Result<Option<FileRecord>, MetaError>;
+    async fn get_file(
+        &self,
+        tenant: &TenantId,
+        source: Source,
+        file_id: &str,
+    ) -> Result<Option<FileRecord>, MetaError>;
     /// Compare-and-set update of a file record.
     async fn update_file(&self, rec: &FileRecord) -> Result<FileRecord, MetaError>;
     /// File records matching `q`, in a stable order.
@@ -77,13 +82,23 @@ pub trait MetaStore: Send + Sync {
     async fn query_cdrs(&self, q: &CdrQuery) -> Result<Vec<Cdr>, MetaError>;
 
     /// The cursor of a tenant source, if stored.
-    async fn get_cursor(&self, tenant: &TenantId, source: Source) -> Result<Option<Cursor>, MetaError>;
+    async fn get_cursor(
+        &self,
+        tenant: &TenantId,
+        source: Source,
+    ) -> Result<Option<Cursor>, MetaError>;
     /// Stores a cursor: insert when `cursor.version == 0` and none exists, else compare-and-set.
     async fn put_cursor(&self, cursor: &Cursor) -> Result<Cursor, MetaError>;
 
     /// Takes or extends the lease `name` for `owner` until `until`: succeeds when the lease is
     /// free, expired at `now`, or already held by `owner`.
-    async fn try_lease(&self, name: &str, owner: &str, until: DateTime<Utc>, now: DateTime<Utc>) -> Result<bool, MetaError>;
+    async fn try_lease(
+        &self,
+        name: &str,
+        owner: &str,
+        until: DateTime<Utc>,
+        now: DateTime<Utc>,
+    ) -> Result<bool, MetaError>;
     /// Releases the lease if `owner` holds it.
     async fn release_lease(&self, name: &str, owner: &str) -> Result<(), MetaError>;
 }

@@ -119,7 +119,12 @@ impl ZoomError {
     pub fn is_retryable(&self) -> bool {
         matches!(
             self,
-            ZoomError::RateLimited { .. } | ZoomError::Server { .. } | ZoomError::Transport(_) | ZoomError::Unauthorized(_) | ZoomError::InvalidPageToken | ZoomError::Decode(_)
+            ZoomError::RateLimited { .. }
+                | ZoomError::Server { .. }
+                | ZoomError::Transport(_)
+                | ZoomError::Unauthorized(_)
+                | ZoomError::InvalidPageToken
+                | ZoomError::Decode(_)
         )
     }
 }
@@ -141,11 +146,20 @@ pub struct Download {
 #[async_trait]
 pub trait ZoomApi: Send + Sync {
     /// `GET /archive_files` for one window and page.
-    async fn list_archived_meetings(&self, window: Window, date_type: ArchiveDateType, page_token: Option<&str>) -> Result<Page<ArchiveMeeting>, ZoomError>;
+    async fn list_archived_meetings(
+        &self,
+        window: Window,
+        date_type: ArchiveDateType,
+        page_token: Option<&str>,
+    ) -> Result<Page<ArchiveMeeting>, ZoomError>;
     /// `GET /past_meetings/{uuid}/archive_files`; `None` when Zoom does not know the meeting.
     async fn get_meeting_archive(&self, uuid: &str) -> Result<Option<ArchiveMeeting>, ZoomError>;
     /// `GET /phone/recordings` for one window and page.
-    async fn list_phone_recordings(&self, window: Window, page_token: Option<&str>) -> Result<Page<PhoneRecording>, ZoomError>;
+    async fn list_phone_recordings(
+        &self,
+        window: Window,
+        page_token: Option<&str>,
+    ) -> Result<Page<PhoneRecording>, ZoomError>;
     /// Opens a download URL (following redirects without leaking the token to another host).
     async fn download(&self, url: &str) -> Result<Download, ZoomError>;
 }

@@ -19,8 +19,8 @@
 use super::{CAS_ATTEMPTS, backoff, is_conflict};
 use crate::domain::{Cdr, FileRecord, FileState, MediaRef};
 use crate::ports::{
-    BlobError, BodyExpectations, BodyRejected, Delivery, MetaError, MetaStore, ObjectInfo, ObjectMeta, Ports, RetryHint, VerifiedBody, ZoomApi,
-    ZoomError,
+    BlobError, BodyExpectations, BodyRejected, Delivery, MetaError, MetaStore, ObjectInfo,
+    ObjectMeta, Ports, RetryHint, VerifiedBody, ZoomApi, ZoomError,
 };
 use chrono::{DateTime, Utc};
 use futures::StreamExt;
@@ -76,7 +76,11 @@ pub enum TaskOutcome {
 
 enum Failure {
     Gone(String),
-    Retryable { reason: String, hint: Option<RetryHint>, counts: bool },
+    Retryable {
+        reason: String,
+        hint: Option<RetryHint>,
+        counts: bool,
+    },
     Permanent(String),
 }
 
@@ -106,26 +110,46 @@ impl Downloader {
             match self.handle_inner(delivery, zoom).await {
                 Ok(o) => o,
                 Err(e) if e.is_retryable() => {
-                    let after = backoff(delivery.receive_count, self.settings.retry_base, self.settings.retry_max);
+                    let after = backoff(
+                        delivery.receive_count,
+                        self.settings.retry_base,
+                        self.settings.retry_max,
+                    );
                     warn!(error = %e, "metadata store error; will retry");
-                    TaskOutcome::Retry { after, reason: format!("metadata store: {e}") }
+                    TaskOutcome::Retry {
+                        after,
+                        reason: format!("metadata store: {e}"),
+                    }
                 }
-                Err(e) => TaskOutcome::DeadLetter { reason: format!("metadata store: {e}") },
+                Err(e) => TaskOutcome::DeadLetter {
+                    reason: format!("metadata store: {e}"),
+                },
             }
         }
         .instrument(span)
         .await
     }
 
-    async fn handle_inner(&self, delivery: &Delivery, zoom: &dyn ZoomApi) -> Result<TaskOutcome, MetaError> {
+    async fn handle_inner(
+        &self,
+        delivery: &Delivery,
+        zoom: &dyn ZoomApi,
+    ) -> Result<TaskOutcome, MetaError> {
         let t = &delivery.task;
         let meta = self.ports.meta.as_ref();
         let now = self.ports.clock.now();
         let Some(mut rec) = meta.get_file(&t.tenant, t.source, &t.file_id).await? else {
-            return Ok(TaskOutcome::DeadLetter { reason: format!("no file {}/{}/{} is known to the archive", t.tenant, t.source, t.file_id) });
+            return Ok(TaskOutcome::DeadLetter {
+                reason: format!(
+                    "no file {}/{}/{} is known to the archive",
+                    t.tenant, t.source, t.file_id
+                ),
+            });
         };
         if rec.tenant != t.tenant || !rec.object_key.belongs_to(&t.tenant) {
-            return Ok(TaskOutcome::DeadLetter { reason: format!("file {} does not belong to tenant {}", t.file_id, t.tenant) });
+            return Ok(TaskOutcome::DeadLetter {
+                reason: format!("file {} does not belong to tenant {}", t.file_id, t.tenant),
+            });
         }
         let me = format!("{}/{}", self.settings.worker_id, t.task_id);
         match &rec.state {
@@ -134,26 +158,49 @@ impl Downloader {
                 return Ok(TaskOutcome::Done(format!("already {}", rec.state.name())));
             }
             FileState::Downloading { owner, lease_until } if *lease_until > now && *owner != me => {
-                let after = (*lease_until - now).to_std().unwrap_or_default().max(Duration::from_secs(1));
-                return Ok(TaskOutcome::Retry { after, reason: "claimed by another worker".into() });
+                let after = (*lease_until - now)
+                    .to_std()
+                    .unwrap_or_default()
+                    .max(Duration::from_secs(1));
+                return Ok(TaskOutcome::Retry {
+                    after,
+                    reason: "claimed by another worker".into(),
+                });
             }
             _ => {}
         }
         // Claim.
-        rec.state = FileState::Downloading { owner: me, lease_until: now + chrono::Duration::from_std(self.settings.lease).unwrap_or(chrono::Duration::minutes(30)) };
+        rec.state = FileState::Downloading {
+            owner: me,
+            lease_until: now
+                + chrono::Duration::from_std(self.settings.lease)
+                    .unwrap_or(chrono::Duration::minutes(30)),
+        };
         rec.attempts += 1;
         rec.updated_at = now;
         rec = match meta.update_file(&rec).await {
             Ok(r) => r,
-            Err(e) if is_conflict(&e) => return Ok(TaskOutcome::Retry { after: Duration::from_secs(1), reason: "file changed while claiming".into() }),
+            Err(e) if is_conflict(&e) => {
+                return Ok(TaskOutcome::Retry {
+                    after: Duration::from_secs(1),
+                    reason: "file changed while claiming".into(),
+                });
+            }
             Err(e) => return Err(e),
         };
         let attempt = rec.attempts;
         match self.fetch_and_store(&rec, zoom).await {
             Ok(info) => {
-                let fingerprint_match = rec.fingerprint.as_ref().map(|f| info.sha256.as_deref() == Some(f.as_str()));
+                let fingerprint_match = rec
+                    .fingerprint
+                    .as_ref()
+                    .map(|f| info.sha256.as_deref() == Some(f.as_str()));
                 if fingerprint_match == Some(false) {
-                    warn!(expected = rec.fingerprint.as_deref().unwrap_or(""), actual = info.sha256.as_deref().unwrap_or(""), "SHA-256 differs from Zoom's encryption_fingerprint (archived anyway, recorded)");
+                    warn!(
+                        expected = rec.fingerprint.as_deref().unwrap_or(""),
+                        actual = info.sha256.as_deref().unwrap_or(""),
+                        "SHA-256 differs from Zoom's encryption_fingerprint (archived anyway, recorded)"
+                    );
                 }
                 let state = FileState::Archived {
                     size: info.size,
@@ -169,14 +216,28 @@ impl Downloader {
             }
             Err(Failure::Gone(reason)) => {
                 warn!(%reason, "file is gone at Zoom");
-                let rec = self.finish(rec, FileState::Gone { reason: reason.clone(), at: self.ports.clock.now() }).await?;
+                let rec = self
+                    .finish(
+                        rec,
+                        FileState::Gone {
+                            reason: reason.clone(),
+                            at: self.ports.clock.now(),
+                        },
+                    )
+                    .await?;
                 sync_file_into_cdrs(meta, &rec, self.ports.clock.now()).await?;
                 Ok(TaskOutcome::Done(format!("gone: {reason}")))
             }
             Err(Failure::Permanent(reason)) => self.fail(rec, reason).await,
-            Err(Failure::Retryable { reason, hint, counts }) => {
+            Err(Failure::Retryable {
+                reason,
+                hint,
+                counts,
+            }) => {
                 if counts && attempt >= self.settings.max_attempts {
-                    return self.fail(rec, format!("gave up after {attempt} attempts: {reason}")).await;
+                    return self
+                        .fail(rec, format!("gave up after {attempt} attempts: {reason}"))
+                        .await;
                 }
                 let now = self.ports.clock.now();
                 let after = match hint {
@@ -200,7 +261,15 @@ impl Downloader {
 
     async fn fail(&self, rec: FileRecord, reason: String) -> Result<TaskOutcome, MetaError> {
         warn!(%reason, "file failed");
-        let rec = self.finish(rec, FileState::Failed { reason: reason.clone(), at: self.ports.clock.now() }).await?;
+        let rec = self
+            .finish(
+                rec,
+                FileState::Failed {
+                    reason: reason.clone(),
+                    at: self.ports.clock.now(),
+                },
+            )
+            .await?;
         sync_file_into_cdrs(self.ports.meta.as_ref(), &rec, self.ports.clock.now()).await?;
         Ok(TaskOutcome::DeadLetter { reason })
     }
@@ -214,8 +283,12 @@ impl Downloader {
             match meta.update_file(&rec).await {
                 Ok(r) => return Ok(r),
                 Err(e) if is_conflict(&e) => {
-                    let Some(cur) = meta.get_file(&rec.tenant, rec.source, &rec.file_id).await? else {
-                        return Err(MetaError::Conflict(format!("file {} vanished", rec.file_id)));
+                    let Some(cur) = meta.get_file(&rec.tenant, rec.source, &rec.file_id).await?
+                    else {
+                        return Err(MetaError::Conflict(format!(
+                            "file {} vanished",
+                            rec.file_id
+                        )));
                     };
                     if cur.state.is_terminal() {
                         return Ok(cur);
@@ -225,7 +298,10 @@ impl Downloader {
                 Err(e) => return Err(e),
             }
         }
-        Err(MetaError::Conflict(format!("file {} kept changing", rec.file_id)))
+        Err(MetaError::Conflict(format!(
+            "file {} kept changing",
+            rec.file_id
+        )))
     }
 
     async fn adopt_existing(&self, rec: &FileRecord) -> Result<Option<ObjectInfo>, Failure> {
@@ -235,10 +311,13 @@ impl Downloader {
             Ok(None) => return Ok(None),
             Err(e) => return Err(blob_failure(e)),
         };
-        if let Some(expected) = rec.expected_size {
-            if expected != info.size {
-                return Err(Failure::Permanent(format!("an object of {} bytes already exists at {} where Zoom announced {expected}", info.size, rec.object_key)));
-            }
+        if let Some(expected) = rec.expected_size
+            && expected != info.size
+        {
+            return Err(Failure::Permanent(format!(
+                "an object of {} bytes already exists at {} where Zoom announced {expected}",
+                info.size, rec.object_key
+            )));
         }
         if info.sha256.is_some() {
             return Ok(Some(info));
@@ -248,33 +327,65 @@ impl Downloader {
         let mut h = Sha256::new();
         let mut size = 0u64;
         while let Some(chunk) = stream.next().await {
-            let chunk = chunk.map_err(|e| Failure::Retryable { reason: format!("reading back {}: {e}", rec.object_key), hint: None, counts: true })?;
+            let chunk = chunk.map_err(|e| Failure::Retryable {
+                reason: format!("reading back {}: {e}", rec.object_key),
+                hint: None,
+                counts: true,
+            })?;
             size += chunk.len() as u64;
             h.update(&chunk);
         }
-        Ok(Some(ObjectInfo { key: info.key, size, sha256: Some(hex::encode(h.finalize())) }))
+        Ok(Some(ObjectInfo {
+            key: info.key,
+            size,
+            sha256: Some(hex::encode(h.finalize())),
+        }))
     }
 
-    async fn fetch_and_store(&self, rec: &FileRecord, zoom: &dyn ZoomApi) -> Result<ObjectInfo, Failure> {
+    async fn fetch_and_store(
+        &self,
+        rec: &FileRecord,
+        zoom: &dyn ZoomApi,
+    ) -> Result<ObjectInfo, Failure> {
         if let Some(info) = self.adopt_existing(rec).await? {
             info!(key = %rec.object_key, "object already stored by an earlier attempt; adopting it");
             return Ok(info);
         }
-        let download = zoom.download(&rec.download_url).await.map_err(zoom_failure)?;
-        if rec.content_kind.is_media() {
-            if let Some(ct) = download.content_type.as_deref() {
-                let ct = ct.to_ascii_lowercase();
-                if ct.starts_with("text/html") || ct.starts_with("application/json") {
-                    return Err(Failure::Retryable { reason: format!("Zoom served {ct} where {:?} media was expected", rec.content_kind), hint: None, counts: true });
-                }
+        let download = zoom
+            .download(&rec.download_url)
+            .await
+            .map_err(zoom_failure)?;
+        if rec.content_kind.is_media()
+            && let Some(ct) = download.content_type.as_deref()
+        {
+            let ct = ct.to_ascii_lowercase();
+            if ct.starts_with("text/html") || ct.starts_with("application/json") {
+                return Err(Failure::Retryable {
+                    reason: format!(
+                        "Zoom served {ct} where {:?} media was expected",
+                        rec.content_kind
+                    ),
+                    hint: None,
+                    counts: true,
+                });
             }
         }
-        if let (Some(expected), Some(len)) = (rec.expected_size, download.content_length) {
-            if expected != len {
-                return Err(Failure::Retryable { reason: format!("Zoom announced {expected} bytes but serves Content-Length {len}"), hint: None, counts: true });
-            }
+        if let (Some(expected), Some(len)) = (rec.expected_size, download.content_length)
+            && expected != len
+        {
+            return Err(Failure::Retryable {
+                reason: format!("Zoom announced {expected} bytes but serves Content-Length {len}"),
+                hint: None,
+                counts: true,
+            });
         }
-        let body = VerifiedBody::new(download.body, BodyExpectations { kind: rec.content_kind, size: rec.expected_size });
+        let body = VerifiedBody::new(
+            download.body,
+            BodyExpectations {
+                kind: rec.content_kind,
+                size: rec.expected_size,
+            },
+        );
         let meta = ObjectMeta {
             tenant: rec.tenant.clone(),
             source: rec.source,
@@ -282,11 +393,20 @@ impl Downloader {
             file_id: rec.file_id.clone(),
             content_type: download.content_type.clone(),
         };
-        match self.ports.blobs.put_stream(&rec.object_key, &meta, body).await {
+        match self
+            .ports
+            .blobs
+            .put_stream(&rec.object_key, &meta, body)
+            .await
+        {
             Ok(info) => Ok(info),
             Err(BlobError::AlreadyExists(_)) => match self.adopt_existing(rec).await? {
                 Some(info) => Ok(info),
-                None => Err(Failure::Retryable { reason: "object vanished after AlreadyExists".into(), hint: None, counts: true }),
+                None => Err(Failure::Retryable {
+                    reason: "object vanished after AlreadyExists".into(),
+                    hint: None,
+                    counts: true,
+                }),
             },
             Err(e) => Err(blob_failure(e)),
         }
@@ -296,8 +416,16 @@ impl Downloader {
 fn zoom_failure(e: ZoomError) -> Failure {
     match e {
         ZoomError::NotFound(m) => Failure::Gone(format!("deleted at Zoom (404): {m}")),
-        ZoomError::RateLimited { retry_after, .. } => Failure::Retryable { reason: e.to_string(), hint: retry_after, counts: false },
-        e if e.is_retryable() => Failure::Retryable { reason: e.to_string(), hint: None, counts: true },
+        ZoomError::RateLimited { retry_after, .. } => Failure::Retryable {
+            reason: e.to_string(),
+            hint: retry_after,
+            counts: false,
+        },
+        e if e.is_retryable() => Failure::Retryable {
+            reason: e.to_string(),
+            hint: None,
+            counts: true,
+        },
         e => Failure::Permanent(e.to_string()),
     }
 }
@@ -305,10 +433,22 @@ fn zoom_failure(e: ZoomError) -> Failure {
 fn blob_failure(e: BlobError) -> Failure {
     match &e {
         BlobError::Body { source, .. } => match BodyRejected::from_io(source) {
-            Some(r) => Failure::Retryable { reason: format!("download rejected: {r}"), hint: None, counts: true },
-            None => Failure::Retryable { reason: format!("download interrupted: {source}"), hint: None, counts: true },
+            Some(r) => Failure::Retryable {
+                reason: format!("download rejected: {r}"),
+                hint: None,
+                counts: true,
+            },
+            None => Failure::Retryable {
+                reason: format!("download interrupted: {source}"),
+                hint: None,
+                counts: true,
+            },
         },
-        e if e.is_retryable() => Failure::Retryable { reason: e.to_string(), hint: None, counts: true },
+        e if e.is_retryable() => Failure::Retryable {
+            reason: e.to_string(),
+            hint: None,
+            counts: true,
+        },
         e => Failure::Permanent(e.to_string()),
     }
 }
@@ -323,7 +463,11 @@ fn media_state(rec: &FileRecord) -> (&'static str, Option<u64>, Option<String>) 
 }
 
 /// Brings every CDR that links `rec` up to date with the file's state (idempotent).
-pub async fn sync_file_into_cdrs(meta: &dyn MetaStore, rec: &FileRecord, now: DateTime<Utc>) -> Result<(), MetaError> {
+pub async fn sync_file_into_cdrs(
+    meta: &dyn MetaStore,
+    rec: &FileRecord,
+    now: DateTime<Utc>,
+) -> Result<(), MetaError> {
     let (state, size, sha) = media_state(rec);
     for cdr_id in &rec.cdr_ids {
         for attempt in 0..CAS_ATTEMPTS {
@@ -345,7 +489,13 @@ pub async fn sync_file_into_cdrs(meta: &dyn MetaStore, rec: &FileRecord, now: Da
     Ok(())
 }
 
-fn apply_media(cdr: &mut Cdr, rec: &FileRecord, state: &str, size: Option<u64>, sha: Option<String>) -> bool {
+fn apply_media(
+    cdr: &mut Cdr,
+    rec: &FileRecord,
+    state: &str,
+    size: Option<u64>,
+    sha: Option<String>,
+) -> bool {
     let idx = match cdr.media.iter().position(|m| m.file_id == rec.file_id) {
         Some(i) => i,
         None => {

@@ -123,7 +123,10 @@ pub fn split_windows(from: DateTime<Utc>, to: DateTime<Utc>, max: chrono::Durati
     let mut start = from;
     while start < to {
         let end = (start + max).min(to);
-        out.push(Window { from: start, to: end });
+        out.push(Window {
+            from: start,
+            to: end,
+        });
         start = end;
     }
     out
@@ -132,52 +135,98 @@ pub fn split_windows(from: DateTime<Utc>, to: DateTime<Utc>, max: chrono::Durati
 impl Poller {
     /// A poller over `ports`; `location` fills the CDRs' `location` field.
     pub fn new(ports: Ports, location: impl Into<String>) -> Self {
-        Self { ports, location: location.into() }
+        Self {
+            ports,
+            location: location.into(),
+        }
     }
 
     /// Polls one source of one tenant.
-    pub async fn poll(&self, tenant: &TenantConfig, source: Source, zoom: &dyn ZoomApi, opts: &PollOptions) -> Result<PollReport, PollError> {
+    pub async fn poll(
+        &self,
+        tenant: &TenantConfig,
+        source: Source,
+        zoom: &dyn ZoomApi,
+        opts: &PollOptions,
+    ) -> Result<PollReport, PollError> {
         let clock = &self.ports.clock;
         let meta = &self.ports.meta;
         let now = clock.now();
         let lease_name = format!("poll/{}/{}", tenant.id, source);
-        let lease_until = now + chrono::Duration::from_std(opts.lease).unwrap_or(chrono::Duration::minutes(15));
-        if !meta.try_lease(&lease_name, &opts.owner, lease_until, now).await? {
+        let lease_until =
+            now + chrono::Duration::from_std(opts.lease).unwrap_or(chrono::Duration::minutes(15));
+        if !meta
+            .try_lease(&lease_name, &opts.owner, lease_until, now)
+            .await?
+        {
             info!(tenant = %tenant.id, %source, "another poller holds the lease; skipping");
-            return Ok(PollReport { skipped: Some("another poller holds the lease".into()), ..Default::default() });
+            return Ok(PollReport {
+                skipped: Some("another poller holds the lease".into()),
+                ..Default::default()
+            });
         }
-        let result = self.poll_locked(tenant, source, zoom, opts, &lease_name).await;
+        let result = self
+            .poll_locked(tenant, source, zoom, opts, &lease_name)
+            .await;
         if let Err(e) = meta.release_lease(&lease_name, &opts.owner).await {
             warn!(tenant = %tenant.id, %source, error = %e, "could not release the poll lease (it will expire)");
         }
         result
     }
 
-    async fn poll_locked(&self, tenant: &TenantConfig, source: Source, zoom: &dyn ZoomApi, opts: &PollOptions, lease_name: &str) -> Result<PollReport, PollError> {
+    async fn poll_locked(
+        &self,
+        tenant: &TenantConfig,
+        source: Source,
+        zoom: &dyn ZoomApi,
+        opts: &PollOptions,
+        lease_name: &str,
+    ) -> Result<PollReport, PollError> {
         let clock = &self.ports.clock;
         let meta = &self.ports.meta;
         let now = clock.now();
         let mut report = PollReport::default();
         let cursor = meta.get_cursor(&tenant.id, source).await?;
-        if let Some(last) = cursor.as_ref().and_then(|c| c.last_success_at) {
-            if !opts.min_gap.is_zero() && now - last < chrono::Duration::from_std(opts.min_gap).unwrap_or_default() {
-                report.skipped = Some(format!("polled successfully at {last}, less than {:?} ago", opts.min_gap));
-                report.watermark = cursor.map(|c| c.high);
-                return Ok(report);
-            }
+        if let Some(last) = cursor.as_ref().and_then(|c| c.last_success_at)
+            && !opts.min_gap.is_zero()
+            && now - last < chrono::Duration::from_std(opts.min_gap).unwrap_or_default()
+        {
+            report.skipped = Some(format!(
+                "polled successfully at {last}, less than {:?} ago",
+                opts.min_gap
+            ));
+            report.watermark = cursor.map(|c| c.high);
+            return Ok(report);
         }
         let overlap = chrono::Duration::from_std(tenant.overlap(source)).unwrap_or_default();
         let from = match &cursor {
             Some(c) => c.high - overlap,
-            None => now - chrono::Duration::from_std(tenant.initial_lookback).unwrap_or(chrono::Duration::days(30)),
+            None => {
+                now - chrono::Duration::from_std(tenant.initial_lookback)
+                    .unwrap_or(chrono::Duration::days(30))
+            }
         };
-        let max_wait = chrono::Duration::from_std(tenant.max_processing_wait).unwrap_or(chrono::Duration::days(3));
+        let max_wait = chrono::Duration::from_std(tenant.max_processing_wait)
+            .unwrap_or(chrono::Duration::days(3));
         let mut holdback: Option<DateTime<Utc>> = None;
         let mut high = cursor.as_ref().map(|c| c.high);
 
         for window in split_windows(from, now, source.max_window()) {
             report.windows += 1;
-            let Some(listed_to) = self.list_window(tenant, source, zoom, window, opts, lease_name, &mut report, &mut holdback, max_wait).await? else {
+            let Some(listed_to) = self
+                .list_window(
+                    tenant,
+                    source,
+                    zoom,
+                    window,
+                    opts,
+                    lease_name,
+                    &mut report,
+                    &mut holdback,
+                    max_wait,
+                )
+                .await?
+            else {
                 report.skipped = Some("the poll lease was lost to another poller".into());
                 return Ok(report);
             };
@@ -186,7 +235,8 @@ impl Poller {
             self.store_cursor(tenant, source, window_high, None).await?;
         }
         let final_high = high.unwrap_or(now);
-        self.store_cursor(tenant, source, final_high, Some(clock.now())).await?;
+        self.store_cursor(tenant, source, final_high, Some(clock.now()))
+            .await?;
         report.watermark = Some(final_high);
         info!(tenant = %tenant.id, %source, listed = report.listed, new_files = report.new_files, enqueued = report.enqueued, pages = report.pages, "poll finished");
         Ok(report)
@@ -205,7 +255,11 @@ impl Poller {
         holdback: &mut Option<DateTime<Utc>>,
         max_wait: chrono::Duration,
     ) -> Result<Option<DateTime<Utc>>, PollError> {
-        let zerr = |error| PollError::Zoom { tenant: tenant.id.to_string(), import: source, error };
+        let zerr = |error| PollError::Zoom {
+            tenant: tenant.id.to_string(),
+            import: source,
+            error,
+        };
         let mut restarts = 0;
         'restart: loop {
             let mut token: Option<String> = None;
@@ -214,17 +268,59 @@ impl Poller {
                 let now = self.ports.clock.now();
                 let listed = match source {
                     Source::Meetings => zoom
-                        .list_archived_meetings(win, ArchiveDateType::ArchiveCompleteTime, token.as_deref())
+                        .list_archived_meetings(
+                            win,
+                            ArchiveDateType::ArchiveCompleteTime,
+                            token.as_deref(),
+                        )
                         .await
-                        .map(|p| (p.items.iter().map(|m| (plan_meeting(tenant, m, now, &self.location), m.complete_time.or(m.start_time), m.uuid.clone())).collect::<Vec<_>>(), p.next_page_token, p.to)),
-                    Source::Phone => zoom
-                        .list_phone_recordings(win, token.as_deref())
-                        .await
-                        .map(|p| (p.items.iter().map(|r| (plan_phone_recording(tenant, r, now, &self.location), None, r.id.clone())).collect::<Vec<_>>(), p.next_page_token, p.to)),
+                        .map(|p| {
+                            (
+                                p.items
+                                    .iter()
+                                    .map(|m| {
+                                        (
+                                            plan_meeting(tenant, m, now, &self.location),
+                                            m.complete_time.or(m.start_time),
+                                            m.uuid.clone(),
+                                        )
+                                    })
+                                    .collect::<Vec<_>>(),
+                                p.next_page_token,
+                                p.to,
+                            )
+                        }),
+                    Source::Phone => {
+                        zoom.list_phone_recordings(win, token.as_deref())
+                            .await
+                            .map(|p| {
+                                (
+                                    p.items
+                                        .iter()
+                                        .map(|r| {
+                                            (
+                                                plan_phone_recording(
+                                                    tenant,
+                                                    r,
+                                                    now,
+                                                    &self.location,
+                                                ),
+                                                None,
+                                                r.id.clone(),
+                                            )
+                                        })
+                                        .collect::<Vec<_>>(),
+                                    p.next_page_token,
+                                    p.to,
+                                )
+                            })
+                    }
                 };
                 let (plans, next, echoed_to) = match listed {
                     Ok(v) => v,
-                    Err(ZoomError::InvalidPageToken) if token.is_some() && restarts < opts.max_restarts => {
+                    Err(ZoomError::InvalidPageToken)
+                        if token.is_some() && restarts < opts.max_restarts =>
+                    {
                         restarts += 1;
                         report.restarts += 1;
                         warn!(tenant = %tenant.id, %source, restarts, "next_page_token expired; restarting the window");
@@ -256,8 +352,15 @@ impl Poller {
                     win.to = t;
                 }
                 let now = self.ports.clock.now();
-                let until = now + chrono::Duration::from_std(opts.lease).unwrap_or(chrono::Duration::minutes(15));
-                if !self.ports.meta.try_lease(lease_name, &opts.owner, until, now).await? {
+                let until = now
+                    + chrono::Duration::from_std(opts.lease)
+                        .unwrap_or(chrono::Duration::minutes(15));
+                if !self
+                    .ports
+                    .meta
+                    .try_lease(lease_name, &opts.owner, until, now)
+                    .await?
+                {
                     warn!(tenant = %tenant.id, %source, "poll lease lost to another poller; stopping");
                     return Ok(None);
                 }
@@ -269,7 +372,12 @@ impl Poller {
         }
     }
 
-    async fn store_plan(&self, plan: Plan, report: &mut PollReport, tasks: &mut Vec<DownloadTask>) -> Result<(), PollError> {
+    async fn store_plan(
+        &self,
+        plan: Plan,
+        report: &mut PollReport,
+        tasks: &mut Vec<DownloadTask>,
+    ) -> Result<(), PollError> {
         let meta = &self.ports.meta;
         let mut existing_terminal = Vec::new();
         for f in &plan.files {
@@ -281,7 +389,9 @@ impl Poller {
             }
             // Known file: merge newly linked CDRs, re-queue one that was never queued.
             for _ in 0..CAS_ATTEMPTS {
-                let Some(mut cur) = meta.get_file(&f.tenant, f.source, &f.file_id).await? else { break };
+                let Some(mut cur) = meta.get_file(&f.tenant, f.source, &f.file_id).await? else {
+                    break;
+                };
                 let mut changed = false;
                 for id in &f.cdr_ids {
                     if !cur.cdr_ids.contains(id) {
@@ -290,7 +400,11 @@ impl Poller {
                     }
                 }
                 if cur.state.name() == "pending" && !cur.queued {
-                    tasks.push(DownloadTask::new(cur.tenant.clone(), cur.source, &cur.file_id));
+                    tasks.push(DownloadTask::new(
+                        cur.tenant.clone(),
+                        cur.source,
+                        &cur.file_id,
+                    ));
                 }
                 if cur.state.is_terminal() {
                     existing_terminal.push(cur.clone());
@@ -314,7 +428,9 @@ impl Poller {
                 continue;
             }
             for _ in 0..CAS_ATTEMPTS {
-                let Some(mut cur) = meta.get_cdr(&c.tenant, &c.cdr_id).await? else { break };
+                let Some(mut cur) = meta.get_cdr(&c.tenant, &c.cdr_id).await? else {
+                    break;
+                };
                 if !cur.merge_media(&c.media) {
                     break;
                 }
@@ -333,7 +449,11 @@ impl Poller {
         Ok(())
     }
 
-    async fn enqueue(&self, tasks: Vec<DownloadTask>, report: &mut PollReport) -> Result<(), PollError> {
+    async fn enqueue(
+        &self,
+        tasks: Vec<DownloadTask>,
+        report: &mut PollReport,
+    ) -> Result<(), PollError> {
         if tasks.is_empty() {
             return Ok(());
         }
@@ -344,7 +464,9 @@ impl Poller {
         let meta = &self.ports.meta;
         for t in &tasks {
             for _ in 0..CAS_ATTEMPTS {
-                let Some(mut cur) = meta.get_file(&t.tenant, t.source, &t.file_id).await? else { break };
+                let Some(mut cur) = meta.get_file(&t.tenant, t.source, &t.file_id).await? else {
+                    break;
+                };
                 if cur.queued {
                     break;
                 }
@@ -360,11 +482,23 @@ impl Poller {
         Ok(())
     }
 
-    async fn store_cursor(&self, tenant: &TenantConfig, source: Source, high: DateTime<Utc>, success_at: Option<DateTime<Utc>>) -> Result<(), PollError> {
+    async fn store_cursor(
+        &self,
+        tenant: &TenantConfig,
+        source: Source,
+        high: DateTime<Utc>,
+        success_at: Option<DateTime<Utc>>,
+    ) -> Result<(), PollError> {
         let meta = &self.ports.meta;
         for _ in 0..CAS_ATTEMPTS {
             let cur = meta.get_cursor(&tenant.id, source).await?;
-            let mut c = cur.unwrap_or(Cursor { tenant: tenant.id.clone(), source, high, last_success_at: None, version: 0 });
+            let mut c = cur.unwrap_or(Cursor {
+                tenant: tenant.id.clone(),
+                source,
+                high,
+                last_success_at: None,
+                version: 0,
+            });
             c.high = high;
             if success_at.is_some() {
                 c.last_success_at = success_at;

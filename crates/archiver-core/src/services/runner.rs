@@ -35,7 +35,12 @@ pub struct DrainOptions {
 
 impl Default for DrainOptions {
     fn default() -> Self {
-        Self { concurrency: 4, visibility: Duration::from_secs(30 * 60), max_wait: Duration::from_secs(30 * 60), idle_poll: Duration::from_millis(500) }
+        Self {
+            concurrency: 4,
+            visibility: Duration::from_secs(30 * 60),
+            max_wait: Duration::from_secs(30 * 60),
+            idle_poll: Duration::from_millis(500),
+        }
     }
 }
 
@@ -108,7 +113,8 @@ pub async fn drain(
                                 // clock does not race past its visibility timeout and lease.
                                 tokio::time::sleep(opts.idle_poll.min(Duration::from_millis(20))).await;
                             } else {
-                                clock.sleep(wait.min(opts.idle_poll).max(Duration::from_millis(1))).await;
+                                // Only retries scheduled for later remain: wait for the first.
+                                clock.sleep(wait.max(Duration::from_millis(1))).await;
                             }
                             continue;
                         }

@@ -13,8 +13,8 @@
 //!   the poller holds its watermark back so that a later poll picks them up.
 
 use crate::domain::{
-    ArchiveFile, ArchiveMeeting, Cdr, ContentKind, FileRecord, FileState, MediaRef, ObjectKey, PhoneRecording, RecordingMode, Segment,
-    Source, TenantConfig, UserConfig,
+    ArchiveFile, ArchiveMeeting, Cdr, ContentKind, FileRecord, FileState, MediaRef, ObjectKey,
+    PhoneRecording, RecordingMode, Segment, Source, TenantConfig, UserConfig,
 };
 use chrono::{DateTime, Utc};
 
@@ -69,11 +69,20 @@ fn file_record(
         file_type: file_type.to_string(),
         content_kind: kind,
         expected_size: size.filter(|s| *s > 0),
-        fingerprint: fingerprint.filter(|f| f.len() == 64 && f.bytes().all(|b| b.is_ascii_hexdigit())).map(|f| f.to_ascii_lowercase()),
+        fingerprint: fingerprint
+            .filter(|f| f.len() == 64 && f.bytes().all(|b| b.is_ascii_hexdigit()))
+            .map(|f| f.to_ascii_lowercase()),
         download_url: url.to_string(),
         recording_start: span.0,
         recording_end: span.1,
-        object_key: ObjectKey::derive(&tenant.id, source, conversation_start, conversation_id, file_id, extension),
+        object_key: ObjectKey::derive(
+            &tenant.id,
+            source,
+            conversation_start,
+            conversation_id,
+            file_id,
+            extension,
+        ),
         cdr_ids: Vec::new(),
         state: FileState::Pending,
         attempts: 0,
@@ -104,21 +113,34 @@ fn is_audio(f: &ArchiveFile) -> bool {
 }
 
 /// Plans one archived meeting for `tenant`. `location` fills the CDRs' `location`.
-pub fn plan_meeting(tenant: &TenantConfig, m: &ArchiveMeeting, now: DateTime<Utc>, location: &str) -> Plan {
+pub fn plan_meeting(
+    tenant: &TenantConfig,
+    m: &ArchiveMeeting,
+    now: DateTime<Utc>,
+    location: &str,
+) -> Plan {
     let mut plan = Plan::default();
     let start = m
         .start_time
-        .or_else(|| m.archive_files.iter().filter_map(|f| f.participant_join_time).min())
+        .or_else(|| {
+            m.archive_files
+                .iter()
+                .filter_map(|f| f.participant_join_time)
+                .min()
+        })
         .unwrap_or(now);
     let meeting_end = start + chrono::Duration::seconds(m.duration_in_second.unwrap_or(0).max(0));
 
     // Configured users present, in the order of first appearance.
     let mut present: Vec<&UserConfig> = Vec::new();
     for f in m.archive_files.iter().filter(|f| f.is_individual()) {
-        if let Some(u) = f.participant_email.as_deref().and_then(|e| tenant.user_by_email(e)) {
-            if !present.iter().any(|p| std::ptr::eq(*p, u)) {
-                present.push(u);
-            }
+        if let Some(u) = f
+            .participant_email
+            .as_deref()
+            .and_then(|e| tenant.user_by_email(e))
+            && !present.iter().any(|p| std::ptr::eq(*p, u))
+        {
+            present.push(u);
         }
     }
     if present.is_empty() {
@@ -130,7 +152,13 @@ pub fn plan_meeting(tenant: &TenantConfig, m: &ArchiveMeeting, now: DateTime<Utc
     let mut links: Vec<(usize, Vec<usize>)> = Vec::new(); // (file index in plan.files, user indexes)
     for f in &m.archive_files {
         let owners: Vec<usize> = if f.is_individual() {
-            let Some(ui) = f.participant_email.as_deref().and_then(|e| present.iter().position(|u| u.has_email(e))) else { continue };
+            let Some(ui) = f
+                .participant_email
+                .as_deref()
+                .and_then(|e| present.iter().position(|u| u.has_email(e)))
+            else {
+                continue;
+            };
             let u = present[ui];
             if is_video(f) && u.mode != RecordingMode::Video {
                 continue;
@@ -143,7 +171,12 @@ pub fn plan_meeting(tenant: &TenantConfig, m: &ArchiveMeeting, now: DateTime<Utc
             if !any_video {
                 continue;
             }
-            present.iter().enumerate().filter(|(_, u)| u.mode == RecordingMode::Video).map(|(i, _)| i).collect()
+            present
+                .iter()
+                .enumerate()
+                .filter(|(_, u)| u.mode == RecordingMode::Video)
+                .map(|(i, _)| i)
+                .collect()
         } else if is_audio(f) {
             // The whole-meeting audio mixes everyone; recorded users get their individual audio instead.
             continue;
@@ -189,16 +222,31 @@ pub fn plan_meeting(tenant: &TenantConfig, m: &ArchiveMeeting, now: DateTime<Utc
         let own: Vec<&ArchiveFile> = m
             .archive_files
             .iter()
-            .filter(|f| f.is_individual() && f.participant_email.as_deref().is_some_and(|e| u.has_email(e)))
+            .filter(|f| {
+                f.is_individual()
+                    && f.participant_email
+                        .as_deref()
+                        .is_some_and(|e| u.has_email(e))
+            })
             .collect();
         let mut segments: Vec<Segment> = own
             .iter()
-            .filter_map(|f| Some(Segment { join_time: f.participant_join_time?, leave_time: f.participant_leave_time? }))
+            .filter_map(|f| {
+                Some(Segment {
+                    join_time: f.participant_join_time?,
+                    leave_time: f.participant_leave_time?,
+                })
+            })
             .collect();
         segments.sort_by_key(|s| s.join_time);
         segments.dedup();
         let user_start = segments.iter().map(|s| s.join_time).min().unwrap_or(start);
-        let user_end = segments.iter().map(|s| s.leave_time).max().unwrap_or(meeting_end).max(user_start);
+        let user_end = segments
+            .iter()
+            .map(|s| s.leave_time)
+            .max()
+            .unwrap_or(meeting_end)
+            .max(user_start);
         let email = u.email.clone().unwrap_or_default();
         let name = u.name.clone().unwrap_or_else(|| email.clone());
         let zoom_id = u.zoom_user_id.clone().unwrap_or_else(|| email.clone());
@@ -262,26 +310,40 @@ pub fn plan_meeting(tenant: &TenantConfig, m: &ArchiveMeeting, now: DateTime<Utc
 pub fn phone_owners<'a>(tenant: &'a TenantConfig, r: &PhoneRecording) -> Vec<&'a UserConfig> {
     let mut out: Vec<&UserConfig> = Vec::new();
     let mut push = |u: Option<&'a UserConfig>| {
-        if let Some(u) = u {
-            if !out.iter().any(|x| std::ptr::eq(*x, u)) {
-                out.push(u);
-            }
+        if let Some(u) = u
+            && !out.iter().any(|x| std::ptr::eq(*x, u))
+        {
+            out.push(u);
         }
     };
-    if let Some(o) = &r.owner {
-        if o.kind.as_deref().is_none_or(|k| k == "user") {
-            push(o.extension_number.as_deref().and_then(|x| tenant.user_by_extension(x)));
-            push(o.id.as_deref().and_then(|id| tenant.user_by_zoom_id(id)));
-        }
+    if let Some(o) = &r.owner
+        && o.kind.as_deref().is_none_or(|k| k == "user")
+    {
+        push(
+            o.extension_number
+                .as_deref()
+                .and_then(|x| tenant.user_by_extension(x)),
+        );
+        push(o.id.as_deref().and_then(|id| tenant.user_by_zoom_id(id)));
     }
     for party in [&r.accepted_by, &r.outgoing_by].into_iter().flatten() {
-        push(party.extension_number.as_deref().and_then(|x| tenant.user_by_extension(x)));
+        push(
+            party
+                .extension_number
+                .as_deref()
+                .and_then(|x| tenant.user_by_extension(x)),
+        );
     }
     out
 }
 
 /// Plans one phone recording for `tenant`.
-pub fn plan_phone_recording(tenant: &TenantConfig, r: &PhoneRecording, now: DateTime<Utc>, location: &str) -> Plan {
+pub fn plan_phone_recording(
+    tenant: &TenantConfig,
+    r: &PhoneRecording,
+    now: DateTime<Utc>,
+    location: &str,
+) -> Plan {
     let mut plan = Plan::default();
     let owners = phone_owners(tenant, r);
     if owners.is_empty() {
@@ -292,7 +354,10 @@ pub fn plan_phone_recording(tenant: &TenantConfig, r: &PhoneRecording, now: Date
         return plan;
     };
     let start = r.date_time.unwrap_or(now);
-    let end = r.end_time.unwrap_or_else(|| start + chrono::Duration::seconds(r.duration.unwrap_or(0).max(0))).max(start);
+    let end = r
+        .end_time
+        .unwrap_or_else(|| start + chrono::Duration::seconds(r.duration.unwrap_or(0).max(0)))
+        .max(start);
     let call_id = r.call_id.clone().unwrap_or_else(|| r.id.clone());
     let mut file = file_record(
         tenant,
@@ -310,16 +375,24 @@ pub fn plan_phone_recording(tenant: &TenantConfig, r: &PhoneRecording, now: Date
         now,
     );
     let mut participants: Vec<String> = Vec::new();
-    for n in [r.caller_name.as_ref(), r.callee_name.as_ref(), r.accepted_by.as_ref().and_then(|p| p.name.as_ref()), r.outgoing_by.as_ref().and_then(|p| p.name.as_ref())]
-        .into_iter()
-        .flatten()
+    for n in [
+        r.caller_name.as_ref(),
+        r.callee_name.as_ref(),
+        r.accepted_by.as_ref().and_then(|p| p.name.as_ref()),
+        r.outgoing_by.as_ref().and_then(|p| p.name.as_ref()),
+    ]
+    .into_iter()
+    .flatten()
     {
         if !n.is_empty() && !participants.contains(n) {
             participants.push(n.clone());
         }
     }
     let internal = r.caller_number_type == Some(1) && r.callee_number_type == Some(1);
-    let inbound = r.direction.as_deref().is_some_and(|d| d.eq_ignore_ascii_case("inbound"));
+    let inbound = r
+        .direction
+        .as_deref()
+        .is_some_and(|d| d.eq_ignore_ascii_case("inbound"));
     let direction = if internal {
         "Internal"
     } else if inbound {
@@ -338,7 +411,12 @@ pub fn plan_phone_recording(tenant: &TenantConfig, r: &PhoneRecording, now: Date
         let name = u
             .name
             .clone()
-            .or_else(|| r.owner.as_ref().filter(|o| o.kind.as_deref() == Some("user")).and_then(|o| o.name.clone()))
+            .or_else(|| {
+                r.owner
+                    .as_ref()
+                    .filter(|o| o.kind.as_deref() == Some("user"))
+                    .and_then(|o| o.name.clone())
+            })
             .or_else(|| u.email.clone())
             .unwrap_or_else(|| ext.clone());
         plan.cdrs.push(Cdr {
@@ -361,7 +439,11 @@ pub fn plan_phone_recording(tenant: &TenantConfig, r: &PhoneRecording, now: Date
             to_info: r.callee_name.clone().unwrap_or_default(),
             participants: participants.clone(),
             direction: direction.into(),
-            direction_user: if inbound { "Incoming".into() } else { "Outgoing".into() },
+            direction_user: if inbound {
+                "Incoming".into()
+            } else {
+                "Outgoing".into()
+            },
             conversation_type: "Voice".into(),
             record_type: "Standard".into(),
             location: location.to_string(),
@@ -444,9 +526,22 @@ mod tests {
         ]);
         let p = plan_meeting(&tenant(), &m, Utc::now(), "host");
         assert_eq!(ids(&p), vec!["a-m4a", "b-m4a", "all-mp4", "chat"]);
-        let alice = p.cdrs.iter().find(|c| c.user_email.as_deref() == Some("alice@acme.example")).unwrap();
-        let bob = p.cdrs.iter().find(|c| c.user_email.as_deref() == Some("bob@acme.example")).unwrap();
-        let media = |c: &Cdr| c.media.iter().map(|m| m.file_id.clone()).collect::<Vec<_>>();
+        let alice = p
+            .cdrs
+            .iter()
+            .find(|c| c.user_email.as_deref() == Some("alice@acme.example"))
+            .unwrap();
+        let bob = p
+            .cdrs
+            .iter()
+            .find(|c| c.user_email.as_deref() == Some("bob@acme.example"))
+            .unwrap();
+        let media = |c: &Cdr| {
+            c.media
+                .iter()
+                .map(|m| m.file_id.clone())
+                .collect::<Vec<_>>()
+        };
         assert_eq!(media(alice), vec!["a-m4a", "chat"]);
         assert_eq!(media(bob), vec!["b-m4a", "all-mp4", "chat"]);
         assert_eq!(alice.conversation_type, "Voice");
@@ -459,15 +554,26 @@ mod tests {
 
     #[test]
     fn no_configured_participant_means_nothing_selected() {
-        let m = meeting(vec![file("x", "M4A", true, Some("stranger@else.example")), file("all", "MP4", false, None)]);
-        assert!(plan_meeting(&tenant(), &m, Utc::now(), "h").files.is_empty());
+        let m = meeting(vec![
+            file("x", "M4A", true, Some("stranger@else.example")),
+            file("all", "MP4", false, None),
+        ]);
+        assert!(
+            plan_meeting(&tenant(), &m, Utc::now(), "h")
+                .files
+                .is_empty()
+        );
     }
 
     #[test]
     fn voice_only_meeting_skips_the_mp4_and_processing_files_wait() {
         let mut pending = file("a2", "M4A", true, Some("alice@acme.example"));
         pending.status = Some("processing".into());
-        let m = meeting(vec![file("a-m4a", "M4A", true, Some("alice@acme.example")), pending, file("all-mp4", "MP4", false, None)]);
+        let m = meeting(vec![
+            file("a-m4a", "M4A", true, Some("alice@acme.example")),
+            pending,
+            file("all-mp4", "MP4", false, None),
+        ]);
         let p = plan_meeting(&tenant(), &m, Utc::now(), "h");
         assert_eq!(ids(&p), vec!["a-m4a"]);
         assert!(p.waiting);
@@ -487,7 +593,11 @@ mod tests {
             callee_number: Some("1001".into()),
             callee_name: Some("Alice".into()),
             callee_number_type: Some(1),
-            owner: Some(PhoneOwner { kind: Some("user".into()), extension_number: Some("1001".into()), ..Default::default() }),
+            owner: Some(PhoneOwner {
+                kind: Some("user".into()),
+                extension_number: Some("1001".into()),
+                ..Default::default()
+            }),
             date_time: Some("2026-11-20T10:00:00Z".parse().unwrap()),
             duration: Some(65),
             ..Default::default()
@@ -495,17 +605,38 @@ mod tests {
         let p = plan_phone_recording(&t, &r, Utc::now(), "h");
         assert_eq!(p.cdrs.len(), 1);
         let c = &p.cdrs[0];
-        assert_eq!((c.direction.as_str(), c.direction_user.as_str(), c.user_id.as_str()), ("Inbound", "Incoming", "1001"));
+        assert_eq!(
+            (
+                c.direction.as_str(),
+                c.direction_user.as_str(),
+                c.user_id.as_str()
+            ),
+            ("Inbound", "Incoming", "1001")
+        );
         assert_eq!(c.duration_seconds, 65);
-        assert_eq!(p.files[0].object_key.as_str(), "acme/phone/2026/11/20/c1/r1.mp3");
+        assert_eq!(
+            p.files[0].object_key.as_str(),
+            "acme/phone/2026/11/20/c1/r1.mp3"
+        );
 
-        r.owner = Some(PhoneOwner { kind: Some("callQueue".into()), extension_number: Some("5000".into()), ..Default::default() });
-        r.accepted_by = Some(PhoneParty { name: Some("Bob".into()), extension_number: Some("1002".into()) });
+        r.owner = Some(PhoneOwner {
+            kind: Some("callQueue".into()),
+            extension_number: Some("5000".into()),
+            ..Default::default()
+        });
+        r.accepted_by = Some(PhoneParty {
+            name: Some("Bob".into()),
+            extension_number: Some("1002".into()),
+        });
         let p = plan_phone_recording(&t, &r, Utc::now(), "h");
         assert_eq!(p.cdrs[0].user_extension.as_deref(), Some("1002"));
         assert!(p.cdrs[0].participants.contains(&"Bob".to_string()));
 
         r.accepted_by = None;
-        assert!(plan_phone_recording(&t, &r, Utc::now(), "h").files.is_empty());
+        assert!(
+            plan_phone_recording(&t, &r, Utc::now(), "h")
+                .files
+                .is_empty()
+        );
     }
 }
