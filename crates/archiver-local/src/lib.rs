@@ -1,0 +1,50 @@
+//! The embedded default backend of the Zoom compliance archiver.
+//!
+//! - [`FsBlobStore`]: objects as files under a root directory, written through a temporary
+//!   file and published create-only (hard link), with the SHA-256 kept in an extended
+//!   attribute.
+//! - [`SqliteMetaStore`]: file records, CDRs, cursors and leases in SQLite (WAL).
+//! - [`SqliteTaskQueue`]: a durable, at-least-once download task queue in SQLite.
+//! - [`LocalSecretSource`]: secrets from environment variables (`env:NAME`) or files
+//!   (`file:PATH`).
+//!
+//! The metadata store and the queue may share one database file ([`DB_FILE`] in the data
+//! directory); each opens its own connection. [`open_ports`] wires everything together.
+
+mod db;
+mod fs_blob;
+mod secrets;
+mod sqlite_meta;
+mod sqlite_queue;
+
+pub use fs_blob::{FsBlobStore, SHA256_XATTR};
+pub use secrets::LocalSecretSource;
+pub use sqlite_meta::SqliteMetaStore;
+pub use sqlite_queue::SqliteTaskQueue;
+
+use archiver_core::{Clock, Ports};
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+/// The database file name inside the data directory.
+pub const DB_FILE: &str = "archive.db";
+
+/// Opens the local backend: objects under `object_root`, metadata and queue in
+/// `data_dir/archive.db` (both directories are created if missing).
+pub fn open_ports(
+    data_dir: &Path,
+    object_root: PathBuf,
+    clock: Arc<dyn Clock>,
+) -> std::io::Result<Ports> {
+    std::fs::create_dir_all(data_dir)?;
+    let db = data_dir.join(DB_FILE);
+    let blobs = FsBlobStore::new(object_root)?;
+    let meta = SqliteMetaStore::open(&db).map_err(std::io::Error::other)?;
+    let queue = SqliteTaskQueue::open(&db, clock.clone()).map_err(std::io::Error::other)?;
+    Ok(Ports {
+        blobs: Arc::new(blobs),
+        meta: Arc::new(meta),
+        queue: Arc::new(queue),
+        clock,
+    })
+}

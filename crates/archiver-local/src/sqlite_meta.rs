@@ -1,0 +1,381 @@
+use crate::db::{Db, DbError, decode, encode, ts};
+use archiver_core::{
+    Cdr, CdrQuery, Cursor, FileQuery, FileRecord, MetaError, MetaStore, Source, TenantId,
+};
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+use rusqlite::{OptionalExtension, params, params_from_iter};
+use std::path::Path;
+
+impl From<DbError> for MetaError {
+    fn from(e: DbError) -> Self {
+        match e {
+            DbError::Sql(e) => MetaError::Backend {
+                retryable: DbError::retryable(&e),
+                message: e.to_string(),
+            },
+            DbError::Corrupt { key, message } => MetaError::Corrupt { key, message },
+            DbError::Conflict(what) => MetaError::Conflict(what),
+            DbError::Stale(what) => MetaError::Conflict(what),
+            DbError::Worker(message) => MetaError::Backend {
+                message,
+                retryable: false,
+            },
+        }
+    }
+}
+
+/// File records, CDRs, cursors and leases in SQLite.
+///
+/// Each record is stored as JSON in a `body` column, next to indexed columns for lookups
+/// (tenant, state, queued, first seen; CDR start time, lowercased email, extension, platform
+/// call id). Updates are compare-and-set on `version` in one statement, so concurrent
+/// writers (other connections, other processes) cannot both win.
+#[derive(Clone)]
+pub struct SqliteMetaStore {
+    db: Db,
+}
+
+impl std::fmt::Debug for SqliteMetaStore {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SqliteMetaStore").finish_non_exhaustive()
+    }
+}
+
+fn file_key(tenant: &TenantId, source: Source, file_id: &str) -> String {
+    format!("file {tenant}/{source}/{file_id}")
+}
+
+fn email_key(e: Option<&str>) -> Option<String> {
+    e.map(str::to_ascii_lowercase)
+}
+
+impl SqliteMetaStore {
+    /// Opens (creating if needed) the database at `path` (WAL mode, schema migrated).
+    pub fn open(path: impl AsRef<Path>) -> Result<Self, MetaError> {
+        Ok(Self {
+            db: Db::open(path.as_ref())?,
+        })
+    }
+}
+
+#[async_trait]
+impl MetaStore for SqliteMetaStore {
+    async fn insert_file(&self, rec: &FileRecord) -> Result<bool, MetaError> {
+        let mut stored = rec.clone();
+        stored.version = 1;
+        let body = encode(&stored)?;
+        Ok(self
+            .db
+            .call(move |c| {
+                let n = c.execute(
+                    "INSERT INTO files (tenant, source, file_id, state, queued, first_seen, version, body)
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, 1, ?7) ON CONFLICT DO NOTHING",
+                    params![
+                        stored.tenant.as_str(),
+                        stored.source.as_str(),
+                        stored.file_id,
+                        stored.state.name(),
+                        stored.queued,
+                        ts(stored.first_seen),
+                        body
+                    ],
+                )?;
+                Ok(n == 1)
+            })
+            .await?)
+    }
+
+    async fn get_file(
+        &self,
+        tenant: &TenantId,
+        source: Source,
+        file_id: &str,
+    ) -> Result<Option<FileRecord>, MetaError> {
+        let (tenant, file_id) = (tenant.clone(), file_id.to_string());
+        Ok(self
+            .db
+            .call(move |c| {
+                let body: Option<String> = c
+                    .query_row(
+                        "SELECT body FROM files WHERE tenant = ?1 AND source = ?2 AND file_id = ?3",
+                        params![tenant.as_str(), source.as_str(), file_id],
+                        |r| r.get(0),
+                    )
+                    .optional()?;
+                body.map(|b| decode(|| file_key(&tenant, source, &file_id), &b))
+                    .transpose()
+            })
+            .await?)
+    }
+
+    async fn update_file(&self, rec: &FileRecord) -> Result<FileRecord, MetaError> {
+        let mut stored = rec.clone();
+        stored.version = rec.version + 1;
+        let body = encode(&stored)?;
+        let expected = rec.version as i64;
+        Ok(self
+            .db
+            .call(move |c| {
+                let n = c.execute(
+                    "UPDATE files SET state = ?1, queued = ?2, first_seen = ?3, version = ?4, body = ?5
+                     WHERE tenant = ?6 AND source = ?7 AND file_id = ?8 AND version = ?9",
+                    params![
+                        stored.state.name(),
+                        stored.queued,
+                        ts(stored.first_seen),
+                        stored.version as i64,
+                        body,
+                        stored.tenant.as_str(),
+                        stored.source.as_str(),
+                        stored.file_id,
+                        expected
+                    ],
+                )?;
+                if n == 1 {
+                    Ok(stored)
+                } else {
+                    Err(DbError::Conflict(file_key(&stored.tenant, stored.source, &stored.file_id)))
+                }
+            })
+            .await?)
+    }
+
+    async fn list_files(&self, q: &FileQuery) -> Result<Vec<FileRecord>, MetaError> {
+        let q = q.clone();
+        Ok(self
+            .db
+            .call(move |c| {
+                let mut sql = String::from("SELECT body FROM files WHERE 1 = 1");
+                let mut args: Vec<String> = Vec::new();
+                if let Some(t) = &q.tenant {
+                    args.push(t.as_str().to_string());
+                    sql.push_str(&format!(" AND tenant = ?{}", args.len()));
+                }
+                if let Some(s) = q.state {
+                    args.push(s.to_string());
+                    sql.push_str(&format!(" AND state = ?{}", args.len()));
+                }
+                if q.unqueued_only {
+                    sql.push_str(" AND queued = 0");
+                }
+                sql.push_str(" ORDER BY first_seen, file_id, tenant, source");
+                let mut stmt = c.prepare(&sql)?;
+                let rows =
+                    stmt.query_map(params_from_iter(args.iter()), |r| r.get::<_, String>(0))?;
+                let mut out = Vec::new();
+                for body in rows {
+                    let body = body?;
+                    out.push(decode(|| "file (listing)".to_string(), &body)?);
+                }
+                Ok(out)
+            })
+            .await?)
+    }
+
+    async fn insert_cdr(&self, cdr: &Cdr) -> Result<bool, MetaError> {
+        let mut stored = cdr.clone();
+        stored.version = 1;
+        let body = encode(&stored)?;
+        Ok(self
+            .db
+            .call(move |c| {
+                let n = c.execute(
+                    "INSERT INTO cdrs (tenant, cdr_id, start_time, user_email, user_extension, platform_call_id, version, body)
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, 1, ?7) ON CONFLICT DO NOTHING",
+                    params![
+                        stored.tenant.as_str(),
+                        stored.cdr_id,
+                        ts(stored.start_time),
+                        email_key(stored.user_email.as_deref()),
+                        stored.user_extension,
+                        stored.platform_call_id,
+                        body
+                    ],
+                )?;
+                Ok(n == 1)
+            })
+            .await?)
+    }
+
+    async fn get_cdr(&self, tenant: &TenantId, cdr_id: &str) -> Result<Option<Cdr>, MetaError> {
+        let (tenant, cdr_id) = (tenant.clone(), cdr_id.to_string());
+        Ok(self
+            .db
+            .call(move |c| {
+                let body: Option<String> = c
+                    .query_row(
+                        "SELECT body FROM cdrs WHERE tenant = ?1 AND cdr_id = ?2",
+                        params![tenant.as_str(), cdr_id],
+                        |r| r.get(0),
+                    )
+                    .optional()?;
+                body.map(|b| decode(|| format!("cdr {tenant}/{cdr_id}"), &b))
+                    .transpose()
+            })
+            .await?)
+    }
+
+    async fn update_cdr(&self, cdr: &Cdr) -> Result<Cdr, MetaError> {
+        let mut stored = cdr.clone();
+        stored.version = cdr.version + 1;
+        let body = encode(&stored)?;
+        let expected = cdr.version as i64;
+        Ok(self
+            .db
+            .call(move |c| {
+                let n = c.execute(
+                    "UPDATE cdrs SET start_time = ?1, user_email = ?2, user_extension = ?3, platform_call_id = ?4,
+                                     version = ?5, body = ?6
+                     WHERE tenant = ?7 AND cdr_id = ?8 AND version = ?9",
+                    params![
+                        ts(stored.start_time),
+                        email_key(stored.user_email.as_deref()),
+                        stored.user_extension,
+                        stored.platform_call_id,
+                        stored.version as i64,
+                        body,
+                        stored.tenant.as_str(),
+                        stored.cdr_id,
+                        expected
+                    ],
+                )?;
+                if n == 1 {
+                    Ok(stored)
+                } else {
+                    Err(DbError::Conflict(format!("cdr {}/{}", stored.tenant, stored.cdr_id)))
+                }
+            })
+            .await?)
+    }
+
+    async fn query_cdrs(&self, q: &CdrQuery) -> Result<Vec<Cdr>, MetaError> {
+        let q = q.clone();
+        Ok(self
+            .db
+            .call(move |c| {
+                let mut sql = String::from("SELECT body FROM cdrs WHERE 1 = 1");
+                let mut args: Vec<String> = Vec::new();
+                let mut add = |sql: &mut String, cond: &str, v: String| {
+                    args.push(v);
+                    sql.push_str(&cond.replace("?N", &format!("?{}", args.len())));
+                };
+                if let Some(t) = &q.tenant {
+                    add(&mut sql, " AND tenant = ?N", t.as_str().to_string());
+                }
+                if let Some(f) = q.from {
+                    add(&mut sql, " AND start_time >= ?N", ts(f));
+                }
+                if let Some(t) = q.to {
+                    add(&mut sql, " AND start_time < ?N", ts(t));
+                }
+                if let Some(p) = &q.platform_call_id {
+                    add(&mut sql, " AND platform_call_id = ?N", p.clone());
+                }
+                if let Some(u) = &q.user {
+                    add(&mut sql, " AND (user_email = ?N", u.to_ascii_lowercase());
+                    add(&mut sql, " OR user_extension = ?N)", u.clone());
+                }
+                sql.push_str(" ORDER BY start_time, cdr_id, tenant");
+                let mut stmt = c.prepare(&sql)?;
+                let rows =
+                    stmt.query_map(params_from_iter(args.iter()), |r| r.get::<_, String>(0))?;
+                let mut out = Vec::new();
+                for body in rows {
+                    let cdr: Cdr = decode(|| "cdr (query)".to_string(), &body?)?;
+                    // The columns mirror the body; the shared predicate has the last word.
+                    if q.matches(&cdr) {
+                        out.push(cdr);
+                    }
+                }
+                Ok(out)
+            })
+            .await?)
+    }
+
+    async fn get_cursor(
+        &self,
+        tenant: &TenantId,
+        source: Source,
+    ) -> Result<Option<Cursor>, MetaError> {
+        let tenant = tenant.clone();
+        Ok(self
+            .db
+            .call(move |c| {
+                let body: Option<String> = c
+                    .query_row(
+                        "SELECT body FROM cursors WHERE tenant = ?1 AND source = ?2",
+                        params![tenant.as_str(), source.as_str()],
+                        |r| r.get(0),
+                    )
+                    .optional()?;
+                body.map(|b| decode(|| format!("cursor {tenant}/{source}"), &b))
+                    .transpose()
+            })
+            .await?)
+    }
+
+    async fn put_cursor(&self, cursor: &Cursor) -> Result<Cursor, MetaError> {
+        let mut stored = cursor.clone();
+        stored.version = cursor.version + 1;
+        let body = encode(&stored)?;
+        let expected = cursor.version as i64;
+        Ok(self
+            .db
+            .call(move |c| {
+                let n = if expected == 0 {
+                    c.execute(
+                        "INSERT INTO cursors (tenant, source, version, body) VALUES (?1, ?2, 1, ?3) ON CONFLICT DO NOTHING",
+                        params![stored.tenant.as_str(), stored.source.as_str(), body],
+                    )?
+                } else {
+                    c.execute(
+                        "UPDATE cursors SET version = ?1, body = ?2 WHERE tenant = ?3 AND source = ?4 AND version = ?5",
+                        params![stored.version as i64, body, stored.tenant.as_str(), stored.source.as_str(), expected],
+                    )?
+                };
+                if n == 1 {
+                    Ok(stored)
+                } else {
+                    Err(DbError::Conflict(format!("cursor {}/{}", stored.tenant, stored.source)))
+                }
+            })
+            .await?)
+    }
+
+    async fn try_lease(
+        &self,
+        name: &str,
+        owner: &str,
+        until: DateTime<Utc>,
+        now: DateTime<Utc>,
+    ) -> Result<bool, MetaError> {
+        let (name, owner) = (name.to_string(), owner.to_string());
+        Ok(self
+            .db
+            .call(move |c| {
+                let n = c.execute(
+                    "INSERT INTO leases (name, owner, until) VALUES (?1, ?2, ?3)
+                     ON CONFLICT (name) DO UPDATE SET owner = excluded.owner, until = excluded.until
+                     WHERE leases.owner = excluded.owner OR leases.until <= ?4",
+                    params![name, owner, ts(until), ts(now)],
+                )?;
+                Ok(n == 1)
+            })
+            .await?)
+    }
+
+    async fn release_lease(&self, name: &str, owner: &str) -> Result<(), MetaError> {
+        let (name, owner) = (name.to_string(), owner.to_string());
+        Ok(self
+            .db
+            .call(move |c| {
+                c.execute(
+                    "DELETE FROM leases WHERE name = ?1 AND owner = ?2",
+                    params![name, owner],
+                )?;
+                Ok(())
+            })
+            .await?)
+    }
+}

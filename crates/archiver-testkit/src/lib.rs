@@ -1,0 +1,24 @@
+//! Test support for the Zoom compliance archiver's ports.
+//!
+//! - [`ManualClock`]: a clock that only moves when told to (its `sleep` advances it).
+//! - [`MemBlobStore`], [`MemMetaStore`], [`MemTaskQueue`]: simple, correct in-memory
+//!   adapters of the core ports, for unit tests and simulations.
+//! - [`conformance`]: one async suite per port that asserts the port's contract on any
+//!   adapter (memory, filesystem/SQLite, AWS).
+//! - [`fixtures`]: small constructors of records, tasks and bodies used by the suites and
+//!   reusable by other crates' tests.
+//! - [`faults`]: wrappers that make chosen calls of any adapter fail with the port's
+//!   retryable backend error.
+
+mod clock;
+pub mod conformance;
+pub mod faults;
+pub mod fixtures;
+mod mem_blob;
+mod mem_meta;
+mod mem_queue;
+
+pub use clock::{ClockStep, ManualClock};
+pub use mem_blob::MemBlobStore;
+pub use mem_meta::MemMetaStore;
+pub use mem_queue::MemTaskQueue;
