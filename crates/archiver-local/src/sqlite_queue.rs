@@ -53,6 +53,22 @@ impl SqliteTaskQueue {
             clock,
         })
     }
+
+    /// Makes every in-flight task visible now (their receipts become stale). For a process
+    /// that is the queue's only consumer: tasks that a crashed run had received are due at
+    /// once instead of after their visibility timeout. Returns how many were recovered.
+    pub async fn recover_in_flight(&self) -> Result<usize, QueueError> {
+        let now = ts(self.clock.now());
+        Ok(self
+            .db
+            .call(move |c| {
+                Ok(c.execute(
+                    "UPDATE tasks SET state = 'queued', visible_at = ?1, receipt = NULL WHERE state = 'in_flight' AND visible_at > ?1",
+                    params![now],
+                )?)
+            })
+            .await?)
+    }
 }
 
 fn limit(n: usize) -> i64 {

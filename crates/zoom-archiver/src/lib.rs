@@ -5,6 +5,7 @@
 //! adapters and Zoom clients ([`app`]), and hands work to the core services.
 
 pub mod app;
+pub mod bench;
 pub mod config;
 pub mod demo;
 pub mod export;

@@ -49,6 +49,11 @@ enum Command {
         #[arg(long)]
         once: bool,
     },
+    /// Measure: `bench stream --size-mib N` archives one N MiB file from the simulator and prints MB/s and peak RSS.
+    Bench {
+        #[command(subcommand)]
+        what: BenchCommand,
+    },
     /// Export CDRs.
     Cdrs {
         /// Output format.
@@ -69,6 +74,19 @@ enum Command {
     },
 }
 
+#[derive(Subcommand)]
+enum BenchCommand {
+    /// Simulator → downloader → filesystem object store for one file.
+    Stream {
+        /// File size in MiB.
+        #[arg(long, default_value_t = 1024)]
+        size_mib: u64,
+        /// Scratch directory (must not exist; removed afterwards).
+        #[arg(long, default_value = "zoom-archiver-bench")]
+        dir: PathBuf,
+    },
+}
+
 #[derive(Clone, Copy, ValueEnum)]
 enum Format {
     Jsonl,
@@ -77,7 +95,7 @@ enum Format {
 
 fn init_logs(filter: &str) {
     let filter = tracing_subscriber::EnvFilter::try_new(filter).unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn"));
-    let _ = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).with_target(false).try_init();
+    let _ = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).with_ansi(std::io::stderr().is_terminal()).with_target(false).try_init();
 }
 
 fn load_config(cli: &Cli) -> Result<FileConfig, ExitCode> {
@@ -110,6 +128,10 @@ async fn real_main(cli: Cli) -> Result<ExitCode> {
             demo::run(dir).await?;
             Ok(ExitCode::SUCCESS)
         }
+        Command::Bench { what: BenchCommand::Stream { size_mib, dir } } => {
+            zoom_archiver::bench::stream(*size_mib, dir).await?;
+            Ok(ExitCode::SUCCESS)
+        }
         Command::Run { once } => {
             let cfg = match load_config(&cli) {
                 Ok(c) => c,
@@ -133,12 +155,17 @@ async fn real_main(cli: Cli) -> Result<ExitCode> {
             let cdrs = archiver_core::MetaStore::query_cdrs(&meta, &q).await?;
             let stdout = std::io::stdout();
             let mut out = std::io::BufWriter::new(stdout.lock());
-            match format {
-                Format::Jsonl => export::write_jsonl(&mut out, &cdrs)?,
-                Format::Csv => export::write_csv(&mut out, &cdrs)?,
+            let written = match format {
+                Format::Jsonl => export::write_jsonl(&mut out, &cdrs),
+                Format::Csv => export::write_csv(&mut out, &cdrs),
             }
-            out.flush()?;
-            Ok(ExitCode::SUCCESS)
+            .and_then(|()| out.flush());
+            match written {
+                // `cdrs | head` closes the pipe early: not an error.
+                Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(ExitCode::SUCCESS),
+                Err(e) => Err(e.into()),
+                Ok(()) => Ok(ExitCode::SUCCESS),
+            }
         }
     }
 }

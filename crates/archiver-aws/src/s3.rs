@@ -1,0 +1,600 @@
+//! S3 object store.
+//!
+//! Writes are create-only and atomic:
+//! - a body shorter than [`PART_SIZE`] is buffered and sent with one `PutObject` carrying
+//!   `If-None-Match: *`; its SHA-256 goes into the user metadata `x-amz-meta-sha256` (and
+//!   into the S3 checksum `x-amz-checksum-sha256`, which S3 verifies);
+//! - a longer body goes through a multipart upload of [`PART_SIZE`] parts, at most
+//!   [`MAX_PARTS_IN_FLIGHT`] in flight, each with its own SHA-256 checksum. The upload is
+//!   completed with `If-None-Match: *`, and the full-object SHA-256 (known only at the end)
+//!   is then stored as the object tag `sha256`. Any error (body, part, completion) aborts
+//!   the upload, so nothing becomes visible and no parts are left behind.
+//!
+//! Before a multipart upload starts, a `HeadObject` refuses an existing key early (it saves
+//! uploading gigabytes for nothing); the conditional completion closes the race on S3.
+//! moto 5.1.22 honours `If-None-Match: *` on both `PutObject` and
+//! `CompleteMultipartUpload` (412 PreconditionFailed, checked by hand and by the tests), so
+//! the emulator exercises the same create-only path as S3.
+//!
+//! Memory is bounded by `PART_SIZE × (MAX_PARTS_IN_FLIGHT + 1)` (the parts being sent plus
+//! the one being filled), whatever the body's length.
+//!
+//! [`BlobStore::head`] returns the SHA-256 from the metadata, else from the `sha256` tag.
+//! [`BlobStore::list`] does not read metadata or tags, so its entries have `sha256: None`.
+
+use crate::AwsSettings;
+use crate::error::Failure;
+use archiver_core::{
+    BlobError, BlobStore, ByteStream, ObjectInfo, ObjectKey, ObjectMeta, VerifiedBody,
+};
+use async_trait::async_trait;
+use aws_sdk_s3::Client;
+use aws_sdk_s3::primitives::ByteStream as S3Body;
+use aws_sdk_s3::types::{
+    ChecksumAlgorithm, CompletedMultipartUpload, CompletedPart, ServerSideEncryption, Tag, Tagging,
+};
+use base64::Engine;
+use base64::engine::general_purpose::STANDARD as B64;
+use bytes::{Bytes, BytesMut};
+use futures::StreamExt;
+use sha2::{Digest, Sha256};
+use std::collections::HashMap;
+use std::io;
+use tokio::task::JoinSet;
+
+/// Size of a multipart part, and the threshold below which one `PutObject` is used.
+pub const PART_SIZE: usize = 8 * 1024 * 1024;
+/// Parts uploaded concurrently.
+pub const MAX_PARTS_IN_FLIGHT: usize = 4;
+
+const SHA256_META: &str = "sha256";
+const SHA256_TAG: &str = "sha256";
+
+/// [`BlobStore`] on an S3 bucket.
+#[derive(Clone, Debug)]
+pub struct S3BlobStore {
+    client: Client,
+    bucket: String,
+    prefix: String,
+    kms_key_id: Option<String>,
+}
+
+/// Metadata values must be printable ASCII: anything else (and `%`) is percent-encoded.
+fn meta_value(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for b in s.bytes() {
+        if (0x20..0x7f).contains(&b) && b != b'%' {
+            out.push(b as char);
+        } else {
+            out.push_str(&format!("%{b:02X}"));
+        }
+    }
+    out
+}
+
+fn b64_sha256(data: &[u8]) -> String {
+    B64.encode(Sha256::digest(data))
+}
+
+impl S3BlobStore {
+    /// The SDK client (for operations outside the port).
+    pub fn client(&self) -> &Client {
+        &self.client
+    }
+
+    /// Wraps a client for the bucket, prefix and SSE settings of `settings`.
+    pub fn new(client: Client, settings: &AwsSettings) -> Self {
+        let prefix = settings.key_prefix.clone().unwrap_or_default();
+        Self {
+            client,
+            bucket: settings.bucket.clone(),
+            prefix,
+            kms_key_id: settings.kms_key_id.clone(),
+        }
+    }
+
+    /// The bucket.
+    pub fn bucket(&self) -> &str {
+        &self.bucket
+    }
+
+    /// The S3 key of an object key (the configured prefix plus the key).
+    pub fn s3_key(&self, key: &ObjectKey) -> String {
+        format!("{}{}", self.prefix, key.as_str())
+    }
+
+    fn backend(&self, key: &str, what: &str, f: Failure) -> BlobError {
+        BlobError::Backend {
+            key: format!("s3://{}/{key}", self.bucket),
+            message: format!("{what}: {}", f.message),
+            retryable: f.retryable,
+        }
+    }
+
+    fn sse(&self) -> ServerSideEncryption {
+        if self.kms_key_id.is_some() {
+            ServerSideEncryption::AwsKms
+        } else {
+            ServerSideEncryption::Aes256
+        }
+    }
+
+    fn metadata(meta: &ObjectMeta) -> HashMap<String, String> {
+        HashMap::from([
+            ("tenant".to_string(), meta_value(meta.tenant.as_str())),
+            ("source".to_string(), meta.source.as_str().to_string()),
+            (
+                "conversation-id".to_string(),
+                meta_value(&meta.conversation_id),
+            ),
+            ("file-id".to_string(), meta_value(&meta.file_id)),
+        ])
+    }
+
+    async fn exists(&self, s3_key: &str) -> Result<bool, BlobError> {
+        match self
+            .client
+            .head_object()
+            .bucket(&self.bucket)
+            .key(s3_key)
+            .send()
+            .await
+        {
+            Ok(_) => Ok(true),
+            Err(e) => {
+                let f = Failure::of(&e);
+                if f.status == Some(404) || f.is("NotFound") || f.is("NoSuchKey") {
+                    Ok(false)
+                } else {
+                    Err(self.backend(s3_key, "HeadObject", f))
+                }
+            }
+        }
+    }
+
+    async fn put_single(
+        &self,
+        key: &ObjectKey,
+        s3_key: &str,
+        meta: &ObjectMeta,
+        data: Bytes,
+        sha_hex: &str,
+    ) -> Result<(), BlobError> {
+        let mut metadata = Self::metadata(meta);
+        metadata.insert(SHA256_META.into(), sha_hex.to_string());
+        let checksum = b64_sha256(&data);
+        let req = self
+            .client
+            .put_object()
+            .bucket(&self.bucket)
+            .key(s3_key)
+            .if_none_match("*")
+            .set_metadata(Some(metadata))
+            .set_content_type(meta.content_type.clone())
+            .checksum_algorithm(ChecksumAlgorithm::Sha256)
+            .checksum_sha256(checksum)
+            .server_side_encryption(self.sse())
+            .set_ssekms_key_id(self.kms_key_id.clone())
+            .body(S3Body::from(data));
+        match req.send().await {
+            Ok(_) => Ok(()),
+            Err(e) => {
+                let f = Failure::of(&e);
+                if f.status == Some(412)
+                    || f.is("PreconditionFailed")
+                    || f.status == Some(409) && f.is("ConditionalRequestConflict")
+                {
+                    Err(BlobError::AlreadyExists(key.clone()))
+                } else {
+                    Err(self.backend(s3_key, "PutObject", f))
+                }
+            }
+        }
+    }
+
+    async fn abort(&self, s3_key: &str, upload_id: &str) {
+        if let Err(e) = self
+            .client
+            .abort_multipart_upload()
+            .bucket(&self.bucket)
+            .key(s3_key)
+            .upload_id(upload_id)
+            .send()
+            .await
+        {
+            // The bucket's lifecycle rule removes what an abort could not.
+            tracing::warn!(bucket = %self.bucket, key = %s3_key, error = %Failure::of(&e).message, "aborting a multipart upload failed");
+        }
+    }
+
+    /// Uploads `first`, then `leftover` and the rest of the body, as parts; returns the
+    /// completed parts sorted by number.
+    async fn upload_parts(
+        &self,
+        key: &ObjectKey,
+        s3_key: &str,
+        upload_id: &str,
+        first: Bytes,
+        leftover: BytesMut,
+        body: &mut VerifiedBody,
+    ) -> Result<Vec<CompletedPart>, BlobError> {
+        let mut tasks: JoinSet<Result<CompletedPart, BlobError>> = JoinSet::new();
+        let mut done: Vec<CompletedPart> = Vec::new();
+        tasks.spawn(
+            self.clone()
+                .upload_part(s3_key.to_string(), upload_id.to_string(), 1, first),
+        );
+        let mut next_part: i32 = 2;
+        let mut buf = leftover;
+        let mut ended = false;
+        let result: Result<(), BlobError> = async {
+            loop {
+                // Send every full part held (and the last, short one), at most MAX_PARTS_IN_FLIGHT at a time.
+                while buf.len() >= PART_SIZE || (ended && !buf.is_empty()) {
+                    let part = if buf.len() >= PART_SIZE {
+                        buf.split_to(PART_SIZE).freeze()
+                    } else {
+                        std::mem::take(&mut buf).freeze()
+                    };
+                    while tasks.len() >= MAX_PARTS_IN_FLIGHT {
+                        if let Some(r) = tasks.join_next().await {
+                            done.push(join_result(r, self, s3_key)?);
+                        }
+                    }
+                    tasks.spawn(self.clone().upload_part(
+                        s3_key.to_string(),
+                        upload_id.to_string(),
+                        next_part,
+                        part,
+                    ));
+                    next_part += 1;
+                }
+                if ended {
+                    break;
+                }
+                match body.next().await {
+                    Some(Ok(chunk)) => buf.extend_from_slice(&chunk),
+                    Some(Err(e)) => {
+                        return Err(BlobError::Body {
+                            key: key.clone(),
+                            source: e,
+                        });
+                    }
+                    None => ended = true,
+                }
+            }
+            while let Some(r) = tasks.join_next().await {
+                done.push(join_result(r, self, s3_key)?);
+            }
+            Ok(())
+        }
+        .await;
+        if let Err(e) = result {
+            // Stop the parts still in flight before aborting, so none lands after the abort.
+            tasks.shutdown().await;
+            return Err(e);
+        }
+        done.sort_by_key(|p| p.part_number());
+        Ok(done)
+    }
+
+    async fn upload_part(
+        self,
+        s3_key: String,
+        upload_id: String,
+        number: i32,
+        data: Bytes,
+    ) -> Result<CompletedPart, BlobError> {
+        let checksum = b64_sha256(&data);
+        let out = self
+            .client
+            .upload_part()
+            .bucket(&self.bucket)
+            .key(&s3_key)
+            .upload_id(upload_id)
+            .part_number(number)
+            .checksum_algorithm(ChecksumAlgorithm::Sha256)
+            .checksum_sha256(checksum.clone())
+            .body(S3Body::from(data))
+            .send()
+            .await
+            .map_err(|e| self.backend(&s3_key, &format!("UploadPart {number}"), Failure::of(&e)))?;
+        Ok(CompletedPart::builder()
+            .part_number(number)
+            .set_e_tag(out.e_tag)
+            .checksum_sha256(out.checksum_sha256.unwrap_or(checksum))
+            .build())
+    }
+
+    async fn put_multipart(
+        &self,
+        key: &ObjectKey,
+        s3_key: &str,
+        meta: &ObjectMeta,
+        first: Bytes,
+        leftover: BytesMut,
+        body: &mut VerifiedBody,
+    ) -> Result<(), BlobError> {
+        if self.exists(s3_key).await? {
+            return Err(BlobError::AlreadyExists(key.clone()));
+        }
+        let created = self
+            .client
+            .create_multipart_upload()
+            .bucket(&self.bucket)
+            .key(s3_key)
+            .set_metadata(Some(Self::metadata(meta)))
+            .set_content_type(meta.content_type.clone())
+            .checksum_algorithm(ChecksumAlgorithm::Sha256)
+            .server_side_encryption(self.sse())
+            .set_ssekms_key_id(self.kms_key_id.clone())
+            .send()
+            .await
+            .map_err(|e| self.backend(s3_key, "CreateMultipartUpload", Failure::of(&e)))?;
+        let Some(upload_id) = created.upload_id else {
+            return Err(BlobError::Backend {
+                key: s3_key.into(),
+                message: "CreateMultipartUpload returned no upload id".into(),
+                retryable: true,
+            });
+        };
+        let parts = match self
+            .upload_parts(key, s3_key, &upload_id, first, leftover, body)
+            .await
+        {
+            Ok(p) => p,
+            Err(e) => {
+                self.abort(s3_key, &upload_id).await;
+                return Err(e);
+            }
+        };
+        let Some(sha_hex) = body.summary().map(|s| s.sha256.clone()) else {
+            self.abort(s3_key, &upload_id).await;
+            return Err(BlobError::Body {
+                key: key.clone(),
+                source: io::Error::other("the body ended without a summary"),
+            });
+        };
+        let completed = self
+            .client
+            .complete_multipart_upload()
+            .bucket(&self.bucket)
+            .key(s3_key)
+            .upload_id(&upload_id)
+            .if_none_match("*")
+            .multipart_upload(
+                CompletedMultipartUpload::builder()
+                    .set_parts(Some(parts))
+                    .build(),
+            )
+            .send()
+            .await;
+        if let Err(e) = completed {
+            let f = Failure::of(&e);
+            self.abort(s3_key, &upload_id).await;
+            return if f.status == Some(412) || f.is("PreconditionFailed") {
+                Err(BlobError::AlreadyExists(key.clone()))
+            } else {
+                Err(self.backend(s3_key, "CompleteMultipartUpload", f))
+            };
+        }
+        let tag = Tag::builder()
+            .key(SHA256_TAG)
+            .value(&sha_hex)
+            .build()
+            .map_err(|e| BlobError::Backend {
+                key: s3_key.into(),
+                message: e.to_string(),
+                retryable: false,
+            })?;
+        let tagging = Tagging::builder()
+            .tag_set(tag)
+            .build()
+            .map_err(|e| BlobError::Backend {
+                key: s3_key.into(),
+                message: e.to_string(),
+                retryable: false,
+            })?;
+        self.client
+            .put_object_tagging()
+            .bucket(&self.bucket)
+            .key(s3_key)
+            .tagging(tagging)
+            .send()
+            .await
+            .map_err(|e| self.backend(s3_key, "PutObjectTagging sha256", Failure::of(&e)))?;
+        Ok(())
+    }
+}
+
+fn join_result(
+    r: Result<Result<CompletedPart, BlobError>, tokio::task::JoinError>,
+    store: &S3BlobStore,
+    s3_key: &str,
+) -> Result<CompletedPart, BlobError> {
+    match r {
+        Ok(r) => r,
+        Err(e) => Err(BlobError::Backend {
+            key: format!("s3://{}/{s3_key}", store.bucket),
+            message: format!("part upload task failed: {e}"),
+            retryable: true,
+        }),
+    }
+}
+
+#[async_trait]
+impl BlobStore for S3BlobStore {
+    async fn put_stream(
+        &self,
+        key: &ObjectKey,
+        meta: &ObjectMeta,
+        mut body: VerifiedBody,
+    ) -> Result<ObjectInfo, BlobError> {
+        let s3_key = self.s3_key(key);
+        let mut buf = BytesMut::new();
+        // Fill the first part: a body that ends before it fills goes in one PutObject.
+        let multipart_first = loop {
+            match body.next().await {
+                Some(Ok(chunk)) => {
+                    buf.extend_from_slice(&chunk);
+                    if buf.len() >= PART_SIZE {
+                        break Some(buf.split_to(PART_SIZE).freeze());
+                    }
+                }
+                Some(Err(e)) => {
+                    return Err(BlobError::Body {
+                        key: key.clone(),
+                        source: e,
+                    });
+                }
+                None => break None,
+            }
+        };
+        match multipart_first {
+            None => {
+                let summary = body.summary().cloned().ok_or_else(|| BlobError::Body {
+                    key: key.clone(),
+                    source: io::Error::other("the body ended without a summary"),
+                })?;
+                self.put_single(key, &s3_key, meta, buf.freeze(), &summary.sha256)
+                    .await?;
+                Ok(ObjectInfo {
+                    key: key.clone(),
+                    size: summary.size,
+                    sha256: Some(summary.sha256),
+                })
+            }
+            Some(first) => {
+                // What was read past the first part goes in front of the rest of the body.
+                self.put_multipart(key, &s3_key, meta, first, buf, &mut body)
+                    .await?;
+                let summary = body.summary().cloned().ok_or_else(|| BlobError::Body {
+                    key: key.clone(),
+                    source: io::Error::other("the body ended without a summary"),
+                })?;
+                Ok(ObjectInfo {
+                    key: key.clone(),
+                    size: summary.size,
+                    sha256: Some(summary.sha256),
+                })
+            }
+        }
+    }
+
+    async fn head(&self, key: &ObjectKey) -> Result<Option<ObjectInfo>, BlobError> {
+        let s3_key = self.s3_key(key);
+        let out = match self
+            .client
+            .head_object()
+            .bucket(&self.bucket)
+            .key(&s3_key)
+            .send()
+            .await
+        {
+            Ok(o) => o,
+            Err(e) => {
+                let f = Failure::of(&e);
+                return if f.status == Some(404) || f.is("NotFound") || f.is("NoSuchKey") {
+                    Ok(None)
+                } else {
+                    Err(self.backend(&s3_key, "HeadObject", f))
+                };
+            }
+        };
+        let size = out.content_length.unwrap_or(0).max(0) as u64;
+        let mut sha256 = out
+            .metadata
+            .as_ref()
+            .and_then(|m| m.get(SHA256_META))
+            .cloned();
+        if sha256.is_none() {
+            let tags = self
+                .client
+                .get_object_tagging()
+                .bucket(&self.bucket)
+                .key(&s3_key)
+                .send()
+                .await
+                .map_err(|e| self.backend(&s3_key, "GetObjectTagging", Failure::of(&e)))?;
+            sha256 = tags
+                .tag_set
+                .into_iter()
+                .find(|t| t.key == SHA256_TAG)
+                .map(|t| t.value);
+        }
+        Ok(Some(ObjectInfo {
+            key: key.clone(),
+            size,
+            sha256,
+        }))
+    }
+
+    async fn get(&self, key: &ObjectKey) -> Result<ByteStream, BlobError> {
+        let s3_key = self.s3_key(key);
+        let out = match self
+            .client
+            .get_object()
+            .bucket(&self.bucket)
+            .key(&s3_key)
+            .send()
+            .await
+        {
+            Ok(o) => o,
+            Err(e) => {
+                let f = Failure::of(&e);
+                return if f.status == Some(404) || f.is("NoSuchKey") {
+                    Err(BlobError::NotFound(key.clone()))
+                } else {
+                    Err(self.backend(&s3_key, "GetObject", f))
+                };
+            }
+        };
+        let stream = futures::stream::unfold(out.body, |mut b| async move {
+            match b.next().await {
+                Some(Ok(chunk)) => Some((Ok(chunk), b)),
+                Some(Err(e)) => Some((Err(io::Error::other(e)), b)),
+                None => None,
+            }
+        });
+        Ok(stream.boxed())
+    }
+
+    async fn list(&self, prefix: &str) -> Result<Vec<ObjectInfo>, BlobError> {
+        let full = format!("{}{prefix}", self.prefix);
+        let mut out = Vec::new();
+        let mut token: Option<String> = None;
+        loop {
+            let page = self
+                .client
+                .list_objects_v2()
+                .bucket(&self.bucket)
+                .prefix(&full)
+                .set_continuation_token(token.take())
+                .send()
+                .await
+                .map_err(|e| self.backend(&full, "ListObjectsV2", Failure::of(&e)))?;
+            for o in page.contents.unwrap_or_default() {
+                let Some(k) = o.key else { continue };
+                let Some(rel) = k.strip_prefix(&self.prefix) else {
+                    continue;
+                };
+                match ObjectKey::parse(rel.to_string()) {
+                    Ok(key) => out.push(ObjectInfo {
+                        key,
+                        size: o.size.unwrap_or(0).max(0) as u64,
+                        sha256: None,
+                    }),
+                    Err(_) => {
+                        tracing::debug!(bucket = %self.bucket, key = %k, "skipping an object whose key is not an archiver key")
+                    }
+                }
+            }
+            match page.next_continuation_token {
+                Some(t) if page.is_truncated == Some(true) => token = Some(t),
+                _ => break,
+            }
+        }
+        out.sort_by(|a, b| a.key.cmp(&b.key));
+        Ok(out)
+    }
+}

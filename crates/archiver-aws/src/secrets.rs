@@ -1,0 +1,167 @@
+//! Secrets Manager source with a short in-process cache. Values are never logged.
+
+use crate::error::Failure;
+use archiver_core::{SecretError, SecretSource, ZoomCredentials};
+use async_trait::async_trait;
+use aws_sdk_secretsmanager::Client;
+use secrecy::{ExposeSecret, SecretString};
+use std::collections::HashMap;
+use std::time::{Duration, Instant};
+use tokio::sync::Mutex;
+
+/// How long a secret read from Secrets Manager is reused.
+pub const SECRET_CACHE_TTL: Duration = Duration::from_secs(300);
+
+/// [`SecretSource`] on AWS Secrets Manager (`GetSecretValue`, `SecretString`).
+pub struct SecretsManagerSource {
+    client: Client,
+    ttl: Duration,
+    cache: Mutex<HashMap<String, (Instant, SecretString)>>,
+}
+
+impl std::fmt::Debug for SecretsManagerSource {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SecretsManagerSource")
+            .field("ttl", &self.ttl)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Parses the Zoom credentials secret `{"account_id","client_id","client_secret"}`.
+/// Errors name the secret and the field, never a value.
+pub fn parse_zoom_credentials(
+    name: &str,
+    value: &SecretString,
+) -> Result<ZoomCredentials, SecretError> {
+    let malformed = |message: String| SecretError::Malformed {
+        name: name.to_string(),
+        message,
+    };
+    let v: serde_json::Value = serde_json::from_str(value.expose_secret()).map_err(|e| {
+        malformed(format!(
+            "not JSON (line {} column {})",
+            e.line(),
+            e.column()
+        ))
+    })?;
+    let obj = v
+        .as_object()
+        .ok_or_else(|| malformed("not a JSON object".into()))?;
+    let field = |k: &str| -> Result<String, SecretError> {
+        match obj.get(k) {
+            None | Some(serde_json::Value::Null) => Err(malformed(format!("missing field {k:?}"))),
+            Some(serde_json::Value::String(s)) if !s.trim().is_empty() => Ok(s.clone()),
+            Some(serde_json::Value::String(_)) => Err(malformed(format!("field {k:?} is empty"))),
+            Some(_) => Err(malformed(format!("field {k:?} is not a string"))),
+        }
+    };
+    Ok(ZoomCredentials {
+        account_id: field("account_id")?,
+        client_id: field("client_id")?,
+        client_secret: SecretString::from(field("client_secret")?),
+    })
+}
+
+impl SecretsManagerSource {
+    /// The SDK client (for operations outside the port).
+    pub fn client(&self) -> &Client {
+        &self.client
+    }
+
+    /// Wraps a client; secrets are cached for [`SECRET_CACHE_TTL`].
+    pub fn new(client: Client) -> Self {
+        Self::with_ttl(client, SECRET_CACHE_TTL)
+    }
+
+    /// Wraps a client with a cache lifetime of `ttl` (zero disables the cache).
+    pub fn with_ttl(client: Client, ttl: Duration) -> Self {
+        Self {
+            client,
+            ttl,
+            cache: Mutex::new(HashMap::new()),
+        }
+    }
+
+    /// Reads and parses the Zoom credentials stored under `name` (secret id or ARN).
+    pub async fn zoom_credentials(&self, name: &str) -> Result<ZoomCredentials, SecretError> {
+        let v = self.get(name).await?;
+        parse_zoom_credentials(name, &v)
+    }
+}
+
+#[async_trait]
+impl SecretSource for SecretsManagerSource {
+    async fn get(&self, name: &str) -> Result<SecretString, SecretError> {
+        if let Some((at, v)) = self.cache.lock().await.get(name)
+            && at.elapsed() < self.ttl
+        {
+            return Ok(v.clone());
+        }
+        let out = self
+            .client
+            .get_secret_value()
+            .secret_id(name)
+            .send()
+            .await
+            .map_err(|e| {
+                if e.as_service_error()
+                    .is_some_and(|s| s.is_resource_not_found_exception())
+                {
+                    SecretError::NotFound(name.to_string())
+                } else {
+                    SecretError::Backend {
+                        name: name.to_string(),
+                        message: Failure::of(&e).message,
+                    }
+                }
+            })?;
+        let value = out.secret_string.ok_or_else(|| SecretError::Malformed {
+            name: name.to_string(),
+            message: "the secret has no SecretString (binary secrets are not supported)".into(),
+        })?;
+        let value = SecretString::from(value);
+        if !self.ttl.is_zero() {
+            self.cache
+                .lock()
+                .await
+                .insert(name.to_string(), (Instant::now(), value.clone()));
+        }
+        Ok(value)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_credentials_and_names_missing_fields_without_values() {
+        let ok = parse_zoom_credentials(
+            "s",
+            &SecretString::from(
+                r#"{"account_id":"a","client_id":"c","client_secret":"TOPSECRET"}"#,
+            ),
+        )
+        .unwrap();
+        assert_eq!(ok.account_id, "a");
+        assert_eq!(ok.client_secret.expose_secret(), "TOPSECRET");
+        let e = parse_zoom_credentials(
+            "s",
+            &SecretString::from(r#"{"account_id":"a","client_secret":"TOPSECRET"}"#),
+        )
+        .unwrap_err();
+        let msg = e.to_string();
+        assert!(
+            msg.contains("client_id") && !msg.contains("TOPSECRET"),
+            "{msg}"
+        );
+        let e = parse_zoom_credentials(
+            "s",
+            &SecretString::from(r#"{"account_id":1,"client_id":"c","client_secret":"TOPSECRET"}"#),
+        )
+        .unwrap_err();
+        assert!(e.to_string().contains("account_id"));
+        let e = parse_zoom_credentials("s", &SecretString::from("TOPSECRET not json")).unwrap_err();
+        assert!(!e.to_string().contains("TOPSECRET"));
+    }
+}

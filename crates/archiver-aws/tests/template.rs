@@ -1,0 +1,101 @@
+//! `infra/template.yaml` declares exactly the table of [`archiver_aws::table_definition`]
+//! and the queue settings the adapters and `init_resources` assume. No emulator needed.
+
+use archiver_aws::table_definition;
+use serde_norway::Value;
+
+fn template() -> Value {
+    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../../infra/template.yaml");
+    serde_norway::from_str(&std::fs::read_to_string(path).unwrap()).unwrap()
+}
+
+fn s(v: &Value) -> String {
+    v.as_str()
+        .unwrap_or_else(|| panic!("expected a string, got {v:?}"))
+        .to_string()
+}
+
+fn key_schema(v: &Value) -> (String, String) {
+    let ks = v.as_sequence().unwrap();
+    let find = |kind: &str| {
+        ks.iter()
+            .find(|k| k["KeyType"].as_str() == Some(kind))
+            .map(|k| s(&k["AttributeName"]))
+            .unwrap_or_default()
+    };
+    assert_eq!(ks.len(), 2, "{v:?}");
+    (find("HASH"), find("RANGE"))
+}
+
+#[test]
+fn the_table_matches_table_definition() {
+    let t = template();
+    let props = &t["Resources"]["MetadataTable"]["Properties"];
+    let def = table_definition();
+    assert_eq!(
+        key_schema(&props["KeySchema"]),
+        (def.partition_key.clone(), def.sort_key.clone())
+    );
+    let mut attrs: Vec<String> = props["AttributeDefinitions"]
+        .as_sequence()
+        .unwrap()
+        .iter()
+        .map(|a| {
+            assert_eq!(a["AttributeType"], Value::from("S"));
+            s(&a["AttributeName"])
+        })
+        .collect();
+    attrs.sort();
+    assert_eq!(attrs, def.attributes());
+    let gsis: Vec<(String, (String, String))> = props["GlobalSecondaryIndexes"]
+        .as_sequence()
+        .unwrap()
+        .iter()
+        .map(|g| {
+            assert_eq!(g["Projection"]["ProjectionType"], Value::from("ALL"));
+            (s(&g["IndexName"]), key_schema(&g["KeySchema"]))
+        })
+        .collect();
+    let want: Vec<(String, (String, String))> = def
+        .gsis
+        .iter()
+        .map(|g| {
+            (
+                g.name.clone(),
+                (g.partition_key.clone(), g.sort_key.clone()),
+            )
+        })
+        .collect();
+    assert_eq!(gsis, want);
+    assert_eq!(props["BillingMode"], Value::from("PAY_PER_REQUEST"));
+    assert_eq!(
+        s(&props["TimeToLiveSpecification"]["AttributeName"]),
+        def.ttl_attribute
+    );
+    assert_eq!(
+        props["PointInTimeRecoverySpecification"]["PointInTimeRecoveryEnabled"],
+        Value::from(true)
+    );
+}
+
+#[test]
+fn the_queue_redrives_after_five_receives_and_outlives_the_downloader() {
+    let t = template();
+    let q = &t["Resources"]["TaskQueue"]["Properties"];
+    assert_eq!(q["RedrivePolicy"]["maxReceiveCount"], Value::from(5));
+    let timeout = t["Resources"]["DownloaderFunction"]["Properties"]["Timeout"]
+        .as_u64()
+        .unwrap();
+    assert_eq!(q["VisibilityTimeout"].as_u64().unwrap(), 6 * timeout);
+    assert_eq!(
+        q["VisibilityTimeout"].as_u64().unwrap(),
+        archiver_aws::QUEUE_VISIBILITY_SECS
+    );
+    let events =
+        &t["Resources"]["DownloaderFunction"]["Properties"]["Events"]["Tasks"]["Properties"];
+    assert_eq!(events["BatchSize"], Value::from(5));
+    assert_eq!(
+        events["FunctionResponseTypes"][0],
+        Value::from("ReportBatchItemFailures")
+    );
+}

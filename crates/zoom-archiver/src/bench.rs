@@ -1,0 +1,116 @@
+//! `zoom-archiver bench`: measured figures, printed as a table (see BENCHMARKS.md).
+
+use crate::app::App;
+use crate::config::FileConfig;
+use anyhow::{Context, Result, bail};
+use archiver_core::services::poller::PollOptions;
+use archiver_core::{FileQuery, FileState};
+use chrono::{Duration, Utc};
+use std::time::Instant;
+use zoom_sim::{Scenario, SimAccount, SimArchiveFile, SimMeeting, SimOptions, SimParticipant, SimServer, SimUser};
+
+/// Peak resident set size of this process so far (`VmHWM`), in KiB.
+pub fn peak_rss_kib() -> Option<u64> {
+    let status = std::fs::read_to_string("/proc/self/status").ok()?;
+    status.lines().find(|l| l.starts_with("VmHWM:"))?.split_whitespace().nth(1)?.parse().ok()
+}
+
+/// A scenario with one meeting whose one recorded participant has one audio file of `size` bytes.
+pub fn one_big_file(size: u64) -> Scenario {
+    let now = Utc::now();
+    let start = now - Duration::hours(3);
+    let end = start + Duration::hours(1);
+    let email = "alice@acme.example".to_string();
+    Scenario {
+        accounts: vec![SimAccount {
+            account_id: "bench-account".into(),
+            client_id: "bench-client".into(),
+            client_secret: "bench-secret".into(),
+            users: vec![SimUser { id: "u-alice".into(), email: email.clone(), name: "Alice".into(), extension: Some(1001), phone_number: None }],
+            meetings: vec![SimMeeting {
+                uuid: "bench-meeting==".into(),
+                id: 81_000_000_001,
+                host_id: "u-alice".into(),
+                topic: "Streaming benchmark".into(),
+                start_time: start,
+                duration_secs: 3600,
+                external: false,
+                parent_uuid: None,
+                complete_time: end + Duration::minutes(5),
+                participants: vec![SimParticipant { user_id: "u-alice".into(), name: "Alice".into(), email: email.clone(), segments: vec![(start, end)] }],
+                files: vec![SimArchiveFile {
+                    id: "big-file".into(),
+                    file_type: "M4A".into(),
+                    recording_type: "audio_only".into(),
+                    individual: true,
+                    participant_email: Some(email),
+                    join: start,
+                    leave: end,
+                    size,
+                    available_at: None,
+                    failed: false,
+                    deleted: false,
+                }],
+            }],
+            calls: vec![],
+        }],
+        options: SimOptions { fingerprints: false, ..SimOptions::default() },
+    }
+}
+
+/// Archives one file of `size_mib` MiB from the simulator into a fresh embedded archive and
+/// prints throughput and peak RSS. Run it in its own process: peak RSS is per process.
+pub async fn stream(size_mib: u64, dir: &std::path::Path) -> Result<()> {
+    let size = size_mib * 1024 * 1024;
+    let rss_before = peak_rss_kib().unwrap_or(0);
+    let sim = SimServer::start(one_big_file(size)).await.context("starting the simulator")?;
+    if dir.exists() {
+        bail!("{} exists; give an empty path", dir.display());
+    }
+    let config = format!(
+        r#"[storage]
+data_dir = "{}"
+[[tenants]]
+id = "bench"
+account_id = "bench-account"
+client_id = "bench-client"
+client_secret = "bench-secret"
+api_base_url = "{}"
+oauth_url = "{}"
+sources = ["meetings"]
+initial_lookback = "1d"
+[[tenants.users]]
+email = "alice@acme.example"
+mode = "voice"
+"#,
+        dir.display(),
+        sim.api_base_url(),
+        sim.oauth_url()
+    );
+    let cfg = FileConfig::parse(&config).map_err(|e| anyhow::anyhow!(e))?;
+    let app = App::local(&cfg, None).await?;
+    let started = Instant::now();
+    app.poll_all(&PollOptions::default(), false).await;
+    let d = app.drain(None).await?;
+    let secs = started.elapsed().as_secs_f64();
+    if !d.dead.is_empty() {
+        bail!("benchmark download failed: {:?}", d.dead);
+    }
+    let files = app.ports.meta.list_files(&FileQuery::default()).await?;
+    let Some(FileState::Archived { size: stored, sha256, .. }) = files.first().map(|f| &f.state) else { bail!("file not archived") };
+    let expected = sim.file_digest("big-file").context("simulator digest")?;
+    if (*stored, sha256.clone()) != expected {
+        bail!("stored {stored} {sha256} but the simulator served {expected:?}");
+    }
+    let peak = peak_rss_kib().unwrap_or(0);
+    println!("| file size | seconds | MB/s | peak RSS (MiB) | RSS before (MiB) | SHA-256 verified |");
+    println!("|---|---|---|---|---|---|");
+    println!(
+        "| {size_mib} MiB | {secs:.2} | {:.0} | {:.1} | {:.1} | yes |",
+        size as f64 / 1e6 / secs,
+        peak as f64 / 1024.0,
+        rss_before as f64 / 1024.0
+    );
+    std::fs::remove_dir_all(dir).ok();
+    Ok(())
+}
