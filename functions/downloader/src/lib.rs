@@ -1,0 +1,119 @@
+//! The downloader Lambda: consumes the SQS task queue and archives one Zoom file per record.
+//!
+//! For each record of a batch (at most [`CONCURRENCY`] at a time) the handler builds a
+//! [`Delivery`] and calls [`Downloader::handle`]:
+//! - `Done` → success (Lambda deletes the message);
+//! - `Retry { after }` → `ChangeMessageVisibility(after)` and the record is reported in
+//!   `batchItemFailures`, so Lambda leaves it on the queue until then;
+//! - `DeadLetter { reason }` → the task goes to the DLQ with its reason, then success;
+//! - a record that is not a task → to the DLQ with the parse error, then success (it is
+//!   never failed forever).
+//!
+//! If moving a record fails (SQS error), the record is reported as failed and SQS delivers it
+//! again; the redrive policy dead-letters it after `maxReceiveCount` deliveries.
+
+use archiver_aws::{RawDeadLetters, delivery_from_sqs_message};
+use archiver_core::services::downloader::{Downloader, TaskOutcome};
+use archiver_core::{QueueError, TaskQueue, ZoomApi};
+use aws_lambda_events::sqs::{BatchItemFailure, SqsBatchResponse, SqsEvent, SqsMessage};
+use futures::StreamExt;
+use lambda_runtime::{Error, LambdaEvent};
+use std::sync::Arc;
+use tracing::{Instrument, error, info, warn};
+
+/// Records of one batch processed concurrently.
+pub const CONCURRENCY: usize = 2;
+
+/// What the handler needs, built once per cold start.
+pub struct DownloaderEnv {
+    /// The core service.
+    pub downloader: Downloader,
+    /// The task queue (visibility changes and dead letters of parsed tasks).
+    pub queue: Arc<dyn TaskQueue>,
+    /// Dead letters of records that are not tasks.
+    pub raw_dead_letters: Arc<dyn RawDeadLetters>,
+    /// The tenant's Zoom API.
+    pub zoom: Arc<dyn ZoomApi>,
+}
+
+enum RecordResult {
+    Ok,
+    Failed,
+}
+
+async fn process(env: &DownloaderEnv, msg: &SqsMessage) -> RecordResult {
+    let message_id = msg.message_id.clone().unwrap_or_default();
+    let delivery = match delivery_from_sqs_message(msg) {
+        Ok(d) => d,
+        Err(e) => {
+            let reason = e.to_string();
+            warn!(message_id = %message_id, error = %reason, "record is not a download task; dead-lettering it");
+            let Some(receipt) = msg.receipt_handle.as_deref() else {
+                error!(message_id = %message_id, "record has no receipt handle");
+                return RecordResult::Failed;
+            };
+            return match env
+                .raw_dead_letters
+                .dead_letter_raw(receipt, msg.body.as_deref().unwrap_or(""), &reason)
+                .await
+            {
+                Ok(()) => RecordResult::Ok,
+                Err(e) => {
+                    error!(message_id = %message_id, error = %e, "dead-lettering a malformed record failed");
+                    RecordResult::Failed
+                }
+            };
+        }
+    };
+    let t = &delivery.task;
+    let span = tracing::info_span!("record", message_id = %message_id, tenant = %t.tenant, source = %t.source, file_id = %t.file_id, task_id = %t.task_id);
+    let r: Result<RecordResult, QueueError> = async {
+        match env.downloader.handle(&delivery, &*env.zoom).await {
+            TaskOutcome::Done(what) => {
+                info!(outcome = "done", detail = %what, "task done");
+                Ok(RecordResult::Ok)
+            }
+            TaskOutcome::Retry { after, reason } => {
+                info!(outcome = "retry", after_secs = after.as_secs(), reason = %reason, "task will be retried");
+                env.queue.retry_later(&delivery.receipt, after).await?;
+                Ok(RecordResult::Failed)
+            }
+            TaskOutcome::DeadLetter { reason } => {
+                warn!(outcome = "dead_letter", reason = %reason, "task dead-lettered");
+                env.queue.dead_letter(&delivery, &reason).await?;
+                Ok(RecordResult::Ok)
+            }
+        }
+    }
+    .instrument(span)
+    .await;
+    r.unwrap_or_else(|e| {
+        error!(message_id = %message_id, error = %e, "queue operation failed; the record will be delivered again");
+        RecordResult::Failed
+    })
+}
+
+/// Handles one SQS batch; the response lists the records to keep on the queue.
+pub async fn handle(
+    env: &DownloaderEnv,
+    event: LambdaEvent<SqsEvent>,
+) -> Result<SqsBatchResponse, Error> {
+    let records = event.payload.records;
+    let results: Vec<(Option<String>, RecordResult)> = futures::stream::iter(records.iter())
+        .map(|m| async move { (m.message_id.clone(), process(env, m).await) })
+        .buffer_unordered(CONCURRENCY)
+        .collect()
+        .await;
+    let mut response = SqsBatchResponse::default();
+    for (id, r) in results {
+        if let RecordResult::Failed = r {
+            let mut f = BatchItemFailure::default();
+            f.item_identifier = id.unwrap_or_default();
+            response.batch_item_failures.push(f);
+        }
+    }
+    response
+        .batch_item_failures
+        .sort_by(|a, b| a.item_identifier.cmp(&b.item_identifier));
+    Ok(response)
+}
