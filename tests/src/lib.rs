@@ -9,8 +9,8 @@ use archiver_core::services::downloader::{DownloadSettings, Downloader};
 use archiver_core::services::poller::{PollOptions, PollReport, Poller};
 use archiver_core::services::runner::{DrainOptions, DrainReport, ZoomClients, drain};
 use archiver_core::{
-    BlobStore, Cdr, CdrQuery, Clock, FileQuery, FileRecord, FileState, MetaStore, Ports, Source, TaskQueue, TenantConfig, ZoomApi,
-    ZoomCredentials,
+    BlobStore, Cdr, CdrQuery, Clock, FileQuery, FileRecord, FileState, MetaStore, Ports, Source,
+    TaskQueue, TenantConfig, ZoomApi, ZoomCredentials,
 };
 use archiver_zoom::{RetryPolicy, ZoomClient, ZoomClientConfig};
 use async_trait::async_trait;
@@ -32,7 +32,8 @@ impl Clock for SimTime {
     }
     async fn sleep(&self, d: Duration) {
         if self.0.is_manual() {
-            self.0.advance(chrono::Duration::from_std(d).unwrap_or_default());
+            self.0
+                .advance(chrono::Duration::from_std(d).unwrap_or_default());
             tokio::task::yield_now().await;
         } else {
             tokio::time::sleep(d).await;
@@ -51,12 +52,31 @@ pub enum Backend {
 
 /// A tenant configuration for the simulator's demo account: Alice (voice, 1001), Bob (video, 1002), Carol (voice, 1003).
 pub fn demo_tenant(sim: &SimServer) -> TenantConfig {
-    tenant_config(sim, "demo-account", "demo-client", "demo-secret", &[("alice@acme.example", "1001", "voice"), ("bob@acme.example", "1002", "video"), ("carol@acme.example", "1003", "voice")])
+    tenant_config(
+        sim,
+        "demo-account",
+        "demo-client",
+        "demo-secret",
+        &[
+            ("alice@acme.example", "1001", "voice"),
+            ("bob@acme.example", "1002", "video"),
+            ("carol@acme.example", "1003", "voice"),
+        ],
+    )
 }
 
 /// A tenant configuration pointing at the simulator.
-pub fn tenant_config(sim: &SimServer, account: &str, client: &str, secret: &str, users: &[(&str, &str, &str)]) -> TenantConfig {
-    let users: Vec<_> = users.iter().map(|(e, x, m)| serde_json::json!({"email": e, "extension": x, "mode": m})).collect();
+pub fn tenant_config(
+    sim: &SimServer,
+    account: &str,
+    client: &str,
+    secret: &str,
+    users: &[(&str, &str, &str)],
+) -> TenantConfig {
+    let users: Vec<_> = users
+        .iter()
+        .map(|(e, x, m)| serde_json::json!({"email": e, "extension": x, "mode": m}))
+        .collect();
     serde_json::from_value(serde_json::json!({
         "id": "acme",
         "account_id": account,
@@ -108,7 +128,12 @@ impl Default for HarnessOptions {
         Self {
             backend: Backend::Local,
             page_size: 300,
-            retry: RetryPolicy { max_retries: 3, base_delay: Duration::from_millis(10), max_delay: Duration::from_millis(100), max_honoured_retry_after: Duration::from_secs(2) },
+            retry: RetryPolicy {
+                max_retries: 3,
+                base_delay: Duration::from_millis(10),
+                max_delay: Duration::from_millis(100),
+                max_honoured_retry_after: Duration::from_secs(2),
+            },
             concurrency: 3,
         }
     }
@@ -117,8 +142,21 @@ impl Default for HarnessOptions {
 /// Builds the Zoom client of a tenant against the simulator.
 pub fn zoom_client(t: &TenantConfig, page_size: u32, retry: RetryPolicy) -> Arc<dyn ZoomApi> {
     use secrecy::ExposeSecret;
-    let secret = t.client_secret.as_ref().expect("inline secret").expose_secret().to_string();
-    let mut cfg = ZoomClientConfig::with_urls(t.api_base_url.clone(), t.oauth_url.clone(), ZoomCredentials { account_id: t.account_id.clone(), client_id: t.client_id.clone(), client_secret: secret.into() });
+    let secret = t
+        .client_secret
+        .as_ref()
+        .expect("inline secret")
+        .expose_secret()
+        .to_string();
+    let mut cfg = ZoomClientConfig::with_urls(
+        t.api_base_url.clone(),
+        t.oauth_url.clone(),
+        ZoomCredentials {
+            account_id: t.account_id.clone(),
+            client_id: t.client_id.clone(),
+            client_secret: secret.into(),
+        },
+    );
     cfg.page_size = page_size;
     cfg.retry = retry;
     Arc::new(ZoomClient::new(cfg).expect("zoom client"))
@@ -127,22 +165,36 @@ pub fn zoom_client(t: &TenantConfig, page_size: u32, retry: RetryPolicy) -> Arc<
 impl Harness {
     /// Starts a simulator with `scenario` on `clock` and the archiver over the chosen backend.
     pub async fn start(scenario: Scenario, clock: SimClock, opts: HarnessOptions) -> Harness {
-        let sim = SimServer::start_with_clock(scenario, clock.clone()).await.expect("simulator starts");
+        let sim = SimServer::start_with_clock(scenario, clock.clone())
+            .await
+            .expect("simulator starts");
         let tenant = demo_tenant(&sim);
         Self::with_tenant(sim, tenant, opts).await
     }
 
     /// The archiver over a running simulator with a given tenant.
-    pub async fn with_tenant(sim: SimServer, tenant: TenantConfig, opts: HarnessOptions) -> Harness {
+    pub async fn with_tenant(
+        sim: SimServer,
+        tenant: TenantConfig,
+        opts: HarnessOptions,
+    ) -> Harness {
         let dir = tempfile::tempdir().expect("tempdir");
         let clock: Arc<dyn Clock> = Arc::new(SimTime(sim.clock().clone()));
         let ports = match opts.backend {
             Backend::Local => {
                 let db = dir.path().join("archive.db");
                 Ports {
-                    blobs: Arc::new(archiver_local::FsBlobStore::new(dir.path().join("objects")).expect("fs store")),
-                    meta: Arc::new(archiver_local::SqliteMetaStore::open(&db).expect("sqlite meta")),
-                    queue: Arc::new(archiver_local::SqliteTaskQueue::open(&db, clock.clone()).expect("sqlite queue")),
+                    blobs: Arc::new(
+                        archiver_local::FsBlobStore::new(dir.path().join("objects"))
+                            .expect("fs store"),
+                    ),
+                    meta: Arc::new(
+                        archiver_local::SqliteMetaStore::open(&db).expect("sqlite meta"),
+                    ),
+                    queue: Arc::new(
+                        archiver_local::SqliteTaskQueue::open(&db, clock.clone())
+                            .expect("sqlite queue"),
+                    ),
                     clock,
                 }
             }
@@ -158,12 +210,28 @@ impl Harness {
     }
 
     /// Wires services over explicit ports (fault-injecting wrappers, other backends).
-    pub fn assemble(sim: SimServer, tenant: TenantConfig, ports: Ports, zoom: Arc<dyn ZoomApi>, concurrency: usize, dir: tempfile::TempDir) -> Harness {
-        let settings = DownloadSettings { retry_base: Duration::from_millis(50), retry_max: Duration::from_secs(5), ..DownloadSettings::default() };
+    pub fn assemble(
+        sim: SimServer,
+        tenant: TenantConfig,
+        ports: Ports,
+        zoom: Arc<dyn ZoomApi>,
+        concurrency: usize,
+        dir: tempfile::TempDir,
+    ) -> Harness {
+        let settings = DownloadSettings {
+            retry_base: Duration::from_millis(50),
+            retry_max: Duration::from_secs(5),
+            ..DownloadSettings::default()
+        };
         Harness {
             poller: Poller::new(ports.clone(), "test-host"),
             downloader: Downloader::new(ports.clone(), settings),
-            drain_opts: DrainOptions { concurrency, max_wait: Duration::from_secs(3600), idle_poll: Duration::from_millis(50), ..DrainOptions::default() },
+            drain_opts: DrainOptions {
+                concurrency,
+                max_wait: Duration::from_secs(3600),
+                idle_poll: Duration::from_millis(50),
+                ..DrainOptions::default()
+            },
             sim,
             tenant,
             ports,
@@ -174,19 +242,39 @@ impl Harness {
 
     /// Polls one source.
     pub async fn poll(&self, source: Source) -> PollReport {
-        self.poller.poll(&self.tenant, source, self.zoom.as_ref(), &PollOptions::default()).await.unwrap_or_else(|e| panic!("poll {source}: {e}"))
+        self.poller
+            .poll(
+                &self.tenant,
+                source,
+                self.zoom.as_ref(),
+                &PollOptions::default(),
+            )
+            .await
+            .unwrap_or_else(|e| panic!("poll {source}: {e}"))
     }
 
     /// Polls both sources.
     pub async fn poll_all(&self) -> (PollReport, PollReport) {
-        (self.poll(Source::Meetings).await, self.poll(Source::Phone).await)
+        (
+            self.poll(Source::Meetings).await,
+            self.poll(Source::Phone).await,
+        )
     }
 
     /// Works off the queue.
     pub async fn drain(&self) -> DrainReport {
         let mut zooms = ZoomClients::new();
         zooms.insert(self.tenant.id.clone(), self.zoom.clone());
-        drain(self.ports.queue.as_ref(), self.ports.clock.as_ref(), &self.downloader, &zooms, &self.drain_opts, None).await.expect("drain")
+        drain(
+            self.ports.queue.as_ref(),
+            self.ports.clock.as_ref(),
+            &self.downloader,
+            &zooms,
+            &self.drain_opts,
+            None,
+        )
+        .await
+        .expect("drain")
     }
 
     /// Poll both sources, then drain.
@@ -198,12 +286,20 @@ impl Harness {
 
     /// Every file record.
     pub async fn files(&self) -> Vec<FileRecord> {
-        self.ports.meta.list_files(&FileQuery::default()).await.expect("list files")
+        self.ports
+            .meta
+            .list_files(&FileQuery::default())
+            .await
+            .expect("list files")
     }
 
     /// Every CDR.
     pub async fn cdrs(&self) -> Vec<Cdr> {
-        self.ports.meta.query_cdrs(&CdrQuery::default()).await.expect("query cdrs")
+        self.ports
+            .meta
+            .query_cdrs(&CdrQuery::default())
+            .await
+            .expect("query cdrs")
     }
 
     /// SHA-256 and size of what the object store holds at `key`.
@@ -226,14 +322,31 @@ impl Harness {
         let mut archived = 0;
         for f in &files {
             if let FileState::Archived { size, sha256, .. } = &f.state {
-                let expected = self.sim.file_digest(&f.file_id).unwrap_or_else(|| panic!("simulator knows {}", f.file_id));
-                assert_eq!((*size, sha256.clone()), expected, "recorded digest of {}", f.file_id);
-                assert_eq!(self.stored_digest(&f.object_key).await, expected, "stored bytes of {}", f.file_id);
+                let expected = self
+                    .sim
+                    .file_digest(&f.file_id)
+                    .unwrap_or_else(|| panic!("simulator knows {}", f.file_id));
+                assert_eq!(
+                    (*size, sha256.clone()),
+                    expected,
+                    "recorded digest of {}",
+                    f.file_id
+                );
+                assert_eq!(
+                    self.stored_digest(&f.object_key).await,
+                    expected,
+                    "stored bytes of {}",
+                    f.file_id
+                );
                 archived += 1;
             }
         }
         let objects = self.ports.blobs.list("").await.expect("list objects");
-        assert_eq!(objects.len(), archived, "the store holds exactly the archived files: {objects:?}");
+        assert_eq!(
+            objects.len(),
+            archived,
+            "the store holds exactly the archived files: {objects:?}"
+        );
         archived
     }
 

@@ -5,7 +5,10 @@ use anyhow::{Context, Result, bail};
 use archiver_core::services::downloader::{DownloadSettings, Downloader};
 use archiver_core::services::poller::{PollOptions, PollReport, Poller};
 use archiver_core::services::runner::{DrainOptions, DrainReport, ZoomClients, drain};
-use archiver_core::{Clock, Ports, SecretSource, Source, SystemClock, TenantConfig, TenantId, ZoomApi, ZoomCredentials};
+use archiver_core::{
+    Clock, Ports, SecretSource, Source, SystemClock, TenantConfig, TenantId, ZoomApi,
+    ZoomCredentials,
+};
 use archiver_local::{FsBlobStore, LocalSecretSource, SqliteMetaStore, SqliteTaskQueue};
 use archiver_zoom::{ZoomClient, ZoomClientConfig};
 use secrecy::SecretString;
@@ -45,23 +48,40 @@ pub async fn client_secret(t: &TenantConfig, secrets: &dyn SecretSource) -> Resu
         return Ok(s.clone());
     }
     if let Some(env) = &t.client_secret_env {
-        let v = std::env::var(env).with_context(|| format!("tenant {}: environment variable {env} (client_secret_env) is not set", t.id))?;
+        let v = std::env::var(env).with_context(|| {
+            format!(
+                "tenant {}: environment variable {env} (client_secret_env) is not set",
+                t.id
+            )
+        })?;
         return Ok(SecretString::from(v));
     }
     if let Some(name) = &t.client_secret_ref {
-        return secrets.get(name).await.with_context(|| format!("tenant {}: client_secret_ref", t.id));
+        return secrets
+            .get(name)
+            .await
+            .with_context(|| format!("tenant {}: client_secret_ref", t.id));
     }
     bail!("tenant {}: no client secret configured", t.id)
 }
 
 /// Builds the Zoom client of every tenant.
-pub async fn zoom_clients(tenants: &[TenantConfig], secrets: &dyn SecretSource) -> Result<ZoomClients> {
+pub async fn zoom_clients(
+    tenants: &[TenantConfig],
+    secrets: &dyn SecretSource,
+) -> Result<ZoomClients> {
     let mut zooms = ZoomClients::new();
     for t in tenants {
-        let creds = ZoomCredentials { account_id: t.account_id.clone(), client_id: t.client_id.clone(), client_secret: client_secret(t, secrets).await? };
-        let mut cfg = ZoomClientConfig::with_urls(t.api_base_url.clone(), t.oauth_url.clone(), creds);
+        let creds = ZoomCredentials {
+            account_id: t.account_id.clone(),
+            client_id: t.client_id.clone(),
+            client_secret: client_secret(t, secrets).await?,
+        };
+        let mut cfg =
+            ZoomClientConfig::with_urls(t.api_base_url.clone(), t.oauth_url.clone(), creds);
         cfg.proxy = t.proxy.clone();
-        let client = ZoomClient::new(cfg).with_context(|| format!("tenant {}: building the Zoom client", t.id))?;
+        let client = ZoomClient::new(cfg)
+            .with_context(|| format!("tenant {}: building the Zoom client", t.id))?;
         zooms.insert(t.id.clone(), Arc::new(client) as Arc<dyn ZoomApi>);
     }
     Ok(zooms)
@@ -71,16 +91,28 @@ impl App {
     /// Builds the embedded default (filesystem + SQLite) from a config.
     pub async fn local(cfg: &FileConfig, clock: Option<Arc<dyn Clock>>) -> Result<App> {
         let data_dir = cfg.data_dir().map_err(|e| anyhow::anyhow!("{e}"))?;
-        std::fs::create_dir_all(data_dir).with_context(|| format!("creating data_dir {}", data_dir.display()))?;
+        std::fs::create_dir_all(data_dir)
+            .with_context(|| format!("creating data_dir {}", data_dir.display()))?;
         let clock = clock.unwrap_or_else(|| Arc::new(SystemClock));
         let db = data_dir.join("archive.db");
-        let blobs = FsBlobStore::new(data_dir.join("objects")).with_context(|| format!("opening {}", data_dir.join("objects").display()))?;
-        let meta = SqliteMetaStore::open(&db).with_context(|| format!("opening {}", db.display()))?;
-        let queue = SqliteTaskQueue::open(&db, clock.clone()).with_context(|| format!("opening the queue in {}", db.display()))?;
+        let blobs = FsBlobStore::new(data_dir.join("objects"))
+            .with_context(|| format!("opening {}", data_dir.join("objects").display()))?;
+        let meta =
+            SqliteMetaStore::open(&db).with_context(|| format!("opening {}", db.display()))?;
+        let queue = SqliteTaskQueue::open(&db, clock.clone())
+            .with_context(|| format!("opening the queue in {}", db.display()))?;
         // This process is the only consumer of the local queue: tasks a crashed run left
         // in flight are due again now, not after their visibility timeout.
-        queue.recover_in_flight().await.context("recovering in-flight tasks")?;
-        let ports = Ports { blobs: Arc::new(blobs), meta: Arc::new(meta), queue: Arc::new(queue), clock };
+        queue
+            .recover_in_flight()
+            .await
+            .context("recovering in-flight tasks")?;
+        let ports = Ports {
+            blobs: Arc::new(blobs),
+            meta: Arc::new(meta),
+            queue: Arc::new(queue),
+            clock,
+        };
         let zooms = zoom_clients(&cfg.tenants, &LocalSecretSource::new()).await?;
         Ok(Self::assemble(cfg, ports, zooms))
     }
@@ -88,11 +120,20 @@ impl App {
     /// Wires services over given ports and clients.
     pub fn assemble(cfg: &FileConfig, ports: Ports, zooms: ZoomClients) -> App {
         let d = &cfg.download;
-        let settings = DownloadSettings { max_attempts: d.max_attempts, retry_base: d.retry_base, retry_max: d.retry_max, ..DownloadSettings::default() };
+        let settings = DownloadSettings {
+            max_attempts: d.max_attempts,
+            retry_base: d.retry_base,
+            retry_max: d.retry_max,
+            ..DownloadSettings::default()
+        };
         App {
             poller: Poller::new(ports.clone(), location(cfg)),
             downloader: Downloader::new(ports.clone(), settings),
-            drain: DrainOptions { concurrency: d.concurrency, max_wait: d.max_wait, ..DrainOptions::default() },
+            drain: DrainOptions {
+                concurrency: d.concurrency,
+                max_wait: d.max_wait,
+                ..DrainOptions::default()
+            },
             tenants: cfg.tenants.clone(),
             zooms,
             ports,
@@ -102,13 +143,28 @@ impl App {
     /// Polls every source of every tenant once. Errors are reported per source, not fatal.
     /// With `respect_intervals`, a source polled successfully within 90 % of its tenant's
     /// interval (by this or a redundant deployment) is skipped.
-    pub async fn poll_all(&self, opts: &PollOptions, respect_intervals: bool) -> Vec<(TenantId, Source, Result<PollReport, String>)> {
+    pub async fn poll_all(
+        &self,
+        opts: &PollOptions,
+        respect_intervals: bool,
+    ) -> Vec<(TenantId, Source, Result<PollReport, String>)> {
         let mut out = Vec::new();
         for t in &self.tenants {
-            let opts = &PollOptions { min_gap: if respect_intervals { t.interval.mul_f64(0.9) } else { opts.min_gap }, ..opts.clone() };
+            let opts = &PollOptions {
+                min_gap: if respect_intervals {
+                    t.interval.mul_f64(0.9)
+                } else {
+                    opts.min_gap
+                },
+                ..opts.clone()
+            };
             let zoom = self.zooms.get(&t.id).expect("a client per tenant");
             for &source in &t.sources {
-                let r = self.poller.poll(t, source, zoom.as_ref(), opts).await.map_err(|e| e.to_string());
+                let r = self
+                    .poller
+                    .poll(t, source, zoom.as_ref(), opts)
+                    .await
+                    .map_err(|e| e.to_string());
                 if let Err(e) = &r {
                     tracing::error!(tenant = %t.id, %source, error = %e, "poll failed");
                 }
@@ -119,7 +175,18 @@ impl App {
     }
 
     /// Works off the queue until nothing is left to do now.
-    pub async fn drain(&self, on_outcome: Option<archiver_core::services::runner::OnOutcome<'_>>) -> Result<DrainReport> {
-        Ok(drain(self.ports.queue.as_ref(), self.ports.clock.as_ref(), &self.downloader, &self.zooms, &self.drain, on_outcome).await?)
+    pub async fn drain(
+        &self,
+        on_outcome: Option<archiver_core::services::runner::OnOutcome<'_>>,
+    ) -> Result<DrainReport> {
+        Ok(drain(
+            self.ports.queue.as_ref(),
+            self.ports.clock.as_ref(),
+            &self.downloader,
+            &self.zooms,
+            &self.drain,
+            on_outcome,
+        )
+        .await?)
     }
 }

@@ -7,12 +7,21 @@ use archiver_core::services::poller::PollOptions;
 use archiver_core::{FileQuery, FileState};
 use chrono::{Duration, Utc};
 use std::time::Instant;
-use zoom_sim::{Scenario, SimAccount, SimArchiveFile, SimMeeting, SimOptions, SimParticipant, SimServer, SimUser};
+use zoom_sim::{
+    Scenario, SimAccount, SimArchiveFile, SimMeeting, SimOptions, SimParticipant, SimServer,
+    SimUser,
+};
 
 /// Peak resident set size of this process so far (`VmHWM`), in KiB.
 pub fn peak_rss_kib() -> Option<u64> {
     let status = std::fs::read_to_string("/proc/self/status").ok()?;
-    status.lines().find(|l| l.starts_with("VmHWM:"))?.split_whitespace().nth(1)?.parse().ok()
+    status
+        .lines()
+        .find(|l| l.starts_with("VmHWM:"))?
+        .split_whitespace()
+        .nth(1)?
+        .parse()
+        .ok()
 }
 
 /// A scenario with one meeting whose one recorded participant has one audio file of `size` bytes.
@@ -26,7 +35,13 @@ pub fn one_big_file(size: u64) -> Scenario {
             account_id: "bench-account".into(),
             client_id: "bench-client".into(),
             client_secret: "bench-secret".into(),
-            users: vec![SimUser { id: "u-alice".into(), email: email.clone(), name: "Alice".into(), extension: Some(1001), phone_number: None }],
+            users: vec![SimUser {
+                id: "u-alice".into(),
+                email: email.clone(),
+                name: "Alice".into(),
+                extension: Some(1001),
+                phone_number: None,
+            }],
             meetings: vec![SimMeeting {
                 uuid: "bench-meeting==".into(),
                 id: 81_000_000_001,
@@ -37,7 +52,12 @@ pub fn one_big_file(size: u64) -> Scenario {
                 external: false,
                 parent_uuid: None,
                 complete_time: end + Duration::minutes(5),
-                participants: vec![SimParticipant { user_id: "u-alice".into(), name: "Alice".into(), email: email.clone(), segments: vec![(start, end)] }],
+                participants: vec![SimParticipant {
+                    user_id: "u-alice".into(),
+                    name: "Alice".into(),
+                    email: email.clone(),
+                    segments: vec![(start, end)],
+                }],
                 files: vec![SimArchiveFile {
                     id: "big-file".into(),
                     file_type: "M4A".into(),
@@ -54,7 +74,10 @@ pub fn one_big_file(size: u64) -> Scenario {
             }],
             calls: vec![],
         }],
-        options: SimOptions { fingerprints: false, ..SimOptions::default() },
+        options: SimOptions {
+            fingerprints: false,
+            ..SimOptions::default()
+        },
     }
 }
 
@@ -63,7 +86,9 @@ pub fn one_big_file(size: u64) -> Scenario {
 pub async fn stream(size_mib: u64, dir: &std::path::Path) -> Result<()> {
     let size = size_mib * 1024 * 1024;
     let rss_before = peak_rss_kib().unwrap_or(0);
-    let sim = SimServer::start(one_big_file(size)).await.context("starting the simulator")?;
+    let sim = SimServer::start(one_big_file(size))
+        .await
+        .context("starting the simulator")?;
     if dir.exists() {
         bail!("{} exists; give an empty path", dir.display());
     }
@@ -97,13 +122,22 @@ mode = "voice"
         bail!("benchmark download failed: {:?}", d.dead);
     }
     let files = app.ports.meta.list_files(&FileQuery::default()).await?;
-    let Some(FileState::Archived { size: stored, sha256, .. }) = files.first().map(|f| &f.state) else { bail!("file not archived") };
+    let Some(FileState::Archived {
+        size: stored,
+        sha256,
+        ..
+    }) = files.first().map(|f| &f.state)
+    else {
+        bail!("file not archived")
+    };
     let expected = sim.file_digest("big-file").context("simulator digest")?;
     if (*stored, sha256.clone()) != expected {
         bail!("stored {stored} {sha256} but the simulator served {expected:?}");
     }
     let peak = peak_rss_kib().unwrap_or(0);
-    println!("| file size | seconds | MB/s | peak RSS (MiB) | RSS before (MiB) | SHA-256 verified |");
+    println!(
+        "| file size | seconds | MB/s | peak RSS (MiB) | RSS before (MiB) | SHA-256 verified |"
+    );
     println!("|---|---|---|---|---|---|");
     println!(
         "| {size_mib} MiB | {secs:.2} | {:.0} | {:.1} | {:.1} | yes |",

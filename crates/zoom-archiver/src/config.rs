@@ -98,7 +98,10 @@ impl FileConfig {
     /// Reads, parses and validates a configuration file.
     pub fn load(path: &Path) -> Result<Self, ConfigFileError> {
         let file = path.display().to_string();
-        let text = std::fs::read_to_string(path).map_err(|e| ConfigFileError { file: file.clone(), message: format!("cannot read: {e}") })?;
+        let text = std::fs::read_to_string(path).map_err(|e| ConfigFileError {
+            file: file.clone(),
+            message: format!("cannot read: {e}"),
+        })?;
         Self::parse(&text).map_err(|message| ConfigFileError { file, message })
     }
 
@@ -106,7 +109,11 @@ impl FileConfig {
     pub fn parse(text: &str) -> Result<Self, String> {
         let cfg: FileConfig = toml::from_str(text).map_err(|e| {
             // toml names the key and the line; keep it on one line.
-            e.to_string().lines().filter(|l| !l.trim().is_empty()).collect::<Vec<_>>().join(" ")
+            e.to_string()
+                .lines()
+                .filter(|l| !l.trim().is_empty())
+                .collect::<Vec<_>>()
+                .join(" ")
         })?;
         cfg.validate().map_err(|e| e.to_string())?;
         Ok(cfg)
@@ -114,33 +121,56 @@ impl FileConfig {
 
     fn validate(&self) -> Result<(), ConfigError> {
         if self.tenants.is_empty() {
-            return Err(ConfigError::new("tenants", "configure at least one [[tenants]] table"));
+            return Err(ConfigError::new(
+                "tenants",
+                "configure at least one [[tenants]] table",
+            ));
         }
         let mut seen = HashSet::new();
         for (i, t) in self.tenants.iter().enumerate() {
             let prefix = format!("tenants[{i}]");
             t.validate(&prefix)?;
             if !seen.insert(t.id.clone()) {
-                return Err(ConfigError::new(format!("{prefix}.id"), format!("tenant id {:?} is used twice", t.id.as_str())));
+                return Err(ConfigError::new(
+                    format!("{prefix}.id"),
+                    format!("tenant id {:?} is used twice", t.id.as_str()),
+                ));
             }
-            if let Some(env) = &t.client_secret_env {
-                if std::env::var_os(env).is_none() {
-                    return Err(ConfigError::new(format!("{prefix}.client_secret_env"), format!("environment variable {env} is not set")));
-                }
+            if let Some(env) = &t.client_secret_env
+                && std::env::var_os(env).is_none()
+            {
+                return Err(ConfigError::new(
+                    format!("{prefix}.client_secret_env"),
+                    format!("environment variable {env} is not set"),
+                ));
             }
         }
         if self.download.concurrency == 0 || self.download.concurrency > 64 {
-            return Err(ConfigError::new("download.concurrency", "must be between 1 and 64"));
+            return Err(ConfigError::new(
+                "download.concurrency",
+                "must be between 1 and 64",
+            ));
         }
         if self.download.max_attempts == 0 {
-            return Err(ConfigError::new("download.max_attempts", "must be at least 1"));
+            return Err(ConfigError::new(
+                "download.max_attempts",
+                "must be at least 1",
+            ));
         }
         Ok(())
     }
 
     /// The data directory of the embedded default.
     pub fn data_dir(&self) -> Result<&Path, ConfigError> {
-        self.storage.as_ref().map(|s| s.data_dir.as_path()).ok_or_else(|| ConfigError::new("storage.data_dir", "required for the embedded (local) backend"))
+        self.storage
+            .as_ref()
+            .map(|s| s.data_dir.as_path())
+            .ok_or_else(|| {
+                ConfigError::new(
+                    "storage.data_dir",
+                    "required for the embedded (local) backend",
+                )
+            })
     }
 }
 
@@ -177,11 +207,17 @@ mode = "voice"
         assert!(e.contains("loud") && e.contains("mode"), "{e}");
         let e = FileConfig::parse(&OK.replace("id = \"acme\"", "id = \"Acme Corp\"")).unwrap_err();
         assert!(e.contains("invalid tenant id"), "{e}");
-        let e = FileConfig::parse(&OK.replace("email = \"alice@acme.example\"", "email = \"alice\"")).unwrap_err();
+        let e =
+            FileConfig::parse(&OK.replace("email = \"alice@acme.example\"", "email = \"alice\""))
+                .unwrap_err();
         assert!(e.starts_with("tenants[0].users[0].email"), "{e}");
         let e = FileConfig::parse(&format!("{OK}\nsurprise = 1\n")).unwrap_err();
         assert!(e.contains("surprise"), "{e}");
-        let e = FileConfig::parse(&OK.replace("client_secret = \"s\"", "client_secret_env = \"ZA_TEST_UNSET_VAR\"")).unwrap_err();
+        let e = FileConfig::parse(&OK.replace(
+            "client_secret = \"s\"",
+            "client_secret_env = \"ZA_TEST_UNSET_VAR\"",
+        ))
+        .unwrap_err();
         assert!(e.starts_with("tenants[0].client_secret_env"), "{e}");
     }
 }

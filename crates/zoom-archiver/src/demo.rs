@@ -61,9 +61,16 @@ mode = "voice"
 pub async fn run(dir: &Path) -> Result<()> {
     if dir.exists() {
         if dir.join(MARKER).exists() {
-            std::fs::remove_dir_all(dir).with_context(|| format!("removing the previous demo in {}", dir.display()))?;
-        } else if std::fs::read_dir(dir).map(|mut d| d.next().is_some()).unwrap_or(true) {
-            bail!("{} exists and was not made by the demo; choose another --dir", dir.display());
+            std::fs::remove_dir_all(dir)
+                .with_context(|| format!("removing the previous demo in {}", dir.display()))?;
+        } else if std::fs::read_dir(dir)
+            .map(|mut d| d.next().is_some())
+            .unwrap_or(true)
+        {
+            bail!(
+                "{} exists and was not made by the demo; choose another --dir",
+                dir.display()
+            );
         }
     }
     std::fs::create_dir_all(dir)?;
@@ -71,8 +78,14 @@ pub async fn run(dir: &Path) -> Result<()> {
     let dir = dir.canonicalize()?;
 
     let now = chrono::Utc::now();
-    let sim = zoom_sim::SimServer::start(zoom_sim::Scenario::demo(now)).await.context("starting the Zoom simulator")?;
-    println!("Zoom simulator: API {}  OAuth {}", sim.api_base_url(), sim.oauth_url());
+    let sim = zoom_sim::SimServer::start(zoom_sim::Scenario::demo(now))
+        .await
+        .context("starting the Zoom simulator")?;
+    println!(
+        "Zoom simulator: API {}  OAuth {}",
+        sim.api_base_url(),
+        sim.oauth_url()
+    );
     let config_text = demo_config(&dir, &sim.api_base_url(), &sim.oauth_url());
     let config_path = dir.join("config.toml");
     std::fs::write(&config_path, &config_text)?;
@@ -93,7 +106,10 @@ pub async fn run(dir: &Path) -> Result<()> {
         if let FileState::Archived { sha256, size, .. } = &f.state {
             match sim.file_digest(&f.file_id) {
                 Some((s, d)) if s == *size && d == *sha256 => verified += 1,
-                other => mismatched.push(format!("{}: stored {size} {sha256}, simulator {other:?}", f.file_id)),
+                other => mismatched.push(format!(
+                    "{}: stored {size} {sha256}, simulator {other:?}",
+                    f.file_id
+                )),
             }
         }
     }
@@ -108,16 +124,32 @@ pub async fn run(dir: &Path) -> Result<()> {
         println!("  {cat:<20} {n:>6}");
     }
     println!("  {:<20} {:>6}", "OAuth tokens", stats.tokens_issued);
-    println!("Downloads: {} files, {} bytes served by the simulator", stats.downloads_completed, stats.bytes_served);
-    println!("Verified against the simulator's SHA-256: {verified} archived files, {} mismatches", mismatched.len());
+    println!(
+        "Downloads: {} files, {} bytes served by the simulator",
+        stats.downloads_completed, stats.bytes_served
+    );
+    println!(
+        "Verified against the simulator's SHA-256: {verified} archived files, {} mismatches",
+        mismatched.len()
+    );
     for m in &mismatched {
         println!("  MISMATCH {m}");
     }
     println!("Elapsed: {:.2} s", elapsed.as_secs_f64());
-    println!("\nArchive: {}/objects   Metadata: {}/archive.db", dir.display(), dir.display());
-    println!("Next: zoom-archiver --config {} cdrs --format jsonl", config_path.display());
+    println!(
+        "\nArchive: {}/objects   Metadata: {}/archive.db",
+        dir.display(),
+        dir.display()
+    );
+    println!(
+        "Next: zoom-archiver --config {} cdrs --format jsonl",
+        config_path.display()
+    );
     if !mismatched.is_empty() {
-        bail!("{} archived files differ from what Zoom served", mismatched.len());
+        bail!(
+            "{} archived files differ from what Zoom served",
+            mismatched.len()
+        );
     }
     Ok(())
 }

@@ -55,7 +55,11 @@ pub fn write_jsonl(out: &mut dyn Write, cdrs: &[Cdr]) -> std::io::Result<()> {
 }
 
 fn csv_field(s: &str) -> String {
-    if s.contains([',', '"', '\n', '\r']) { format!("\"{}\"", s.replace('"', "\"\"")) } else { s.to_string() }
+    if s.contains([',', '"', '\n', '\r']) {
+        format!("\"{}\"", s.replace('"', "\"\""))
+    } else {
+        s.to_string()
+    }
 }
 
 /// The CSV columns: the spec's metadata titles, in the spec's order, then the archive's own.
@@ -92,7 +96,12 @@ pub fn write_csv(out: &mut dyn Write, cdrs: &[Cdr]) -> std::io::Result<()> {
     writeln!(out, "{}", CSV_COLUMNS.join(","))?;
     for c in cdrs {
         let d = c.duration_seconds.max(0);
-        let media = c.media.iter().map(|m| format!("{} {}", m.key, m.sha256.as_deref().unwrap_or(&m.state))).collect::<Vec<_>>().join(";");
+        let media = c
+            .media
+            .iter()
+            .map(|m| format!("{} {}", m.key, m.sha256.as_deref().unwrap_or(&m.state)))
+            .collect::<Vec<_>>()
+            .join(";");
         let row = [
             c.start_time.format("%Y-%m-%d").to_string(),
             c.start_time.format("%H:%M:%S").to_string(),
@@ -112,15 +121,28 @@ pub fn write_csv(out: &mut dyn Write, cdrs: &[Cdr]) -> std::io::Result<()> {
             c.user_id.clone(),
             c.source_platform.clone(),
             c.conversation_type.clone(),
-            if c.recording_failed { "Yes".into() } else { "No".into() },
+            if c.recording_failed {
+                "Yes".into()
+            } else {
+                "No".into()
+            },
             c.media_length.clone().unwrap_or_default(),
             c.media_error.clone().unwrap_or_default(),
-            c.voice_quality.map(|v| format!("{v:.1}")).unwrap_or_default(),
+            c.voice_quality
+                .map(|v| format!("{v:.1}"))
+                .unwrap_or_default(),
             c.record_type.clone(),
             c.tenant.to_string(),
             media,
         ];
-        writeln!(out, "{}", row.iter().map(|f| csv_field(f)).collect::<Vec<_>>().join(","))?;
+        writeln!(
+            out,
+            "{}",
+            row.iter()
+                .map(|f| csv_field(f))
+                .collect::<Vec<_>>()
+                .join(",")
+        )?;
     }
     Ok(())
 }

@@ -14,7 +14,11 @@ use zoom_archiver::config::FileConfig;
 use zoom_archiver::{demo, export, report};
 
 #[derive(Parser)]
-#[command(name = "zoom-archiver", version, about = "Compliance archive for Zoom Meetings and Zoom Phone recordings")]
+#[command(
+    name = "zoom-archiver",
+    version,
+    about = "Compliance archive for Zoom Meetings and Zoom Phone recordings"
+)]
 struct Cli {
     /// Configuration file (TOML).
     #[arg(long, global = true, env = "ZOOM_ARCHIVER_CONFIG")]
@@ -94,8 +98,14 @@ enum Format {
 }
 
 fn init_logs(filter: &str) {
-    let filter = tracing_subscriber::EnvFilter::try_new(filter).unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn"));
-    let _ = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).with_ansi(std::io::stderr().is_terminal()).with_target(false).try_init();
+    let filter = tracing_subscriber::EnvFilter::try_new(filter)
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn"));
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .with_ansi(std::io::stderr().is_terminal())
+        .with_target(false)
+        .try_init();
 }
 
 fn load_config(cli: &Cli) -> Result<FileConfig, ExitCode> {
@@ -128,7 +138,9 @@ async fn real_main(cli: Cli) -> Result<ExitCode> {
             demo::run(dir).await?;
             Ok(ExitCode::SUCCESS)
         }
-        Command::Bench { what: BenchCommand::Stream { size_mib, dir } } => {
+        Command::Bench {
+            what: BenchCommand::Stream { size_mib, dir },
+        } => {
             zoom_archiver::bench::stream(*size_mib, dir).await?;
             Ok(ExitCode::SUCCESS)
         }
@@ -138,20 +150,40 @@ async fn real_main(cli: Cli) -> Result<ExitCode> {
                 Err(code) => return Ok(code),
             };
             let app = App::local(&cfg, None).await?;
-            if *once { run_once(&app).await } else { run_forever(&app).await }
+            if *once {
+                run_once(&app).await
+            } else {
+                run_forever(&app).await
+            }
         }
-        Command::Cdrs { format, tenant, from, to, user } => {
+        Command::Cdrs {
+            format,
+            tenant,
+            from,
+            to,
+            user,
+        } => {
             let cfg = match load_config(&cli) {
                 Ok(c) => c,
                 Err(code) => return Ok(code),
             };
             let data_dir = cfg.data_dir().map_err(|e| anyhow::anyhow!("{e}"))?;
-            let meta = archiver_local::SqliteMetaStore::open(&data_dir.join("archive.db")).context("opening the metadata store")?;
+            let meta = archiver_local::SqliteMetaStore::open(data_dir.join("archive.db"))
+                .context("opening the metadata store")?;
             let tenant = match tenant {
-                Some(t) => Some(archiver_core::TenantId::new(t.clone()).map_err(|e| anyhow::anyhow!("--tenant: {e}"))?),
+                Some(t) => Some(
+                    archiver_core::TenantId::new(t.clone())
+                        .map_err(|e| anyhow::anyhow!("--tenant: {e}"))?,
+                ),
                 None => None,
             };
-            let q = CdrQuery { tenant, from: *from, to: *to, user: user.clone(), platform_call_id: None };
+            let q = CdrQuery {
+                tenant,
+                from: *from,
+                to: *to,
+                user: user.clone(),
+                platform_call_id: None,
+            };
             let cdrs = archiver_core::MetaStore::query_cdrs(&meta, &q).await?;
             let stdout = std::io::stdout();
             let mut out = std::io::BufWriter::new(stdout.lock());
@@ -174,11 +206,15 @@ async fn run_once(app: &App) -> Result<ExitCode> {
     let polls = app.poll_all(&PollOptions::default(), false).await;
     eprint!("{}", report::poll_lines(&polls));
     let progress = progress_bar();
-    let on_outcome = |_: &archiver_core::Delivery, o: &archiver_core::services::downloader::TaskOutcome| {
-        if let Some(pb) = &progress {
-            if !matches!(o, archiver_core::services::downloader::TaskOutcome::Retry { .. }) {
-                pb.inc(1);
-            }
+    let on_outcome = |_: &archiver_core::Delivery,
+                      o: &archiver_core::services::downloader::TaskOutcome| {
+        if let Some(pb) = &progress
+            && !matches!(
+                o,
+                archiver_core::services::downloader::TaskOutcome::Retry { .. }
+            )
+        {
+            pb.inc(1);
         }
     };
     let drained = app.drain(Some(&on_outcome)).await?;
@@ -191,10 +227,19 @@ async fn run_once(app: &App) -> Result<ExitCode> {
     let failures = report::failure_lines(&drained);
     eprint!("{failures}");
     if drained.deferred > 0 {
-        eprintln!("DEFERRED: {} tasks are due later than download.max_wait; they stay queued for the next run", drained.deferred);
+        eprintln!(
+            "DEFERRED: {} tasks are due later than download.max_wait; they stay queued for the next run",
+            drained.deferred
+        );
     }
     let poll_failed = polls.iter().any(|(_, _, r)| r.is_err());
-    Ok(if failures.is_empty() && !poll_failed && drained.deferred == 0 { ExitCode::SUCCESS } else { ExitCode::from(1) })
+    Ok(
+        if failures.is_empty() && !poll_failed && drained.deferred == 0 {
+            ExitCode::SUCCESS
+        } else {
+            ExitCode::from(1)
+        },
+    )
 }
 
 fn progress_bar() -> Option<indicatif::ProgressBar> {
@@ -202,13 +247,20 @@ fn progress_bar() -> Option<indicatif::ProgressBar> {
         return None;
     }
     let pb = indicatif::ProgressBar::new_spinner();
-    pb.set_style(indicatif::ProgressStyle::with_template("{spinner} {pos} files done {elapsed}").ok()?);
+    pb.set_style(
+        indicatif::ProgressStyle::with_template("{spinner} {pos} files done {elapsed}").ok()?,
+    );
     pb.enable_steady_tick(Duration::from_millis(120));
     Some(pb)
 }
 
 async fn run_forever(app: &App) -> Result<ExitCode> {
-    let interval = app.tenants.iter().map(|t| t.interval).min().unwrap_or(Duration::from_secs(300));
+    let interval = app
+        .tenants
+        .iter()
+        .map(|t| t.interval)
+        .min()
+        .unwrap_or(Duration::from_secs(300));
     let opts = PollOptions::default();
     loop {
         let polls = app.poll_all(&opts, true).await;

@@ -17,7 +17,12 @@ pub struct ArchiveTotals {
 pub async fn totals(meta: &dyn MetaStore, tenants: &[TenantId]) -> anyhow::Result<ArchiveTotals> {
     let mut t = ArchiveTotals::default();
     for tenant in tenants {
-        let files = meta.list_files(&FileQuery { tenant: Some(tenant.clone()), ..Default::default() }).await?;
+        let files = meta
+            .list_files(&FileQuery {
+                tenant: Some(tenant.clone()),
+                ..Default::default()
+            })
+            .await?;
         for source in Source::ALL {
             let (mut a, mut p, mut g, mut f, mut bytes) = (0, 0, 0, 0, 0);
             for r in files.iter().filter(|r| r.source == source) {
@@ -32,19 +37,31 @@ pub async fn totals(meta: &dyn MetaStore, tenants: &[TenantId]) -> anyhow::Resul
                 }
             }
             if a + p + g + f > 0 {
-                t.rows.push((tenant.to_string(), source.to_string(), a, p, g, f, bytes));
+                t.rows
+                    .push((tenant.to_string(), source.to_string(), a, p, g, f, bytes));
             }
         }
-        t.cdrs += meta.query_cdrs(&archiver_core::CdrQuery { tenant: Some(tenant.clone()), ..Default::default() }).await?.len() as u64;
+        t.cdrs += meta
+            .query_cdrs(&archiver_core::CdrQuery {
+                tenant: Some(tenant.clone()),
+                ..Default::default()
+            })
+            .await?
+            .len() as u64;
     }
     Ok(t)
 }
 
 /// Formats the totals as a table.
 pub fn totals_table(t: &ArchiveTotals) -> String {
-    let mut s = format!("{:<16} {:<9} {:>9} {:>8} {:>6} {:>7} {:>14}\n", "tenant", "source", "archived", "pending", "gone", "failed", "bytes");
+    let mut s = format!(
+        "{:<16} {:<9} {:>9} {:>8} {:>6} {:>7} {:>14}\n",
+        "tenant", "source", "archived", "pending", "gone", "failed", "bytes"
+    );
     for (tenant, source, a, p, g, f, b) in &t.rows {
-        s.push_str(&format!("{tenant:<16} {source:<9} {a:>9} {p:>8} {g:>6} {f:>7} {b:>14}\n"));
+        s.push_str(&format!(
+            "{tenant:<16} {source:<9} {a:>9} {p:>8} {g:>6} {f:>7} {b:>14}\n"
+        ));
     }
     s.push_str(&format!("CDRs stored: {}\n", t.cdrs));
     s
@@ -70,10 +87,16 @@ pub fn poll_lines(polls: &[(TenantId, Source, Result<PollReport, String>)]) -> S
 pub fn failure_lines(d: &DrainReport) -> String {
     let mut s = String::new();
     for r in &d.dead {
-        s.push_str(&format!("FAILED {}/{}/{}: {}\n", r.task.tenant, r.task.source, r.task.file_id, r.detail));
+        s.push_str(&format!(
+            "FAILED {}/{}/{}: {}\n",
+            r.task.tenant, r.task.source, r.task.file_id, r.detail
+        ));
     }
     for r in d.done.iter().filter(|r| r.detail.starts_with("gone")) {
-        s.push_str(&format!("GONE {}/{}/{}: {}\n", r.task.tenant, r.task.source, r.task.file_id, r.detail));
+        s.push_str(&format!(
+            "GONE {}/{}/{}: {}\n",
+            r.task.tenant, r.task.source, r.task.file_id, r.detail
+        ));
     }
     s
 }

@@ -10,7 +10,16 @@ fn bin() -> &'static str {
 }
 
 async fn run(args: Vec<String>) -> Output {
-    tokio::task::spawn_blocking(move || std::process::Command::new(bin()).args(&args).env_remove("RUST_LOG").env("ZA_CLI_TEST_SECRET", "demo-secret").output().unwrap()).await.unwrap()
+    tokio::task::spawn_blocking(move || {
+        std::process::Command::new(bin())
+            .args(&args)
+            .env_remove("RUST_LOG")
+            .env("ZA_CLI_TEST_SECRET", "demo-secret")
+            .output()
+            .unwrap()
+    })
+    .await
+    .unwrap()
 }
 
 fn config(dir: &Path, sim: &SimServer, extra: &str) -> std::path::PathBuf {
@@ -56,21 +65,59 @@ fn s(p: &Path) -> String {
 
 #[tokio::test]
 async fn run_once_archives_and_cdrs_export_the_contract() {
-    let sim = SimServer::start(Scenario::demo(chrono::Utc::now())).await.unwrap();
+    let sim = SimServer::start(Scenario::demo(chrono::Utc::now()))
+        .await
+        .unwrap();
     let dir = tempfile::tempdir().unwrap();
     let cfg = config(dir.path(), &sim, "");
 
-    let out = run(vec!["--config".into(), s(&cfg), "run".into(), "--once".into()]).await;
-    assert_eq!(out.status.code(), Some(0), "stderr: {}", String::from_utf8_lossy(&out.stderr));
+    let out = run(vec![
+        "--config".into(),
+        s(&cfg),
+        "run".into(),
+        "--once".into(),
+    ])
+    .await;
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "stderr: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
 
-    let out = run(vec!["--config".into(), s(&cfg), "cdrs".into(), "--format".into(), "jsonl".into()]).await;
+    let out = run(vec![
+        "--config".into(),
+        s(&cfg),
+        "cdrs".into(),
+        "--format".into(),
+        "jsonl".into(),
+    ])
+    .await;
     assert_eq!(out.status.code(), Some(0));
     let text = String::from_utf8(out.stdout).unwrap();
-    let lines: Vec<serde_json::Value> = text.lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+    let lines: Vec<serde_json::Value> = text
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
     assert!(lines.len() >= 5, "{}", text);
     let required = [
-        "tenant", "source_platform", "platform_call_id", "user", "user_id", "start_time", "end_time", "duration_seconds", "from", "from_info", "to",
-        "to_info", "direction", "direction_user", "conversation_type", "recording_failed", "media",
+        "tenant",
+        "source_platform",
+        "platform_call_id",
+        "user",
+        "user_id",
+        "start_time",
+        "end_time",
+        "duration_seconds",
+        "from",
+        "from_info",
+        "to",
+        "to_info",
+        "direction",
+        "direction_user",
+        "conversation_type",
+        "recording_failed",
+        "media",
     ];
     let objects = dir.path().join("data").join("objects");
     for c in &lines {
@@ -83,51 +130,113 @@ async fn run_once_archives_and_cdrs_export_the_contract() {
             let key = m["key"].as_str().unwrap();
             let bytes = std::fs::read(objects.join(key)).unwrap_or_else(|e| panic!("{key}: {e}"));
             assert_eq!(bytes.len() as u64, m["size"].as_u64().unwrap());
-            assert_eq!(hex::encode(Sha256::digest(&bytes)), m["sha256"].as_str().unwrap());
+            assert_eq!(
+                hex::encode(Sha256::digest(&bytes)),
+                m["sha256"].as_str().unwrap()
+            );
             assert!(m["file_type"].is_string());
         }
     }
     // Filters: by user and by tenant.
-    let out = run(vec!["--config".into(), s(&cfg), "cdrs".into(), "--user".into(), "BOB@acme.example".into()]).await;
-    let bob: Vec<serde_json::Value> = String::from_utf8(out.stdout).unwrap().lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+    let out = run(vec![
+        "--config".into(),
+        s(&cfg),
+        "cdrs".into(),
+        "--user".into(),
+        "BOB@acme.example".into(),
+    ])
+    .await;
+    let bob: Vec<serde_json::Value> = String::from_utf8(out.stdout)
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
     assert!(!bob.is_empty() && bob.len() < lines.len());
-    let out = run(vec!["--config".into(), s(&cfg), "cdrs".into(), "--format".into(), "csv".into()]).await;
+    let out = run(vec![
+        "--config".into(),
+        s(&cfg),
+        "cdrs".into(),
+        "--format".into(),
+        "csv".into(),
+    ])
+    .await;
     let csv = String::from_utf8(out.stdout).unwrap();
-    assert!(csv.starts_with("Start Date,Start Time,End Date,End Time,Duration,User,From,From Info,To,To Info"));
+    assert!(csv.starts_with(
+        "Start Date,Start Time,End Date,End Time,Duration,User,From,From Info,To,To Info"
+    ));
     assert_eq!(csv.lines().count(), lines.len() + 1);
 
     // A rerun finds nothing new and still exits 0.
     let downloads = sim.stats().downloads_started;
-    let out = run(vec!["--config".into(), s(&cfg), "run".into(), "--once".into()]).await;
+    let out = run(vec![
+        "--config".into(),
+        s(&cfg),
+        "run".into(),
+        "--once".into(),
+    ])
+    .await;
     assert_eq!(out.status.code(), Some(0));
     assert_eq!(sim.stats().downloads_started, downloads);
 }
 
 #[tokio::test]
 async fn run_once_exits_1_and_lists_each_failure_with_its_reason() {
-    let sim = SimServer::start(Scenario::demo(chrono::Utc::now())).await.unwrap();
-    let alice_audio = sim.scenario().accounts[0].meetings[0].files.iter().find(|f| f.individual && f.participant_email.as_deref() == Some("alice@acme.example")).unwrap().id.clone();
+    let sim = SimServer::start(Scenario::demo(chrono::Utc::now()))
+        .await
+        .unwrap();
+    let alice_audio = sim.scenario().accounts[0].meetings[0]
+        .files
+        .iter()
+        .find(|f| f.individual && f.participant_email.as_deref() == Some("alice@acme.example"))
+        .unwrap()
+        .id
+        .clone();
     sim.faults().json_200(&alice_audio, 100);
     let dir = tempfile::tempdir().unwrap();
     let cfg = config(dir.path(), &sim, "sources = [\"meetings\"]\n");
-    let out = run(vec!["--config".into(), s(&cfg), "run".into(), "--once".into()]).await;
+    let out = run(vec![
+        "--config".into(),
+        s(&cfg),
+        "run".into(),
+        "--once".into(),
+    ])
+    .await;
     assert_eq!(out.status.code(), Some(1));
     let stderr = String::from_utf8_lossy(&out.stderr);
-    let line = stderr.lines().find(|l| l.starts_with("FAILED")).unwrap_or_else(|| panic!("{stderr}"));
-    assert!(line.contains(&alice_audio) && line.to_lowercase().contains("json"), "{line}");
+    let line = stderr
+        .lines()
+        .find(|l| l.starts_with("FAILED"))
+        .unwrap_or_else(|| panic!("{stderr}"));
+    assert!(
+        line.contains(&alice_audio) && line.to_lowercase().contains("json"),
+        "{line}"
+    );
 }
 
 #[tokio::test]
 async fn config_errors_exit_2_and_name_the_key() {
-    let sim = SimServer::start(Scenario::demo(chrono::Utc::now())).await.unwrap();
+    let sim = SimServer::start(Scenario::demo(chrono::Utc::now()))
+        .await
+        .unwrap();
     let dir = tempfile::tempdir().unwrap();
     let cfg = config(dir.path(), &sim, "");
-    let text = std::fs::read_to_string(&cfg).unwrap().replace("mode = \"video\"", "mode = \"hologram\"");
+    let text = std::fs::read_to_string(&cfg)
+        .unwrap()
+        .replace("mode = \"video\"", "mode = \"hologram\"");
     std::fs::write(&cfg, text).unwrap();
-    let out = run(vec!["--config".into(), s(&cfg), "run".into(), "--once".into()]).await;
+    let out = run(vec![
+        "--config".into(),
+        s(&cfg),
+        "run".into(),
+        "--once".into(),
+    ])
+    .await;
     assert_eq!(out.status.code(), Some(2));
     let stderr = String::from_utf8_lossy(&out.stderr);
-    assert!(stderr.contains("archiver.toml") && stderr.contains("mode") && stderr.contains("hologram"), "{stderr}");
+    assert!(
+        stderr.contains("archiver.toml") && stderr.contains("mode") && stderr.contains("hologram"),
+        "{stderr}"
+    );
 
     let out = run(vec!["run".into(), "--once".into()]).await;
     assert_eq!(out.status.code(), Some(2), "no --config");
