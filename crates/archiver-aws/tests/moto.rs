@@ -622,20 +622,20 @@ async fn queue_sends_receives_retries_and_dead_letters() {
 }
 
 #[tokio::test]
-async fn queue_redrives_to_the_dlq_after_five_receives() {
+async fn queue_redrives_to_the_dlq_after_max_receive_count() {
     let Some((_s, a)) = setup("queue2").await else {
         return;
     };
     let q = &a.queue;
     q.send_batch(&[task(1)]).await.unwrap();
-    for i in 1..=5 {
+    for i in 1..=archiver_aws::MAX_RECEIVE_COUNT {
         let d = q.receive(1, Duration::ZERO).await.unwrap();
         assert_eq!(d.len(), 1, "receive {i}");
         assert_eq!(d[0].receive_count, i);
     }
     assert!(
         q.receive(1, Duration::ZERO).await.unwrap().is_empty(),
-        "the 6th receive finds it moved to the DLQ"
+        "the next receive finds it moved to the DLQ"
     );
     let dead = q.dead_letters(10).await.unwrap();
     assert_eq!(dead.len(), 1);
@@ -737,9 +737,9 @@ async fn init_resources_is_idempotent_and_matches_the_definition() {
         .get(&aws_sdk_sqs::types::QueueAttributeName::RedrivePolicy)
         .unwrap();
     assert!(
-        redrive.contains("\"maxReceiveCount\":5")
-            || redrive.contains("\"maxReceiveCount\": 5")
-            || redrive.contains("\"maxReceiveCount\":\"5\""),
+        redrive.contains("\"maxReceiveCount\":50")
+            || redrive.contains("\"maxReceiveCount\": 50")
+            || redrive.contains("\"maxReceiveCount\":\"50\""),
         "{redrive}"
     );
     assert_eq!(

@@ -77,14 +77,18 @@ pub async fn zoom_clients(
             client_id: t.client_id.clone(),
             client_secret: client_secret(t, secrets).await?,
         };
-        let mut cfg =
-            ZoomClientConfig::with_urls(t.api_base_url.clone(), t.oauth_url.clone(), creds);
-        cfg.proxy = t.proxy.clone();
-        let client = ZoomClient::new(cfg)
-            .with_context(|| format!("tenant {}: building the Zoom client", t.id))?;
-        zooms.insert(t.id.clone(), Arc::new(client) as Arc<dyn ZoomApi>);
+        zooms.insert(t.id.clone(), zoom_client(t, creds)?);
     }
     Ok(zooms)
+}
+
+/// Builds one tenant's Zoom client.
+pub fn zoom_client(t: &TenantConfig, creds: ZoomCredentials) -> Result<Arc<dyn ZoomApi>> {
+    let mut cfg = ZoomClientConfig::with_urls(t.api_base_url.clone(), t.oauth_url.clone(), creds);
+    cfg.proxy = t.proxy.clone();
+    let client = ZoomClient::new(cfg)
+        .with_context(|| format!("tenant {}: building the Zoom client", t.id))?;
+    Ok(Arc::new(client) as Arc<dyn ZoomApi>)
 }
 
 impl App {
@@ -114,6 +118,44 @@ impl App {
             clock,
         };
         let zooms = zoom_clients(&cfg.tenants, &LocalSecretSource::new()).await?;
+        Ok(Self::assemble(cfg, ports, zooms))
+    }
+
+    /// Builds the AWS backend (S3, DynamoDB, SQS, Secrets Manager) from the `[aws]` table.
+    /// A tenant's `client_secret_ref` names a Secrets Manager secret holding
+    /// `{"account_id", "client_id", "client_secret"}`.
+    pub async fn aws(cfg: &FileConfig) -> Result<App> {
+        let settings = cfg.aws().map_err(|e| anyhow::anyhow!("{e}"))?;
+        let clock: Arc<dyn Clock> = Arc::new(SystemClock);
+        let adapters = archiver_aws::connect(settings, clock.clone())
+            .await
+            .context("connecting to AWS")?;
+        let mut zooms = ZoomClients::new();
+        for t in &cfg.tenants {
+            let creds = match &t.client_secret_ref {
+                Some(name) => {
+                    let c = adapters
+                        .secrets
+                        .zoom_credentials(name)
+                        .await
+                        .with_context(|| format!("tenant {}: client_secret_ref", t.id))?;
+                    if c.account_id != t.account_id || c.client_id != t.client_id {
+                        bail!(
+                            "tenant {}: secret {name:?} holds another account or client id than the configuration",
+                            t.id
+                        );
+                    }
+                    c
+                }
+                None => ZoomCredentials {
+                    account_id: t.account_id.clone(),
+                    client_id: t.client_id.clone(),
+                    client_secret: client_secret(t, adapters.secrets.as_ref()).await?,
+                },
+            };
+            zooms.insert(t.id.clone(), zoom_client(t, creds)?);
+        }
+        let ports = adapters.ports(clock);
         Ok(Self::assemble(cfg, ports, zooms))
     }
 

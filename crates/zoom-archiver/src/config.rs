@@ -21,7 +21,7 @@ pub struct FileConfig {
     pub location: Option<String>,
     /// AWS backend settings (used with `--backend aws`).
     #[serde(default)]
-    pub aws: Option<toml::Table>,
+    pub aws: Option<archiver_aws::AwsSettings>,
     /// The tenants.
     #[serde(default)]
     pub tenants: Vec<TenantConfig>,
@@ -158,6 +158,13 @@ impl FileConfig {
             ));
         }
         Ok(())
+    }
+
+    /// The `[aws]` settings.
+    pub fn aws(&self) -> Result<&archiver_aws::AwsSettings, ConfigError> {
+        self.aws
+            .as_ref()
+            .ok_or_else(|| ConfigError::new("aws", "an [aws] table is required with --backend aws"))
     }
 
     /// The data directory of the embedded default.

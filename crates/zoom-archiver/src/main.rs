@@ -37,6 +37,8 @@ struct Cli {
 enum Backend {
     /// Filesystem objects + SQLite metadata and queue (`[storage] data_dir`).
     Local,
+    /// S3 + DynamoDB + SQS + Secrets Manager (`[aws]`).
+    Aws,
 }
 
 #[derive(Subcommand)]
@@ -58,6 +60,11 @@ enum Command {
         #[command(subcommand)]
         what: BenchCommand,
     },
+    /// AWS resources.
+    Aws {
+        #[command(subcommand)]
+        what: AwsCommand,
+    },
     /// Export CDRs.
     Cdrs {
         /// Output format.
@@ -76,6 +83,12 @@ enum Command {
         #[arg(long)]
         user: Option<String>,
     },
+}
+
+#[derive(Subcommand)]
+enum AwsCommand {
+    /// Create the bucket, table, queue + DLQ named in `[aws]` (and missing Zoom secrets) if absent.
+    Init,
 }
 
 #[derive(Subcommand)]
@@ -149,12 +162,24 @@ async fn real_main(cli: Cli) -> Result<ExitCode> {
                 Ok(c) => c,
                 Err(code) => return Ok(code),
             };
-            let app = App::local(&cfg, None).await?;
+            let app = match cli.backend {
+                Backend::Local => App::local(&cfg, None).await?,
+                Backend::Aws => App::aws(&cfg).await?,
+            };
             if *once {
                 run_once(&app).await
             } else {
                 run_forever(&app).await
             }
+        }
+        Command::Aws {
+            what: AwsCommand::Init,
+        } => {
+            let cfg = match load_config(&cli) {
+                Ok(c) => c,
+                Err(code) => return Ok(code),
+            };
+            aws_init(&cfg).await
         }
         Command::Cdrs {
             format,
@@ -167,9 +192,25 @@ async fn real_main(cli: Cli) -> Result<ExitCode> {
                 Ok(c) => c,
                 Err(code) => return Ok(code),
             };
-            let data_dir = cfg.data_dir().map_err(|e| anyhow::anyhow!("{e}"))?;
-            let meta = archiver_local::SqliteMetaStore::open(data_dir.join("archive.db"))
-                .context("opening the metadata store")?;
+            let meta: std::sync::Arc<dyn archiver_core::MetaStore> = match cli.backend {
+                Backend::Local => {
+                    let data_dir = cfg.data_dir().map_err(|e| anyhow::anyhow!("{e}"))?;
+                    std::sync::Arc::new(
+                        archiver_local::SqliteMetaStore::open(data_dir.join("archive.db"))
+                            .context("opening the metadata store")?,
+                    )
+                }
+                Backend::Aws => {
+                    let settings = cfg.aws().map_err(|e| anyhow::anyhow!("{e}"))?;
+                    let adapters = archiver_aws::connect(
+                        settings,
+                        std::sync::Arc::new(archiver_core::SystemClock),
+                    )
+                    .await
+                    .context("connecting to AWS")?;
+                    adapters.meta
+                }
+            };
             let tenant = match tenant {
                 Some(t) => Some(
                     archiver_core::TenantId::new(t.clone())
@@ -184,7 +225,7 @@ async fn real_main(cli: Cli) -> Result<ExitCode> {
                 user: user.clone(),
                 platform_call_id: None,
             };
-            let cdrs = archiver_core::MetaStore::query_cdrs(&meta, &q).await?;
+            let cdrs = meta.query_cdrs(&q).await?;
             let stdout = std::io::stdout();
             let mut out = std::io::BufWriter::new(stdout.lock());
             let written = match format {
@@ -200,6 +241,55 @@ async fn real_main(cli: Cli) -> Result<ExitCode> {
             }
         }
     }
+}
+
+async fn aws_init(cfg: &FileConfig) -> Result<ExitCode> {
+    let settings = cfg.aws().map_err(|e| anyhow::anyhow!("{e}"))?;
+    let report = archiver_aws::init_resources(settings)
+        .await
+        .context("creating AWS resources")?;
+    for r in &report.created {
+        println!("created  {r}");
+    }
+    for r in &report.existing {
+        println!("exists   {r}");
+    }
+    // Zoom secrets named by `client_secret_ref`: created from the environment when missing.
+    let adapters =
+        archiver_aws::connect(settings, std::sync::Arc::new(archiver_core::SystemClock)).await?;
+    for t in &cfg.tenants {
+        let Some(name) = &t.client_secret_ref else {
+            continue;
+        };
+        match adapters.secrets.zoom_credentials(name).await {
+            Ok(_) => println!("exists   secret {name}"),
+            Err(archiver_core::SecretError::NotFound(_)) => {
+                let var = format!(
+                    "ZOOM_CLIENT_SECRET_{}",
+                    t.id.as_str().to_ascii_uppercase().replace('-', "_")
+                );
+                let Ok(value) = std::env::var(&var) else {
+                    eprintln!(
+                        "missing  secret {name}: set {var} and run `aws init` again, or create it with {{\"account_id\",\"client_id\",\"client_secret\"}}"
+                    );
+                    continue;
+                };
+                let body = serde_json::json!({"account_id": t.account_id, "client_id": t.client_id, "client_secret": value}).to_string();
+                adapters
+                    .secrets
+                    .client()
+                    .create_secret()
+                    .name(name)
+                    .secret_string(body)
+                    .send()
+                    .await
+                    .with_context(|| format!("creating secret {name}"))?;
+                println!("created  secret {name}");
+            }
+            Err(e) => return Err(e).with_context(|| format!("reading secret {name}")),
+        }
+    }
+    Ok(ExitCode::SUCCESS)
 }
 
 async fn run_once(app: &App) -> Result<ExitCode> {
