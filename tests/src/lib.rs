@@ -21,6 +21,11 @@ use std::sync::Arc;
 use std::time::Duration;
 use zoom_sim::{Scenario, SimClock, SimServer};
 
+pub mod invariants;
+pub mod soak;
+
+pub use invariants::{Expect, InvariantReport, assert_invariants, assert_invariants_with};
+
 /// The archiver's clock, following the simulator's.
 #[derive(Clone)]
 pub struct SimTime(pub SimClock);
@@ -121,6 +126,8 @@ pub struct HarnessOptions {
     pub retry: RetryPolicy,
     /// Concurrency of the drain.
     pub concurrency: usize,
+    /// The Zoom client's read timeout (a stalled body fails after this long).
+    pub read_timeout: Duration,
 }
 
 impl Default for HarnessOptions {
@@ -135,12 +142,25 @@ impl Default for HarnessOptions {
                 max_honoured_retry_after: Duration::from_secs(2),
             },
             concurrency: 3,
+            read_timeout: Duration::from_secs(30),
         }
     }
 }
 
 /// Builds the Zoom client of a tenant against the simulator.
 pub fn zoom_client(t: &TenantConfig, page_size: u32, retry: RetryPolicy) -> Arc<dyn ZoomApi> {
+    zoom_client_with(
+        t,
+        &HarnessOptions {
+            page_size,
+            retry,
+            ..HarnessOptions::default()
+        },
+    )
+}
+
+/// Builds the Zoom client of a tenant against the simulator with every client option of `opts`.
+pub fn zoom_client_with(t: &TenantConfig, opts: &HarnessOptions) -> Arc<dyn ZoomApi> {
     use secrecy::ExposeSecret;
     let secret = t
         .client_secret
@@ -157,12 +177,104 @@ pub fn zoom_client(t: &TenantConfig, page_size: u32, retry: RetryPolicy) -> Arc<
             client_secret: secret.into(),
         },
     );
-    cfg.page_size = page_size;
-    cfg.retry = retry;
+    cfg.page_size = opts.page_size;
+    cfg.retry = opts.retry;
+    cfg.read_timeout = opts.read_timeout;
     Arc::new(ZoomClient::new(cfg).expect("zoom client"))
 }
 
+/// The adapters of `backend` (local ones under `dir`), on the simulator's clock.
+pub fn backend_ports(backend: Backend, sim: &SimServer, dir: &std::path::Path) -> Ports {
+    let clock: Arc<dyn Clock> = Arc::new(SimTime(sim.clock().clone()));
+    match backend {
+        Backend::Local => {
+            let db = dir.join("archive.db");
+            Ports {
+                blobs: Arc::new(
+                    archiver_local::FsBlobStore::new(dir.join("objects")).expect("fs store"),
+                ),
+                meta: Arc::new(archiver_local::SqliteMetaStore::open(&db).expect("sqlite meta")),
+                queue: Arc::new(
+                    archiver_local::SqliteTaskQueue::open(&db, clock.clone())
+                        .expect("sqlite queue"),
+                ),
+                clock,
+            }
+        }
+        Backend::Memory => Ports {
+            blobs: Arc::new(archiver_testkit::MemBlobStore::new()),
+            meta: Arc::new(archiver_testkit::MemMetaStore::new()),
+            queue: Arc::new(archiver_testkit::MemTaskQueue::new(clock.clone())),
+            clock,
+        },
+    }
+}
+
+/// A small generated scenario: `days` days of meetings and calls ending at `now`, files of
+/// 2–30 KB (fast to archive in debug builds).
+pub fn small_scenario(seed: u64, now: DateTime<Utc>, days: u32) -> Scenario {
+    Scenario::generate(&zoom_sim::GenSpec {
+        seed,
+        start: now - chrono::Duration::days(i64::from(days)),
+        days,
+        users: 5,
+        meetings_per_day: 2,
+        calls_per_day: 3,
+        recorded_call_ratio: 0.8,
+        min_size: 2_000,
+        max_size: 30_000,
+    })
+}
+
+/// The tenant of the first account of a scenario: its first `n_users` users, all `video`
+/// (so whole-meeting MP4s are archived too), looking back `lookback_days`.
+pub fn generated_tenant(sim: &SimServer, n_users: usize, lookback_days: u32) -> TenantConfig {
+    let account = &sim.scenario().accounts[0];
+    let users: Vec<(String, String)> = account
+        .users
+        .iter()
+        .take(n_users)
+        .map(|u| {
+            (
+                u.email.clone(),
+                u.extension.map(|e| e.to_string()).unwrap_or_default(),
+            )
+        })
+        .collect();
+    let users_ref: Vec<(&str, &str, &str)> = users
+        .iter()
+        .map(|(e, x)| (e.as_str(), x.as_str(), "video"))
+        .collect();
+    let mut t = tenant_config(
+        sim,
+        &account.account_id,
+        &account.client_id,
+        &account.client_secret,
+        &users_ref,
+    );
+    t.initial_lookback = Duration::from_secs(u64::from(lookback_days) * 86400);
+    t
+}
+
 impl Harness {
+    /// A harness over a small generated scenario ([`small_scenario`], 2 days) on a manual
+    /// clock, archiving its first 3 users.
+    pub async fn small(seed: u64, opts: HarnessOptions) -> Harness {
+        let now = Utc::now();
+        let sim = SimServer::start_with_clock(small_scenario(seed, now, 2), SimClock::manual(now))
+            .await
+            .expect("simulator starts");
+        let tenant = generated_tenant(&sim, 3, 3);
+        Self::with_tenant(sim, tenant, opts).await
+    }
+
+    /// What a fault-free run archives of the same small scenario (see [`Harness::small`]).
+    pub async fn small_baseline(seed: u64) -> invariants::Snapshot {
+        let h = Self::small(seed, HarnessOptions::default()).await;
+        h.cycle().await;
+        invariants::assert_invariants(&h).await.snapshot
+    }
+
     /// Starts a simulator with `scenario` on `clock` and the archiver over the chosen backend.
     pub async fn start(scenario: Scenario, clock: SimClock, opts: HarnessOptions) -> Harness {
         let sim = SimServer::start_with_clock(scenario, clock.clone())
@@ -179,33 +291,8 @@ impl Harness {
         opts: HarnessOptions,
     ) -> Harness {
         let dir = tempfile::tempdir().expect("tempdir");
-        let clock: Arc<dyn Clock> = Arc::new(SimTime(sim.clock().clone()));
-        let ports = match opts.backend {
-            Backend::Local => {
-                let db = dir.path().join("archive.db");
-                Ports {
-                    blobs: Arc::new(
-                        archiver_local::FsBlobStore::new(dir.path().join("objects"))
-                            .expect("fs store"),
-                    ),
-                    meta: Arc::new(
-                        archiver_local::SqliteMetaStore::open(&db).expect("sqlite meta"),
-                    ),
-                    queue: Arc::new(
-                        archiver_local::SqliteTaskQueue::open(&db, clock.clone())
-                            .expect("sqlite queue"),
-                    ),
-                    clock,
-                }
-            }
-            Backend::Memory => Ports {
-                blobs: Arc::new(archiver_testkit::MemBlobStore::new()),
-                meta: Arc::new(archiver_testkit::MemMetaStore::new()),
-                queue: Arc::new(archiver_testkit::MemTaskQueue::new(clock.clone())),
-                clock,
-            },
-        };
-        let zoom = zoom_client(&tenant, opts.page_size, opts.retry);
+        let ports = backend_ports(opts.backend, &sim, dir.path());
+        let zoom = zoom_client_with(&tenant, &opts);
         Self::assemble(sim, tenant, ports, zoom, opts.concurrency, dir)
     }
 
@@ -253,6 +340,21 @@ impl Harness {
             .unwrap_or_else(|e| panic!("poll {source}: {e}"))
     }
 
+    /// Polls one source, returning the poller's error instead of panicking.
+    pub async fn try_poll(
+        &self,
+        source: Source,
+    ) -> Result<PollReport, archiver_core::services::poller::PollError> {
+        self.poller
+            .poll(
+                &self.tenant,
+                source,
+                self.zoom.as_ref(),
+                &PollOptions::default(),
+            )
+            .await
+    }
+
     /// Polls both sources.
     pub async fn poll_all(&self) -> (PollReport, PollReport) {
         (
@@ -275,6 +377,21 @@ impl Harness {
         )
         .await
         .expect("drain")
+    }
+
+    /// Works off the queue, returning the queue's error instead of panicking.
+    pub async fn try_drain(&self) -> Result<DrainReport, archiver_core::QueueError> {
+        let mut zooms = ZoomClients::new();
+        zooms.insert(self.tenant.id.clone(), self.zoom.clone());
+        drain(
+            self.ports.queue.as_ref(),
+            self.ports.clock.as_ref(),
+            &self.downloader,
+            &zooms,
+            &self.drain_opts,
+            None,
+        )
+        .await
     }
 
     /// Poll both sources, then drain.

@@ -10,6 +10,19 @@
 //!   is then stored as the object tag `sha256`. Any error (body, part, completion) aborts
 //!   the upload, so nothing becomes visible and no parts are left behind.
 //!
+//! Resumable uploads ([`BlobStore::put_stream_until`]): parts are pulled from the body
+//! with `VerifiedBody::next_chunk`, exactly [`PART_SIZE`] each, so the body's byte count and
+//! SHA-256 state are exact at every part boundary. Once the deadline has passed, the store
+//! stops at the next boundary, waits for the parts in flight and returns a checkpoint
+//! (upload id, every part's number, ETag, checksum and size, bytes, SHA-256 state); the
+//! upload stays incomplete (invisible). A later call continues with the checkpoint: part
+//! numbers continue after it and completion lists the old and new parts. The parts are never
+//! read back with `ListParts` (the checkpoint is the record of the parts; moto's `ListParts`
+//! answer is also unreliable with the current SDK); one `ListParts` with `max-parts=1` only
+//! checks, before resuming, that the upload still exists. An upload id that S3 no longer
+//! knows (`NoSuchUpload` from that check, `UploadPart` or the completion, e.g. after the
+//! lifecycle rule removed an incomplete upload) gives `BlobError::UploadGone`.
+//!
 //! Before a multipart upload starts, a `HeadObject` refuses an existing key early (it saves
 //! uploading gigabytes for nothing); the conditional completion closes the race on S3.
 //! moto 5.1.22 honours `If-None-Match: *` on both `PutObject` and
@@ -25,7 +38,8 @@
 use crate::AwsSettings;
 use crate::error::Failure;
 use archiver_core::{
-    BlobError, BlobStore, ByteStream, ObjectInfo, ObjectKey, ObjectMeta, VerifiedBody,
+    BlobError, BlobStore, ByteStream, HashState, ObjectInfo, ObjectKey, ObjectMeta, PutProgress,
+    UploadCheckpoint, UploadedPart, VerifiedBody,
 };
 use async_trait::async_trait;
 use aws_sdk_s3::Client;
@@ -40,6 +54,7 @@ use futures::StreamExt;
 use sha2::{Digest, Sha256};
 use std::collections::HashMap;
 use std::io;
+use std::time::Instant;
 use tokio::task::JoinSet;
 
 /// Size of a multipart part, and the threshold below which one `PutObject` is used.
@@ -49,6 +64,8 @@ pub const MAX_PARTS_IN_FLIGHT: usize = 4;
 
 const SHA256_META: &str = "sha256";
 const SHA256_TAG: &str = "sha256";
+/// The S3 error code of an upload id that does not exist (any more).
+const NO_SUCH_UPLOAD: &str = "NoSuchUpload";
 
 /// [`BlobStore`] on an S3 bucket.
 #[derive(Clone, Debug)]
@@ -207,117 +224,171 @@ impl S3BlobStore {
         }
     }
 
-    /// Uploads `first`, then `leftover` and the rest of the body, as parts; returns the
-    /// completed parts sorted by number.
+    /// Reads the next part: exactly [`PART_SIZE`] bytes, or fewer when the body ends
+    /// (then `ended` is true). A whole part that arrives as one chunk is not copied.
+    async fn read_part(
+        key: &ObjectKey,
+        body: &mut VerifiedBody,
+    ) -> Result<(Bytes, bool), BlobError> {
+        let mut buf = BytesMut::new();
+        loop {
+            match body.next_chunk(PART_SIZE - buf.len()).await {
+                Some(Ok(chunk)) => {
+                    if buf.is_empty() && chunk.len() == PART_SIZE {
+                        return Ok((chunk, false));
+                    }
+                    if buf.capacity() == 0 {
+                        buf.reserve(PART_SIZE);
+                    }
+                    buf.extend_from_slice(&chunk);
+                    if buf.len() == PART_SIZE {
+                        return Ok((buf.freeze(), false));
+                    }
+                }
+                Some(Err(e)) => {
+                    return Err(BlobError::Body {
+                        key: key.clone(),
+                        source: e,
+                    });
+                }
+                None => return Ok((buf.freeze(), true)),
+            }
+        }
+    }
+
+    /// Uploads `first` (when given) and the rest of the body as parts numbered after the
+    /// checkpoint's, at most [`MAX_PARTS_IN_FLIGHT`] at a time. Returns every part (the
+    /// checkpoint's and the new ones, by number) and whether it paused at the deadline.
     async fn upload_parts(
         &self,
         key: &ObjectKey,
         s3_key: &str,
-        upload_id: &str,
-        first: Bytes,
-        leftover: BytesMut,
+        cp: &UploadCheckpoint,
+        first: Option<Bytes>,
         body: &mut VerifiedBody,
-    ) -> Result<Vec<CompletedPart>, BlobError> {
-        let mut tasks: JoinSet<Result<CompletedPart, BlobError>> = JoinSet::new();
-        let mut done: Vec<CompletedPart> = Vec::new();
-        tasks.spawn(
-            self.clone()
-                .upload_part(s3_key.to_string(), upload_id.to_string(), 1, first),
-        );
-        let mut next_part: i32 = 2;
-        let mut buf = leftover;
-        let mut ended = false;
-        let result: Result<(), BlobError> = async {
-            loop {
-                // Send every full part held (and the last, short one), at most MAX_PARTS_IN_FLIGHT at a time.
-                while buf.len() >= PART_SIZE || (ended && !buf.is_empty()) {
-                    let part = if buf.len() >= PART_SIZE {
-                        buf.split_to(PART_SIZE).freeze()
-                    } else {
-                        std::mem::take(&mut buf).freeze()
-                    };
+        deadline: Option<Instant>,
+    ) -> Result<(Vec<UploadedPart>, bool), BlobError> {
+        let mut tasks: JoinSet<Result<UploadedPart, BlobError>> = JoinSet::new();
+        let mut done: Vec<UploadedPart> = cp.parts.clone();
+        let mut next_part = cp.parts.iter().map(|p| p.number).max().unwrap_or(0) + 1;
+        let mut first = first;
+        let result: Result<bool, BlobError> = async {
+            let paused = loop {
+                let (part, ended) = match first.take() {
+                    Some(p) => (p, false),
+                    None => Self::read_part(key, body).await?,
+                };
+                if !part.is_empty() {
                     while tasks.len() >= MAX_PARTS_IN_FLIGHT {
                         if let Some(r) = tasks.join_next().await {
                             done.push(join_result(r, self, s3_key)?);
                         }
                     }
                     tasks.spawn(self.clone().upload_part(
+                        key.clone(),
                         s3_key.to_string(),
-                        upload_id.to_string(),
+                        cp.upload_id.clone(),
                         next_part,
                         part,
                     ));
                     next_part += 1;
                 }
                 if ended {
-                    break;
+                    break false;
                 }
-                match body.next().await {
-                    Some(Ok(chunk)) => buf.extend_from_slice(&chunk),
-                    Some(Err(e)) => {
-                        return Err(BlobError::Body {
-                            key: key.clone(),
-                            source: e,
-                        });
-                    }
-                    None => ended = true,
+                // A part boundary: stop here once the deadline has passed, unless the body
+                // has nothing left (a checkpoint at the very end would ask Zoom for an
+                // empty range).
+                if deadline.is_some_and(|d| Instant::now() >= d) && !body.at_end().await {
+                    break true;
                 }
-            }
+            };
             while let Some(r) = tasks.join_next().await {
                 done.push(join_result(r, self, s3_key)?);
             }
-            Ok(())
+            Ok(paused)
         }
         .await;
-        if let Err(e) = result {
-            // Stop the parts still in flight before aborting, so none lands after the abort.
-            tasks.shutdown().await;
-            return Err(e);
+        match result {
+            Ok(paused) => {
+                done.sort_by_key(|p| p.number);
+                Ok((done, paused))
+            }
+            Err(e) => {
+                // Stop the parts still in flight before aborting, so none lands after the abort.
+                tasks.shutdown().await;
+                Err(e)
+            }
         }
-        done.sort_by_key(|p| p.part_number());
-        Ok(done)
     }
 
     async fn upload_part(
         self,
+        key: ObjectKey,
         s3_key: String,
         upload_id: String,
-        number: i32,
+        number: u32,
         data: Bytes,
-    ) -> Result<CompletedPart, BlobError> {
+    ) -> Result<UploadedPart, BlobError> {
         let checksum = b64_sha256(&data);
+        let size = data.len() as u64;
         let out = self
             .client
             .upload_part()
             .bucket(&self.bucket)
             .key(&s3_key)
             .upload_id(upload_id)
-            .part_number(number)
+            .part_number(number as i32)
             .checksum_algorithm(ChecksumAlgorithm::Sha256)
             .checksum_sha256(checksum.clone())
             .body(S3Body::from(data))
             .send()
             .await
-            .map_err(|e| self.backend(&s3_key, &format!("UploadPart {number}"), Failure::of(&e)))?;
-        Ok(CompletedPart::builder()
-            .part_number(number)
-            .set_e_tag(out.e_tag)
-            .checksum_sha256(out.checksum_sha256.unwrap_or(checksum))
-            .build())
+            .map_err(|e| {
+                let f = Failure::of(&e);
+                if f.is(NO_SUCH_UPLOAD) {
+                    BlobError::UploadGone { key: key.clone() }
+                } else {
+                    self.backend(&s3_key, &format!("UploadPart {number}"), f)
+                }
+            })?;
+        Ok(UploadedPart {
+            number,
+            etag: out.e_tag.unwrap_or_default(),
+            checksum_sha256: Some(out.checksum_sha256.unwrap_or(checksum)),
+            size,
+        })
     }
 
-    async fn put_multipart(
-        &self,
-        key: &ObjectKey,
-        s3_key: &str,
-        meta: &ObjectMeta,
-        first: Bytes,
-        leftover: BytesMut,
-        body: &mut VerifiedBody,
-    ) -> Result<(), BlobError> {
-        if self.exists(s3_key).await? {
-            return Err(BlobError::AlreadyExists(key.clone()));
+    /// True when S3 says the upload no longer exists (`ListParts` → `NoSuchUpload`). Any
+    /// other answer, including an error, counts as "still there": `ListParts` is only used
+    /// as this early check (its part listing is not relied on), and `UploadPart` reports a
+    /// vanished upload anyway.
+    async fn upload_is_gone(&self, s3_key: &str, upload_id: &str) -> bool {
+        match self
+            .client
+            .list_parts()
+            .bucket(&self.bucket)
+            .key(s3_key)
+            .upload_id(upload_id)
+            .max_parts(1)
+            .send()
+            .await
+        {
+            Ok(_) => false,
+            Err(e) => {
+                let f = Failure::of(&e);
+                if f.is(NO_SUCH_UPLOAD) || f.status == Some(404) {
+                    true
+                } else {
+                    tracing::debug!(bucket = %self.bucket, key = %s3_key, error = %f.message, "ListParts failed; assuming the upload exists");
+                    false
+                }
+            }
         }
+    }
+
+    async fn create_upload(&self, s3_key: &str, meta: &ObjectMeta) -> Result<String, BlobError> {
         let created = self
             .client
             .create_multipart_upload()
@@ -331,30 +402,70 @@ impl S3BlobStore {
             .send()
             .await
             .map_err(|e| self.backend(s3_key, "CreateMultipartUpload", Failure::of(&e)))?;
-        let Some(upload_id) = created.upload_id else {
-            return Err(BlobError::Backend {
-                key: s3_key.into(),
-                message: "CreateMultipartUpload returned no upload id".into(),
-                retryable: true,
-            });
-        };
-        let parts = match self
-            .upload_parts(key, s3_key, &upload_id, first, leftover, body)
+        created.upload_id.ok_or_else(|| BlobError::Backend {
+            key: s3_key.into(),
+            message: "CreateMultipartUpload returned no upload id".into(),
+            retryable: true,
+        })
+    }
+
+    /// Continues the multipart upload of `cp` with `first` and the rest of `body`; then
+    /// completes it (create-only) and tags the object with its SHA-256, or pauses at the
+    /// deadline. Every error aborts the upload.
+    #[allow(clippy::too_many_arguments)]
+    async fn put_multipart(
+        &self,
+        key: &ObjectKey,
+        s3_key: &str,
+        cp: UploadCheckpoint,
+        first: Option<Bytes>,
+        body: &mut VerifiedBody,
+        deadline: Option<Instant>,
+    ) -> Result<PutProgress, BlobError> {
+        let upload_id = cp.upload_id.clone();
+        let (parts, paused) = match self
+            .upload_parts(key, s3_key, &cp, first, body, deadline)
             .await
         {
             Ok(p) => p,
             Err(e) => {
-                self.abort(s3_key, &upload_id).await;
+                if !matches!(e, BlobError::UploadGone { .. }) {
+                    self.abort(s3_key, &upload_id).await;
+                }
                 return Err(e);
             }
         };
-        let Some(sha_hex) = body.summary().map(|s| s.sha256.clone()) else {
+        if paused {
+            let checkpoint = UploadCheckpoint {
+                upload_id,
+                bytes: body.consumed(),
+                hash: body.hash_state(),
+                parts,
+            };
+            debug_assert_eq!(
+                checkpoint.bytes,
+                checkpoint.parts.iter().map(|p| p.size).sum::<u64>()
+            );
+            tracing::debug!(bucket = %self.bucket, key = %s3_key, bytes = checkpoint.bytes, parts = checkpoint.parts.len(), "multipart upload paused at the deadline");
+            return Ok(PutProgress::Paused(checkpoint));
+        }
+        let Some(summary) = body.summary().cloned() else {
             self.abort(s3_key, &upload_id).await;
             return Err(BlobError::Body {
                 key: key.clone(),
                 source: io::Error::other("the body ended without a summary"),
             });
         };
+        let completed_parts: Vec<CompletedPart> = parts
+            .iter()
+            .map(|p| {
+                CompletedPart::builder()
+                    .part_number(p.number as i32)
+                    .e_tag(&p.etag)
+                    .set_checksum_sha256(p.checksum_sha256.clone())
+                    .build()
+            })
+            .collect();
         let completed = self
             .client
             .complete_multipart_upload()
@@ -364,13 +475,16 @@ impl S3BlobStore {
             .if_none_match("*")
             .multipart_upload(
                 CompletedMultipartUpload::builder()
-                    .set_parts(Some(parts))
+                    .set_parts(Some(completed_parts))
                     .build(),
             )
             .send()
             .await;
         if let Err(e) = completed {
             let f = Failure::of(&e);
+            if f.is(NO_SUCH_UPLOAD) {
+                return Err(BlobError::UploadGone { key: key.clone() });
+            }
             self.abort(s3_key, &upload_id).await;
             return if f.status == Some(412) || f.is("PreconditionFailed") {
                 Err(BlobError::AlreadyExists(key.clone()))
@@ -380,7 +494,7 @@ impl S3BlobStore {
         }
         let tag = Tag::builder()
             .key(SHA256_TAG)
-            .value(&sha_hex)
+            .value(&summary.sha256)
             .build()
             .map_err(|e| BlobError::Backend {
                 key: s3_key.into(),
@@ -403,15 +517,19 @@ impl S3BlobStore {
             .send()
             .await
             .map_err(|e| self.backend(s3_key, "PutObjectTagging sha256", Failure::of(&e)))?;
-        Ok(())
+        Ok(PutProgress::Complete(ObjectInfo {
+            key: key.clone(),
+            size: summary.size,
+            sha256: Some(summary.sha256),
+        }))
     }
 }
 
 fn join_result(
-    r: Result<Result<CompletedPart, BlobError>, tokio::task::JoinError>,
+    r: Result<Result<UploadedPart, BlobError>, tokio::task::JoinError>,
     store: &S3BlobStore,
     s3_key: &str,
-) -> Result<CompletedPart, BlobError> {
+) -> Result<UploadedPart, BlobError> {
     match r {
         Ok(r) => r,
         Err(e) => Err(BlobError::Backend {
@@ -428,55 +546,104 @@ impl BlobStore for S3BlobStore {
         &self,
         key: &ObjectKey,
         meta: &ObjectMeta,
-        mut body: VerifiedBody,
+        body: VerifiedBody,
     ) -> Result<ObjectInfo, BlobError> {
+        match self.put_stream_until(key, meta, body, None, None).await? {
+            PutProgress::Complete(info) => Ok(info),
+            PutProgress::Paused(_) => Err(BlobError::Backend {
+                key: self.s3_key(key),
+                message: "the upload paused without a deadline".into(),
+                retryable: false,
+            }),
+        }
+    }
+
+    /// Single `PutObject` for a fresh body shorter than a part; otherwise a multipart
+    /// upload of [`PART_SIZE`] parts that pauses at the first part boundary after
+    /// `deadline` and resumes from a checkpoint (parts numbered after the checkpoint's;
+    /// no `ListParts`: the checkpoint holds the parts).
+    async fn put_stream_until(
+        &self,
+        key: &ObjectKey,
+        meta: &ObjectMeta,
+        mut body: VerifiedBody,
+        resume: Option<UploadCheckpoint>,
+        deadline: Option<Instant>,
+    ) -> Result<PutProgress, BlobError> {
         let s3_key = self.s3_key(key);
-        let mut buf = BytesMut::new();
+        if let Some(cp) = resume {
+            let in_parts: u64 = cp.parts.iter().map(|p| p.size).sum();
+            if body.consumed() != cp.bytes || in_parts != cp.bytes || cp.hash.len != cp.bytes {
+                return Err(BlobError::Backend {
+                    key: s3_key,
+                    message: format!(
+                        "inconsistent resume: body at {}, checkpoint at {}, parts hold {in_parts}, hash state covers {}",
+                        body.consumed(),
+                        cp.bytes,
+                        cp.hash.len
+                    ),
+                    retryable: false,
+                });
+            }
+            if self.upload_is_gone(&s3_key, &cp.upload_id).await {
+                return Err(BlobError::UploadGone { key: key.clone() });
+            }
+            return self
+                .put_multipart(key, &s3_key, cp, None, &mut body, deadline)
+                .await;
+        }
         // Fill the first part: a body that ends before it fills goes in one PutObject.
-        let multipart_first = loop {
-            match body.next().await {
-                Some(Ok(chunk)) => {
-                    buf.extend_from_slice(&chunk);
-                    if buf.len() >= PART_SIZE {
-                        break Some(buf.split_to(PART_SIZE).freeze());
-                    }
-                }
-                Some(Err(e)) => {
-                    return Err(BlobError::Body {
-                        key: key.clone(),
-                        source: e,
-                    });
-                }
-                None => break None,
-            }
+        let (first, ended) = Self::read_part(key, &mut body).await?;
+        if ended {
+            let summary = body.summary().cloned().ok_or_else(|| BlobError::Body {
+                key: key.clone(),
+                source: io::Error::other("the body ended without a summary"),
+            })?;
+            self.put_single(key, &s3_key, meta, first, &summary.sha256)
+                .await?;
+            return Ok(PutProgress::Complete(ObjectInfo {
+                key: key.clone(),
+                size: summary.size,
+                sha256: Some(summary.sha256),
+            }));
+        }
+        if self.exists(&s3_key).await? {
+            return Err(BlobError::AlreadyExists(key.clone()));
+        }
+        let upload_id = self.create_upload(&s3_key, meta).await?;
+        let cp = UploadCheckpoint {
+            upload_id,
+            parts: Vec::new(),
+            bytes: 0,
+            hash: HashState::default(),
         };
-        match multipart_first {
-            None => {
-                let summary = body.summary().cloned().ok_or_else(|| BlobError::Body {
-                    key: key.clone(),
-                    source: io::Error::other("the body ended without a summary"),
-                })?;
-                self.put_single(key, &s3_key, meta, buf.freeze(), &summary.sha256)
-                    .await?;
-                Ok(ObjectInfo {
-                    key: key.clone(),
-                    size: summary.size,
-                    sha256: Some(summary.sha256),
-                })
-            }
-            Some(first) => {
-                // What was read past the first part goes in front of the rest of the body.
-                self.put_multipart(key, &s3_key, meta, first, buf, &mut body)
-                    .await?;
-                let summary = body.summary().cloned().ok_or_else(|| BlobError::Body {
-                    key: key.clone(),
-                    source: io::Error::other("the body ended without a summary"),
-                })?;
-                Ok(ObjectInfo {
-                    key: key.clone(),
-                    size: summary.size,
-                    sha256: Some(summary.sha256),
-                })
+        self.put_multipart(key, &s3_key, cp, Some(first), &mut body, deadline)
+            .await
+    }
+
+    async fn abort_upload(
+        &self,
+        key: &ObjectKey,
+        checkpoint: &UploadCheckpoint,
+    ) -> Result<(), BlobError> {
+        let s3_key = self.s3_key(key);
+        match self
+            .client
+            .abort_multipart_upload()
+            .bucket(&self.bucket)
+            .key(&s3_key)
+            .upload_id(&checkpoint.upload_id)
+            .send()
+            .await
+        {
+            Ok(_) => Ok(()),
+            Err(e) => {
+                let f = Failure::of(&e);
+                if f.is(NO_SUCH_UPLOAD) || f.status == Some(404) {
+                    Ok(())
+                } else {
+                    Err(self.backend(&s3_key, "AbortMultipartUpload", f))
+                }
             }
         }
     }

@@ -260,6 +260,7 @@ fn file(t: &str, id: &str, state: FileState) -> FileRecord {
         cdr_ids: vec!["c1".into()],
         state,
         attempts: 0,
+        upload: None,
         queued: false,
         first_seen: t0(),
         updated_at: t0(),
@@ -809,4 +810,219 @@ async fn conformance_meta_store_on_dynamodb() {
         return;
     };
     archiver_testkit::conformance::meta_store(&*a.meta).await;
+}
+
+// --- Resumable multipart uploads (put_stream_until) ---
+
+/// The bytes of `data` from `offset` on, in 1 MiB chunks, as a body resumed there (a fresh
+/// body when `cp` is `None`).
+fn resumed_body(data: &[u8], cp: Option<&archiver_core::UploadCheckpoint>) -> VerifiedBody {
+    let offset = cp.map_or(0, |c| c.bytes as usize);
+    let chunks: Vec<Result<Bytes, io::Error>> = data[offset..]
+        .chunks(1024 * 1024)
+        .map(|c| Ok(Bytes::copy_from_slice(c)))
+        .collect();
+    let stream = futures::stream::iter(chunks).boxed();
+    let expect = BodyExpectations {
+        kind: ContentKind::M4a,
+        size: Some(data.len() as u64),
+    };
+    match cp {
+        Some(c) => VerifiedBody::resume(stream, expect, c.bytes, c.hash.clone()),
+        None => VerifiedBody::new(stream, expect),
+    }
+}
+
+async fn open_uploads(a: &AwsAdapters) -> Vec<String> {
+    a.blobs
+        .client()
+        .list_multipart_uploads()
+        .bucket(a.blobs.bucket())
+        .send()
+        .await
+        .unwrap()
+        .uploads
+        .unwrap_or_default()
+        .into_iter()
+        .filter_map(|u| u.upload_id)
+        .collect()
+}
+
+#[tokio::test]
+async fn blob_multipart_pauses_at_the_deadline_and_resumes_until_complete() {
+    use archiver_core::PutProgress;
+    let Some((_s, a)) = setup("blob4").await else {
+        return;
+    };
+    let k = key("acme/meetings/2026/11/20/x/resumed.m4a");
+    let data: Vec<u8> = (0..40 * 1024 * 1024u32)
+        .map(|i| (i.wrapping_mul(2_654_435_761) >> 13) as u8)
+        .collect();
+    let mut cp: Option<archiver_core::UploadCheckpoint> = None;
+    let mut invocations = 0;
+    let info = loop {
+        invocations += 1;
+        assert!(invocations < 20, "no progress");
+        let body = resumed_body(&data, cp.as_ref());
+        // A deadline already passed: every call stops at its first part boundary.
+        match a
+            .blobs
+            .put_stream_until(
+                &k,
+                &meta(),
+                body,
+                cp.clone(),
+                Some(std::time::Instant::now()),
+            )
+            .await
+            .unwrap()
+        {
+            PutProgress::Paused(next) => {
+                let before = cp.as_ref().map_or(0, |c| c.bytes);
+                assert!(next.bytes > before, "a call must make progress");
+                assert_eq!(
+                    next.bytes % PART_SIZE as u64,
+                    0,
+                    "pauses at part boundaries"
+                );
+                assert_eq!(next.bytes, next.parts.iter().map(|p| p.size).sum::<u64>());
+                assert_eq!(next.hash.len, next.bytes);
+                let numbers: Vec<u32> = next.parts.iter().map(|p| p.number).collect();
+                assert_eq!(numbers, (1..=next.parts.len() as u32).collect::<Vec<_>>());
+                if let Some(prev) = &cp {
+                    assert_eq!(prev.upload_id, next.upload_id);
+                }
+                // Invisible while paused, but listed as an open upload.
+                assert!(a.blobs.head(&k).await.unwrap().is_none());
+                assert_eq!(open_uploads(&a).await, vec![next.upload_id.clone()]);
+                // Through JSON, as in the file record.
+                let json = serde_json::to_string(&next).unwrap();
+                cp = Some(serde_json::from_str(&json).unwrap());
+            }
+            PutProgress::Complete(info) => break info,
+        }
+    };
+    assert!(invocations > 1, "a 40 MiB body must pause at least once");
+    let sha = hex::encode(Sha256::digest(&data));
+    assert_eq!(
+        (info.size, info.sha256.as_deref()),
+        (data.len() as u64, Some(sha.as_str()))
+    );
+    let head = a.blobs.head(&k).await.unwrap().unwrap();
+    assert_eq!(
+        (head.size, head.sha256.as_deref()),
+        (data.len() as u64, Some(sha.as_str()))
+    );
+    assert!(read_all(&a, &k).await == data, "content differs");
+    assert!(open_uploads(&a).await.is_empty(), "the upload is completed");
+    println!("completed after {invocations} calls");
+}
+
+#[tokio::test]
+async fn blob_resume_repeats_a_lost_call_and_reports_a_vanished_upload() {
+    use archiver_core::PutProgress;
+    let Some((_s, a)) = setup("blob5").await else {
+        return;
+    };
+    let k = key("acme/meetings/2026/11/20/x/again.m4a");
+    let data: Vec<u8> = (0..20 * 1024 * 1024u32).map(|i| (i % 247) as u8).collect();
+    let now = Some(std::time::Instant::now());
+    let PutProgress::Paused(cp1) = a
+        .blobs
+        .put_stream_until(&k, &meta(), resumed_body(&data, None), None, now)
+        .await
+        .unwrap()
+    else {
+        panic!("expected a pause");
+    };
+    // A call continues from cp1 and pauses, but its checkpoint is lost (the invocation died).
+    let r = a
+        .blobs
+        .put_stream_until(
+            &k,
+            &meta(),
+            resumed_body(&data, Some(&cp1)),
+            Some(cp1.clone()),
+            now,
+        )
+        .await
+        .unwrap();
+    assert!(matches!(r, PutProgress::Paused(_)), "{r:?}");
+    // The next one starts from cp1 again: the same parts are uploaded again.
+    let PutProgress::Complete(info) = a
+        .blobs
+        .put_stream_until(
+            &k,
+            &meta(),
+            resumed_body(&data, Some(&cp1)),
+            Some(cp1.clone()),
+            None,
+        )
+        .await
+        .unwrap()
+    else {
+        panic!("expected completion without a deadline");
+    };
+    assert_eq!(info.sha256, Some(hex::encode(Sha256::digest(&data))));
+    assert!(read_all(&a, &k).await == data, "content differs");
+
+    // An upload that was aborted meanwhile: UploadGone, and nothing is written.
+    let k2 = key("acme/meetings/2026/11/20/x/gone.m4a");
+    let PutProgress::Paused(cp) = a
+        .blobs
+        .put_stream_until(&k2, &meta(), resumed_body(&data, None), None, now)
+        .await
+        .unwrap()
+    else {
+        panic!("expected a pause");
+    };
+    a.blobs.abort_upload(&k2, &cp).await.unwrap();
+    assert!(open_uploads(&a).await.is_empty());
+    a.blobs.abort_upload(&k2, &cp).await.unwrap();
+    match a
+        .blobs
+        .put_stream_until(
+            &k2,
+            &meta(),
+            resumed_body(&data, Some(&cp)),
+            Some(cp.clone()),
+            None,
+        )
+        .await
+    {
+        Err(e @ BlobError::UploadGone { .. }) => assert!(e.is_retryable()),
+        other => panic!("expected UploadGone, got {other:?}"),
+    }
+    assert!(a.blobs.head(&k2).await.unwrap().is_none());
+
+    // A body that ends exactly at a part boundary completes instead of pausing at its end.
+    let k3 = key("acme/meetings/2026/11/20/x/exact.m4a");
+    let exact: Vec<u8> = (0..2 * PART_SIZE).map(|i| (i % 239) as u8).collect();
+    let mut cp: Option<archiver_core::UploadCheckpoint> = None;
+    let mut calls = 0;
+    loop {
+        calls += 1;
+        match a
+            .blobs
+            .put_stream_until(
+                &k3,
+                &meta(),
+                resumed_body(&exact, cp.as_ref()),
+                cp.clone(),
+                now,
+            )
+            .await
+            .unwrap()
+        {
+            PutProgress::Paused(next) => {
+                assert!(next.bytes < exact.len() as u64, "paused at the very end");
+                cp = Some(next);
+            }
+            PutProgress::Complete(info) => {
+                assert_eq!(info.size, exact.len() as u64);
+                break;
+            }
+        }
+    }
+    assert_eq!(calls, 2);
 }

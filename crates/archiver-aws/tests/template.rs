@@ -79,10 +79,13 @@ fn the_table_matches_table_definition() {
 }
 
 #[test]
-fn the_queue_redrives_after_five_receives_and_outlives_the_downloader() {
+fn the_queue_redrives_after_max_receive_count_and_outlives_the_downloader() {
     let t = template();
     let q = &t["Resources"]["TaskQueue"]["Properties"];
-    assert_eq!(q["RedrivePolicy"]["maxReceiveCount"], Value::from(5));
+    assert_eq!(
+        q["RedrivePolicy"]["maxReceiveCount"],
+        Value::from(archiver_aws::MAX_RECEIVE_COUNT)
+    );
     let timeout = t["Resources"]["DownloaderFunction"]["Properties"]["Timeout"]
         .as_u64()
         .unwrap();

@@ -111,6 +111,7 @@ pub fn file_record(tenant: impl IntoTenant, file_id: &str) -> FileRecord {
         cdr_ids: vec![],
         state: FileState::Pending,
         attempts: 0,
+        upload: None,
         queued: false,
         first_seen: t0(),
         updated_at: t0(),

@@ -15,7 +15,7 @@ use async_trait::async_trait;
 use bytes::Bytes;
 use chrono::Utc;
 use futures::{StreamExt, TryStreamExt};
-use reqwest::header::{CONTENT_TYPE, LOCATION};
+use reqwest::header::{CONTENT_RANGE, CONTENT_TYPE, LOCATION, RANGE};
 use reqwest::{RequestBuilder, Response, StatusCode};
 use secrecy::{ExposeSecret, SecretString};
 use serde::Deserialize;
@@ -125,6 +125,13 @@ fn transport_message(e: reqwest::Error) -> String {
 }
 
 /// Reads at most [`ERROR_BODY_LIMIT`] bytes of an (error) body.
+/// The first byte position of a `Content-Range: bytes {start}-{end}/{total}` value.
+fn content_range_start(v: &str) -> Option<u64> {
+    let range = v.trim().strip_prefix("bytes")?.trim_start();
+    let (start, _) = range.split_once('-')?;
+    start.trim().parse().ok()
+}
+
 async fn read_limited(resp: Response) -> Bytes {
     let mut out = Vec::new();
     let mut stream = resp.bytes_stream();
@@ -497,8 +504,14 @@ impl ZoomClient {
         q
     }
 
-    /// One download hop; the Bearer token only when `token` is given.
-    async fn hop(&self, url: &Url, token: Option<&AccessToken>) -> Result<Response, ZoomError> {
+    /// One download hop; the Bearer token only when `token` is given, `Range: bytes={from}-`
+    /// when `from` is given.
+    async fn hop(
+        &self,
+        url: &Url,
+        token: Option<&AccessToken>,
+        from: Option<u64>,
+    ) -> Result<Response, ZoomError> {
         let log_path = loggable(url);
         let op = Op {
             method: "GET",
@@ -506,7 +519,10 @@ impl ZoomClient {
             bucket: None,
         };
         self.send(op, || {
-            let rb = self.inner.http.get(url.clone());
+            let mut rb = self.inner.http.get(url.clone());
+            if let Some(from) = from {
+                rb = rb.header(RANGE, format!("bytes={from}-"));
+            }
             match token {
                 Some(t) => rb.bearer_auth(t.value.expose_secret()),
                 None => rb,
@@ -518,16 +534,24 @@ impl ZoomClient {
     /// Opens a download, following redirects by hand. The Bearer token goes to the original
     /// URL; a redirect hop gets it only if it is on the same origin *and* answers 401 without
     /// it. A different origin (the file host, a CDN) never sees it.
-    async fn open(&self, original: &Url, token: &AccessToken) -> Result<Response, ZoomError> {
+    /// `from` (a `Range` start) goes to every hop.
+    async fn open(
+        &self,
+        original: &Url,
+        token: &AccessToken,
+        from: Option<u64>,
+    ) -> Result<Response, ZoomError> {
         let mut current = original.clone();
         for hop in 0..=MAX_REDIRECTS {
-            let mut resp = self.hop(&current, (hop == 0).then_some(token)).await?;
+            let mut resp = self
+                .hop(&current, (hop == 0).then_some(token), from)
+                .await?;
             if hop > 0
                 && resp.status() == StatusCode::UNAUTHORIZED
                 && same_origin(&current, original)
             {
                 drop(resp);
-                resp = self.hop(&current, Some(token)).await?;
+                resp = self.hop(&current, Some(token), from).await?;
             }
             let status = resp.status();
             if matches!(status.as_u16(), 301 | 302 | 303 | 307 | 308) {
@@ -606,6 +630,20 @@ impl ZoomApi for ZoomClient {
     }
 
     async fn download(&self, url: &str) -> Result<Download, ZoomError> {
+        self.fetch(url, 0).await
+    }
+
+    /// `Range: bytes={offset}-`: a 206 whose `Content-Range` starts at `offset` gives a body
+    /// from `offset`; a 200 (the server ignored the range) gives the whole file
+    /// (`offset` 0); a 416 (nothing at or after `offset`) is retried without a range.
+    async fn download_from(&self, url: &str, offset: u64) -> Result<Download, ZoomError> {
+        self.fetch(url, offset).await
+    }
+}
+
+impl ZoomClient {
+    /// Opens a download, from `offset` when it is not 0.
+    async fn fetch(&self, url: &str, offset: u64) -> Result<Download, ZoomError> {
         let original = Url::parse(url).map_err(|e| ZoomError::BadRequest {
             code: 0,
             message: format!("invalid download URL: {e}"),
@@ -619,10 +657,39 @@ impl ZoomApi for ZoomClient {
         let what = loggable(&original);
         let mut token = self.token().await?;
         let mut refreshed = false;
+        let mut from = (offset > 0).then_some(offset);
         loop {
-            let resp = self.open(&original, &token).await?;
+            let resp = self.open(&original, &token, from).await?;
             let status = resp.status();
+            if status == StatusCode::RANGE_NOT_SATISFIABLE && from.is_some() {
+                debug!(url = %what, offset, "range not satisfiable; downloading the whole file");
+                drop(resp);
+                from = None;
+                continue;
+            }
             if status.is_success() {
+                let served_from = match (from, status) {
+                    (Some(asked), StatusCode::PARTIAL_CONTENT) => {
+                        let start = resp
+                            .headers()
+                            .get(CONTENT_RANGE)
+                            .and_then(|v| v.to_str().ok())
+                            .and_then(content_range_start);
+                        if start != Some(asked) {
+                            return Err(ZoomError::Decode(format!(
+                                "206 from {what} for bytes={asked}- with Content-Range {:?}",
+                                resp.headers().get(CONTENT_RANGE)
+                            )));
+                        }
+                        asked
+                    }
+                    (None, StatusCode::PARTIAL_CONTENT) => {
+                        return Err(ZoomError::Decode(format!(
+                            "unexpected 206 from {what} without a Range request"
+                        )));
+                    }
+                    _ => 0,
+                };
                 let content_type = resp
                     .headers()
                     .get(CONTENT_TYPE)
@@ -636,6 +703,7 @@ impl ZoomApi for ZoomClient {
                 return Ok(Download {
                     content_type,
                     content_length,
+                    offset: served_from,
                     body,
                 });
             }
@@ -680,6 +748,14 @@ mod tests {
                 client_secret: SecretString::from("s3cr3t"),
             },
         )
+    }
+
+    #[test]
+    fn content_range_starts_are_parsed() {
+        assert_eq!(content_range_start("bytes 100-199/200"), Some(100));
+        assert_eq!(content_range_start("bytes  0-0/1"), Some(0));
+        assert_eq!(content_range_start("bytes */200"), None);
+        assert_eq!(content_range_start("items 1-2/3"), None);
     }
 
     #[test]

@@ -606,3 +606,66 @@ async fn persistent_401_is_unauthorized() {
     assert_eq!(count(&sim, "POST /oauth/token"), 2);
     assert_eq!(count(&sim, "GET /archive_files"), 2);
 }
+
+async fn bytes_of(d: archiver_core::Download) -> Vec<u8> {
+    let mut body = d.body;
+    let mut out = Vec::new();
+    while let Some(chunk) = body.next().await {
+        out.extend_from_slice(&chunk.expect("body chunk"));
+    }
+    out
+}
+
+#[tokio::test]
+async fn downloads_from_an_offset_with_range_or_whole_when_range_is_ignored() {
+    let sim = sim().await;
+    let c = client(&sim);
+    let meetings = all_archived(&c, ArchiveDateType::ArchiveCompleteTime)
+        .await
+        .unwrap();
+    let file = meetings
+        .iter()
+        .flat_map(|m| m.archive_files.iter())
+        .find(|f| {
+            f.is_completed() && f.download_url.is_some() && f.file_size.unwrap_or(0) > 100_000
+        })
+        .expect("a completed archive file");
+    let url = file.download_url.as_deref().unwrap();
+    let whole = bytes_of(c.download(url).await.unwrap()).await;
+    let d = c.download_from(url, 70_000).await.unwrap();
+    assert_eq!(d.offset, 70_000);
+    assert_eq!(d.content_length, Some(whole.len() as u64 - 70_000));
+    assert_eq!(bytes_of(d).await, whole[70_000..]);
+    // Nothing left at the offset (416): the whole file, from 0.
+    let d = c.download_from(url, whole.len() as u64).await.unwrap();
+    assert_eq!(d.offset, 0);
+    assert_eq!(bytes_of(d).await, whole);
+
+    // A phone recording: the range survives the redirect to the file host.
+    let page = c.list_phone_recordings(window(), None).await.unwrap();
+    let rec = page
+        .items
+        .iter()
+        .find(|r| r.download_url.is_some())
+        .expect("a recording");
+    let url = rec.download_url.as_deref().unwrap();
+    let whole = bytes_of(c.download(url).await.unwrap()).await;
+    let d = c.download_from(url, 1000).await.unwrap();
+    assert_eq!(d.offset, 1000);
+    assert_eq!(bytes_of(d).await, whole[1000..]);
+
+    // A server that ignores Range serves the whole file: offset 0.
+    let sim = sim_with(|sc| sc.options.honour_range = false).await;
+    let c = client(&sim);
+    let page = c.list_phone_recordings(window(), None).await.unwrap();
+    let rec = page
+        .items
+        .iter()
+        .find(|r| r.download_url.is_some())
+        .expect("a recording");
+    let url = rec.download_url.as_deref().unwrap();
+    let d = c.download_from(url, 1000).await.unwrap();
+    assert_eq!(d.offset, 0);
+    let (n, sha) = sha256_of(d).await;
+    assert_eq!(sim.file_digest(&rec.id), Some((n, sha)));
+}

@@ -148,3 +148,160 @@ mode = "voice"
     std::fs::remove_dir_all(dir).ok();
     Ok(())
 }
+
+/// CPU time (user + system) of this process so far, in seconds.
+pub fn cpu_seconds() -> f64 {
+    let Ok(stat) = std::fs::read_to_string("/proc/self/stat") else {
+        return 0.0;
+    };
+    // Fields after the command name (which is in parentheses and may contain spaces).
+    let rest = stat.rsplit_once(')').map(|(_, r)| r).unwrap_or("");
+    let f: Vec<&str> = rest.split_whitespace().collect();
+    let ticks: f64 = f.get(11).and_then(|v| v.parse().ok()).unwrap_or(0.0)
+        + f.get(12).and_then(|v| v.parse().ok()).unwrap_or(0.0);
+    ticks / 100.0
+}
+
+fn phone_scenario(calls: usize, size: u64) -> Scenario {
+    let now = Utc::now();
+    let spec = zoom_sim::GenSpec {
+        seed: 42,
+        start: now - Duration::days(2),
+        days: 1,
+        users: 20,
+        meetings_per_day: 0,
+        calls_per_day: calls,
+        recorded_call_ratio: 1.0,
+        min_size: size,
+        max_size: size,
+    };
+    let mut s = Scenario::generate(&spec);
+    // The bench measures the archiver, not Zoom's per-second limits (20/s for phone downloads
+    // on Business+ accounts, which bound a real account far below these figures).
+    s.options.rate_limits = false;
+    s.options.fingerprints = false;
+    s
+}
+
+fn phone_config(
+    dir: &std::path::Path,
+    sim: &SimServer,
+    concurrency: usize,
+    account: &SimAccount,
+) -> String {
+    let mut users = String::new();
+    for u in &account.users {
+        if let Some(x) = u.extension {
+            users.push_str(&format!(
+                "[[tenants.users]]\nextension = \"{x}\"\nmode = \"voice\"\n"
+            ));
+        }
+    }
+    format!(
+        r#"[storage]
+data_dir = "{}"
+[download]
+concurrency = {concurrency}
+[[tenants]]
+id = "bench"
+account_id = "{}"
+client_id = "{}"
+client_secret = "{}"
+api_base_url = "{}"
+oauth_url = "{}"
+sources = ["phone"]
+initial_lookback = "3d"
+{users}"#,
+        dir.display(),
+        account.account_id,
+        account.client_id,
+        account.client_secret,
+        sim.api_base_url(),
+        sim.oauth_url()
+    )
+}
+
+/// Many small phone recordings end to end: files/s and CPU per file.
+pub async fn small_files(
+    count: usize,
+    size_kb: u64,
+    concurrency: usize,
+    dir: &std::path::Path,
+) -> Result<()> {
+    if dir.exists() {
+        bail!("{} exists; give an empty path", dir.display());
+    }
+    let sim = SimServer::start(phone_scenario(count, size_kb * 1000))
+        .await
+        .context("starting the simulator")?;
+    let account = sim.scenario().accounts[0].clone();
+    let cfg = FileConfig::parse(&phone_config(dir, &sim, concurrency, &account))
+        .map_err(|e| anyhow::anyhow!(e))?;
+    let app = App::local(&cfg, None).await?;
+    let (cpu0, t0) = (cpu_seconds(), Instant::now());
+    let polls = app.poll_all(&PollOptions::default(), false).await;
+    let (cpu_poll, t_poll) = (cpu_seconds() - cpu0, t0.elapsed().as_secs_f64());
+    let d = app.drain(None).await?;
+    let secs = t0.elapsed().as_secs_f64();
+    let cpu = cpu_seconds() - cpu0;
+    if let Some((_, _, Err(e))) = polls.first() {
+        bail!("poll failed: {e}");
+    }
+    let archived = d.done.len();
+    if archived != count || !d.dead.is_empty() {
+        bail!(
+            "archived {archived} of {count}; failures: {:?}",
+            d.dead.first()
+        );
+    }
+    println!(
+        "| files | size | workers | seconds (poll + download) | files/s | CPU ms per file (incl. simulator) | poll seconds | poll CPU s | peak RSS (MiB) |"
+    );
+    println!("|---|---|---|---|---|---|---|---|---|");
+    println!(
+        "| {count} | {size_kb} KB | {concurrency} | {secs:.2} | {:.0} | {:.2} | {t_poll:.2} | {cpu_poll:.2} | {:.1} |",
+        count as f64 / secs,
+        cpu * 1000.0 / count as f64,
+        peak_rss_kib().unwrap_or(0) as f64 / 1024.0
+    );
+    std::fs::remove_dir_all(dir).ok();
+    Ok(())
+}
+
+/// Listing and fan-out only: the poller lists `count` recordings, inserts and queues them.
+pub async fn listing(count: usize, dir: &std::path::Path) -> Result<()> {
+    if dir.exists() {
+        bail!("{} exists; give an empty path", dir.display());
+    }
+    let sim = SimServer::start(phone_scenario(count, 1000))
+        .await
+        .context("starting the simulator")?;
+    let account = sim.scenario().accounts[0].clone();
+    let cfg =
+        FileConfig::parse(&phone_config(dir, &sim, 1, &account)).map_err(|e| anyhow::anyhow!(e))?;
+    let app = App::local(&cfg, None).await?;
+    let rss0 = peak_rss_kib().unwrap_or(0);
+    let t0 = Instant::now();
+    let polls = app.poll_all(&PollOptions::default(), false).await;
+    let secs = t0.elapsed().as_secs_f64();
+    let report = match polls.into_iter().next() {
+        Some((_, _, Ok(r))) => r,
+        Some((_, _, Err(e))) => bail!("poll failed: {e}"),
+        None => bail!("nothing polled"),
+    };
+    let queued = app.ports.queue.counts().await?.ready;
+    println!(
+        "| recordings | pages | seconds | recordings/s | queued | peak RSS before poll (MiB) | peak RSS after (MiB) |"
+    );
+    println!("|---|---|---|---|---|---|---|");
+    println!(
+        "| {} | {} | {secs:.2} | {:.0} | {queued} | {:.1} | {:.1} |",
+        report.listed,
+        report.pages,
+        report.listed as f64 / secs,
+        rss0 as f64 / 1024.0,
+        peak_rss_kib().unwrap_or(0) as f64 / 1024.0
+    );
+    std::fs::remove_dir_all(dir).ok();
+    Ok(())
+}

@@ -93,6 +93,30 @@ enum AwsCommand {
 
 #[derive(Subcommand)]
 enum BenchCommand {
+    /// Many small phone recordings end to end on the embedded default: files/s, CPU per file.
+    Small {
+        /// Number of recordings.
+        #[arg(long, default_value_t = 10_000)]
+        count: usize,
+        /// Size of each, in KB.
+        #[arg(long, default_value_t = 500)]
+        size_kb: u64,
+        /// Concurrent downloads.
+        #[arg(long, default_value_t = 8)]
+        workers: usize,
+        /// Scratch directory (must not exist; removed afterwards).
+        #[arg(long, default_value = "zoom-archiver-bench")]
+        dir: PathBuf,
+    },
+    /// The poller alone: list, insert and queue N recordings.
+    Listing {
+        /// Number of recordings.
+        #[arg(long, default_value_t = 100_000)]
+        count: usize,
+        /// Scratch directory (must not exist; removed afterwards).
+        #[arg(long, default_value = "zoom-archiver-bench")]
+        dir: PathBuf,
+    },
     /// Simulator → downloader → filesystem object store for one file.
     Stream {
         /// File size in MiB.
@@ -149,6 +173,24 @@ async fn real_main(cli: Cli) -> Result<ExitCode> {
     match &cli.command {
         Command::Demo { dir } => {
             demo::run(dir).await?;
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Bench {
+            what:
+                BenchCommand::Small {
+                    count,
+                    size_kb,
+                    workers,
+                    dir,
+                },
+        } => {
+            zoom_archiver::bench::small_files(*count, *size_kb, *workers, dir).await?;
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Bench {
+            what: BenchCommand::Listing { count, dir },
+        } => {
+            zoom_archiver::bench::listing(*count, dir).await?;
             Ok(ExitCode::SUCCESS)
         }
         Command::Bench {

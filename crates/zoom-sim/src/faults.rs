@@ -20,9 +20,27 @@ pub enum RetryAfter {
     DailyLimit,
 }
 
+/// A corrupt body served with status 200 for a listing (`/archive_files`, `/phone/recordings`).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(crate) enum BadListing {
+    /// Not JSON at all: the start of a page followed by garbage.
+    Malformed,
+    /// The real page cut in the middle (as if the connection closed cleanly too early).
+    Truncated,
+    /// The real page with an unknown field padded so that the body is at least this many bytes
+    /// (still valid JSON).
+    Oversized(usize),
+    /// An HTML login page served as `text/html` with 200.
+    Html,
+    /// Valid JSON of the wrong shape (`meetings`/`recordings` not arrays).
+    WrongShape,
+}
+
 #[derive(Default, Debug)]
 struct State {
     fail: Vec<(String, u32, u16)>,
+    listing: Vec<(String, u32, BadListing)>,
+    page_expiry: Vec<(String, u32)>,
     rate: Vec<(String, u32, RetryAfter)>,
     cut: HashMap<String, (u64, u32)>,
     html: HashMap<String, u32>,
@@ -91,6 +109,43 @@ impl Faults {
         self.lock()
             .rate
             .push((path_prefix.to_string(), n, retry_after));
+    }
+
+    fn bad_listing(&self, path_prefix: &str, n: u32, kind: BadListing) {
+        self.lock().listing.push((path_prefix.to_string(), n, kind));
+    }
+
+    /// The next `n` listings (`/archive_files`, `/phone/recordings`) whose path starts with
+    /// `path_prefix` answer 200 with a body that is not JSON.
+    pub fn malformed_listing(&self, path_prefix: &str, n: u32) {
+        self.bad_listing(path_prefix, n, BadListing::Malformed);
+    }
+
+    /// The next `n` listings under `path_prefix` answer 200 with the real page cut in half.
+    pub fn truncated_listing(&self, path_prefix: &str, n: u32) {
+        self.bad_listing(path_prefix, n, BadListing::Truncated);
+    }
+
+    /// The next `n` listings under `path_prefix` answer the real page padded with an unknown
+    /// field to at least `bytes` bytes (valid JSON).
+    pub fn oversized_listing(&self, path_prefix: &str, n: u32, bytes: usize) {
+        self.bad_listing(path_prefix, n, BadListing::Oversized(bytes));
+    }
+
+    /// The next `n` listings under `path_prefix` answer 200 `text/html` (a login page).
+    pub fn html_listing(&self, path_prefix: &str, n: u32) {
+        self.bad_listing(path_prefix, n, BadListing::Html);
+    }
+
+    /// The next `n` listings under `path_prefix` answer 200 with valid JSON of the wrong shape.
+    pub fn wrong_shape_listing(&self, path_prefix: &str, n: u32) {
+        self.bad_listing(path_prefix, n, BadListing::WrongShape);
+    }
+
+    /// The next `n` listing requests under `path_prefix` that carry a `next_page_token` find it
+    /// expired (400 / code 300), as if it had outlived its lifetime between two pages.
+    pub fn expire_page_tokens_next(&self, path_prefix: &str, n: u32) {
+        self.lock().page_expiry.push((path_prefix.to_string(), n));
     }
 
     /// The next `times` downloads of `file_id` reset the connection after `after_bytes` body bytes.
@@ -173,6 +228,38 @@ impl Faults {
             return Some(Ok(ra));
         }
         None
+    }
+
+    /// Consumes one corrupt-listing fault for `path`, if any.
+    pub(crate) fn take_bad_listing(&self, path: &str) -> Option<BadListing> {
+        let mut s = self.lock();
+        let i = s
+            .listing
+            .iter()
+            .position(|(p, n, _)| *n > 0 && prefix_matches(p, path))?;
+        let kind = s.listing[i].2.clone();
+        s.listing[i].1 -= 1;
+        if s.listing[i].1 == 0 {
+            s.listing.remove(i);
+        }
+        Some(kind)
+    }
+
+    /// Consumes one forced page-token expiry for `path`, if any.
+    pub(crate) fn take_page_expiry(&self, path: &str) -> bool {
+        let mut s = self.lock();
+        let Some(i) = s
+            .page_expiry
+            .iter()
+            .position(|(p, n)| *n > 0 && prefix_matches(p, path))
+        else {
+            return false;
+        };
+        s.page_expiry[i].1 -= 1;
+        if s.page_expiry[i].1 == 0 {
+            s.page_expiry.remove(i);
+        }
+        true
     }
 
     pub(crate) fn is_deleted(&self, file_id: &str) -> bool {

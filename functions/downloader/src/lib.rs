@@ -1,7 +1,12 @@
 //! The downloader Lambda: consumes the SQS task queue and archives one Zoom file per record.
 //!
 //! For each record of a batch (at most [`CONCURRENCY`] at a time) the handler builds a
-//! [`Delivery`] and calls [`Downloader::handle`]:
+//! [`Delivery`] and calls [`Downloader::handle_until`] with a deadline: the invocation's
+//! deadline minus [`DownloaderEnv::deadline_margin`] (env `DOWNLOAD_DEADLINE_MARGIN_SECS`,
+//! default [`DEFAULT_DEADLINE_MARGIN`]). A file too large to finish by then pauses its
+//! multipart upload at a part boundary, keeps the checkpoint in its file record and comes
+//! back as `Retry { after: 0 }`; the next invocation continues it. A record whose turn
+//! comes after the deadline is retried at once without being started.
 //! - `Done` → success (Lambda deletes the message);
 //! - `Retry { after }` → `ChangeMessageVisibility(after)` and the record is reported in
 //!   `batchItemFailures`, so Lambda leaves it on the queue until then;
@@ -19,10 +24,44 @@ use aws_lambda_events::sqs::{BatchItemFailure, SqsBatchResponse, SqsEvent, SqsMe
 use futures::StreamExt;
 use lambda_runtime::{Error, LambdaEvent};
 use std::sync::Arc;
+use std::time::{Duration, Instant, SystemTime};
 use tracing::{Instrument, error, info, warn};
 
 /// Records of one batch processed concurrently.
 pub const CONCURRENCY: usize = 2;
+
+/// Time kept free before the invocation's deadline: enough to finish the part being read,
+/// wait for the parts in flight and save the checkpoint.
+pub const DEFAULT_DEADLINE_MARGIN: Duration = Duration::from_secs(90);
+
+/// The margin from env `DOWNLOAD_DEADLINE_MARGIN_SECS` (whole seconds), else
+/// [`DEFAULT_DEADLINE_MARGIN`].
+pub fn deadline_margin_from_env() -> Result<Duration, String> {
+    match std::env::var("DOWNLOAD_DEADLINE_MARGIN_SECS") {
+        Ok(v) if !v.trim().is_empty() => {
+            v.trim()
+                .parse::<u64>()
+                .map(Duration::from_secs)
+                .map_err(|e| {
+                    format!("DOWNLOAD_DEADLINE_MARGIN_SECS={v:?} is not a number of seconds: {e}")
+                })
+        }
+        _ => Ok(DEFAULT_DEADLINE_MARGIN),
+    }
+}
+
+/// The instant at which uploads should pause: `deadline` (the invocation's, as wall-clock
+/// time) minus `margin`. `None` when the runtime gave no deadline (0 ms: tests, local runs).
+pub fn upload_deadline(deadline: SystemTime, margin: Duration) -> Option<Instant> {
+    if deadline == SystemTime::UNIX_EPOCH {
+        return None;
+    }
+    let left = deadline
+        .duration_since(SystemTime::now())
+        .unwrap_or_default()
+        .saturating_sub(margin);
+    Some(Instant::now() + left)
+}
 
 /// What the handler needs, built once per cold start.
 pub struct DownloaderEnv {
@@ -34,6 +73,8 @@ pub struct DownloaderEnv {
     pub raw_dead_letters: Arc<dyn RawDeadLetters>,
     /// The tenant's Zoom API.
     pub zoom: Arc<dyn ZoomApi>,
+    /// Time kept free before the invocation's deadline (see [`upload_deadline`]).
+    pub deadline_margin: Duration,
 }
 
 enum RecordResult {
@@ -41,7 +82,7 @@ enum RecordResult {
     Failed,
 }
 
-async fn process(env: &DownloaderEnv, msg: &SqsMessage) -> RecordResult {
+async fn process(env: &DownloaderEnv, msg: &SqsMessage, deadline: Option<Instant>) -> RecordResult {
     let message_id = msg.message_id.clone().unwrap_or_default();
     let delivery = match delivery_from_sqs_message(msg) {
         Ok(d) => d,
@@ -68,7 +109,17 @@ async fn process(env: &DownloaderEnv, msg: &SqsMessage) -> RecordResult {
     let t = &delivery.task;
     let span = tracing::info_span!("record", message_id = %message_id, tenant = %t.tenant, source = %t.source, file_id = %t.file_id, task_id = %t.task_id);
     let r: Result<RecordResult, QueueError> = async {
-        match env.downloader.handle(&delivery, &*env.zoom).await {
+        let outcome = if deadline.is_some_and(|d| Instant::now() >= d) {
+            TaskOutcome::Retry {
+                after: Duration::ZERO,
+                reason: "no time left in this invocation".into(),
+            }
+        } else {
+            env.downloader
+                .handle_until(&delivery, &*env.zoom, deadline)
+                .await
+        };
+        match outcome {
             TaskOutcome::Done(what) => {
                 info!(outcome = "done", detail = %what, "task done");
                 Ok(RecordResult::Ok)
@@ -98,9 +149,10 @@ pub async fn handle(
     env: &DownloaderEnv,
     event: LambdaEvent<SqsEvent>,
 ) -> Result<SqsBatchResponse, Error> {
+    let deadline = upload_deadline(event.context.deadline(), env.deadline_margin);
     let records = event.payload.records;
     let results: Vec<(Option<String>, RecordResult)> = futures::stream::iter(records.iter())
-        .map(|m| async move { (m.message_id.clone(), process(env, m).await) })
+        .map(|m| async move { (m.message_id.clone(), process(env, m, deadline).await) })
         .buffer_unordered(CONCURRENCY)
         .collect()
         .await;
@@ -116,4 +168,23 @@ pub async fn handle(
         .batch_item_failures
         .sort_by(|a, b| a.item_identifier.cmp(&b.item_identifier));
     Ok(response)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_upload_deadline_keeps_the_margin_free() {
+        let margin = Duration::from_secs(90);
+        assert_eq!(upload_deadline(SystemTime::UNIX_EPOCH, margin), None);
+        let d = upload_deadline(SystemTime::now() + Duration::from_secs(600), margin).unwrap();
+        let left = d.saturating_duration_since(Instant::now());
+        assert!(
+            left > Duration::from_secs(500) && left <= Duration::from_secs(510),
+            "{left:?}"
+        );
+        let d = upload_deadline(SystemTime::now() + Duration::from_secs(30), margin).unwrap();
+        assert!(d <= Instant::now());
+    }
 }

@@ -42,6 +42,7 @@ async fn main() -> Result<(), lambda_runtime::Error> {
         queue: aws.queue.clone(),
         raw_dead_letters: aws.queue.clone(),
         zoom: Arc::new(zoom),
+        deadline_margin: downloader::deadline_margin_from_env().map_err(anyhow::Error::msg)?,
     };
     tracing::info!(tenant = %tenant.id, "downloader ready");
     let env = &env;

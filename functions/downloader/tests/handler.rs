@@ -126,6 +126,7 @@ async fn a_batch_retries_dead_letters_and_never_fails_a_malformed_record_forever
         queue: queue.clone(),
         raw_dead_letters: dlq.clone(),
         zoom: Arc::new(UnavailableZoom),
+        deadline_margin: downloader::DEFAULT_DEADLINE_MARGIN,
     };
     let resp = handle(&env, LambdaEvent::new(event, Context::default()))
         .await

@@ -2,6 +2,7 @@
 
 use super::ids::{Source, TenantId};
 use super::keys::ObjectKey;
+use crate::ports::UploadCheckpoint;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
@@ -134,6 +135,10 @@ pub struct FileRecord {
     pub state: FileState,
     /// Download attempts so far.
     pub attempts: u32,
+    /// A paused multipart upload of this file, continued by the next download attempt
+    /// (upload id, accepted parts, bytes and SHA-256 state so far).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub upload: Option<UploadCheckpoint>,
     /// Whether a download task was sent for it.
     pub queued: bool,
     /// When the poller first saw it.

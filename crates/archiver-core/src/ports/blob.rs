@@ -1,4 +1,4 @@
-use super::body::{ByteStream, VerifiedBody};
+use super::body::{ByteStream, HashState, VerifiedBody};
 use crate::domain::{ObjectKey, Source, TenantId};
 use async_trait::async_trait;
 use std::io;
@@ -29,6 +29,44 @@ pub struct ObjectInfo {
     pub sha256: Option<String>,
 }
 
+/// One part of a multipart upload that the store has accepted.
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct UploadedPart {
+    /// Part number (1-based, consecutive).
+    pub number: u32,
+    /// The store's entity tag of the part.
+    pub etag: String,
+    /// The part's SHA-256 checksum as the store reported it (base64 on S3), if any.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub checksum_sha256: Option<String>,
+    /// Bytes in the part.
+    pub size: u64,
+}
+
+/// Where a paused upload stands: what a later [`BlobStore::put_stream_until`] needs to
+/// continue it. Kept in the file record between invocations.
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct UploadCheckpoint {
+    /// The store's upload id.
+    pub upload_id: String,
+    /// The parts accepted so far, by number.
+    pub parts: Vec<UploadedPart>,
+    /// Bytes of the body uploaded so far (the sum of the parts' sizes): the offset the
+    /// body must be resumed at.
+    pub bytes: u64,
+    /// SHA-256 state after those `bytes` (for [`VerifiedBody::resume`]).
+    pub hash: HashState,
+}
+
+/// Outcome of [`BlobStore::put_stream_until`].
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum PutProgress {
+    /// The object is committed.
+    Complete(ObjectInfo),
+    /// The deadline passed: nothing is committed yet; continue with this checkpoint.
+    Paused(UploadCheckpoint),
+}
+
 /// Errors of a [`BlobStore`].
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
@@ -57,6 +95,13 @@ pub enum BlobError {
         /// Whether trying again may succeed.
         retryable: bool,
     },
+    /// The upload a checkpoint names no longer exists at the store (aborted, or removed
+    /// by a lifecycle rule): start over.
+    #[error("the upload to {key} no longer exists at the store")]
+    UploadGone {
+        /// The key being written.
+        key: ObjectKey,
+    },
 }
 
 impl BlobError {
@@ -64,7 +109,7 @@ impl BlobError {
     pub fn is_retryable(&self) -> bool {
         match self {
             BlobError::AlreadyExists(_) | BlobError::NotFound(_) => false,
-            BlobError::Body { .. } => true,
+            BlobError::Body { .. } | BlobError::UploadGone { .. } => true,
             BlobError::Backend { retryable, .. } => *retryable,
         }
     }
@@ -78,6 +123,7 @@ impl BlobError {
 ///   error or a crash leaves no object and no partial object visible under the key).
 /// - A second `put_stream` to an existing key fails with `AlreadyExists` and changes nothing.
 /// - Memory use is bounded by the store's part size and parallelism, not the body's length.
+/// - `put_stream_until` (resumable stores): see its documentation.
 #[async_trait]
 pub trait BlobStore: Send + Sync {
     /// Streams `body` into a new object at `key`.
@@ -87,6 +133,61 @@ pub trait BlobStore: Send + Sync {
         meta: &ObjectMeta,
         body: VerifiedBody,
     ) -> Result<ObjectInfo, BlobError>;
+
+    /// Streams `body` into a new object at `key`, pausing once `deadline` has passed.
+    ///
+    /// Contract:
+    /// - Without a deadline it behaves as [`BlobStore::put_stream`] (and returns
+    ///   `Complete`).
+    /// - The store checks the deadline only at part boundaries, after a part was handed
+    ///   off; once it has passed (and the body is not at its end) it waits for the parts in
+    ///   flight and returns `Paused` with a checkpoint: upload id, every accepted part, the
+    ///   bytes consumed and the SHA-256 state there ([`VerifiedBody::hash_state`]).
+    /// - Nothing is committed under `key` before the whole body was read and checked;
+    ///   a paused upload is invisible (S3: an incomplete multipart upload).
+    /// - A later call continues with `resume: Some(checkpoint)` and a body created with
+    ///   [`VerifiedBody::resume`] at `checkpoint.bytes` with `checkpoint.hash`; part
+    ///   numbering continues after the checkpoint's parts and completion uses them all.
+    ///   The same checkpoint may be resumed again if a later call died without returning
+    ///   (parts are simply uploaded again).
+    /// - On any error the store aborts the upload (best effort), so the checkpoint passed
+    ///   in must be dropped. [`BlobError::UploadGone`] says the checkpoint's upload no
+    ///   longer exists: start over from byte 0.
+    ///
+    /// The default implementation cannot pause or resume: it ignores the deadline, calls
+    /// `put_stream`, and refuses a `resume` (non-retryable `Backend` error).
+    async fn put_stream_until(
+        &self,
+        key: &ObjectKey,
+        meta: &ObjectMeta,
+        body: VerifiedBody,
+        resume: Option<UploadCheckpoint>,
+        deadline: Option<std::time::Instant>,
+    ) -> Result<PutProgress, BlobError> {
+        let _ = deadline;
+        if resume.is_some() {
+            return Err(BlobError::Backend {
+                key: key.to_string(),
+                message: "this object store cannot resume an upload".into(),
+                retryable: false,
+            });
+        }
+        self.put_stream(key, meta, body)
+            .await
+            .map(PutProgress::Complete)
+    }
+
+    /// Abandons a paused upload (after the file was found gone, failed, or archived by
+    /// other means). The default does nothing; stores whose paused uploads hold space
+    /// (S3) abort them. Errors are not fatal: a bucket lifecycle rule removes leftovers.
+    async fn abort_upload(
+        &self,
+        key: &ObjectKey,
+        checkpoint: &UploadCheckpoint,
+    ) -> Result<(), BlobError> {
+        let _ = (key, checkpoint);
+        Ok(())
+    }
     /// Size and digest of the object at `key`, if any.
     async fn head(&self, key: &ObjectKey) -> Result<Option<ObjectInfo>, BlobError>;
     /// The bytes of the object at `key`.

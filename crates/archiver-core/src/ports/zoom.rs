@@ -133,8 +133,11 @@ impl ZoomError {
 pub struct Download {
     /// `Content-Type` served.
     pub content_type: Option<String>,
-    /// `Content-Length` served.
+    /// `Content-Length` served (of what is served: from `offset` on).
     pub content_length: Option<u64>,
+    /// The offset in the file at which `body` starts: the requested offset when the server
+    /// honoured the range, 0 when it served the whole file.
+    pub offset: u64,
     /// The body.
     pub body: ByteStream,
 }
@@ -162,4 +165,15 @@ pub trait ZoomApi: Send + Sync {
     ) -> Result<Page<PhoneRecording>, ZoomError>;
     /// Opens a download URL (following redirects without leaking the token to another host).
     async fn download(&self, url: &str) -> Result<Download, ZoomError>;
+    /// Opens a download URL from byte `offset` on (an HTTP `Range` request), to continue
+    /// an interrupted upload. A server may ignore the range: `Download::offset` says where
+    /// the body really starts (0 = the whole file), and the caller skips what it has.
+    ///
+    /// The default ignores `offset` and calls [`ZoomApi::download`].
+    async fn download_from(&self, url: &str, offset: u64) -> Result<Download, ZoomError> {
+        let _ = offset;
+        let mut d = self.download(url).await?;
+        d.offset = 0;
+        Ok(d)
+    }
 }

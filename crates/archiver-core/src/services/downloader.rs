@@ -10,6 +10,16 @@
 //! exponentially), `DeadLetter { reason }` (permanent, or the attempt budget is spent; the
 //! file is marked `failed` with the same reason). Nothing is dropped silently.
 //!
+//! Large files across invocations ([`Downloader::handle_until`]): with a deadline, the
+//! object store may pause a multipart upload at a part boundary once the deadline has
+//! passed. The checkpoint (upload id, parts, bytes, SHA-256 state) is stored on the file
+//! record (`upload`), the file goes back to `pending` without counting an attempt, and the
+//! task is retried at once (`Retry { after: 0 }`). The next attempt downloads from the
+//! checkpoint's offset (`Range`; when Zoom serves the whole file instead, the bytes already
+//! uploaded are skipped), resumes the hash and the upload, and the size check still covers
+//! the whole file. An upload that vanished at the store (`UploadGone`) or any other failed
+//! write drops the checkpoint: the next attempt starts over.
+//!
 //! `encryption_fingerprint`: Zoom documents it as the file's SHA-256 fingerprint, but it is
 //! not confirmed that it is the SHA-256 of the downloaded bytes. A mismatch is logged at
 //! warn level and recorded (`fingerprint_match = false`), but does not reject the file:
@@ -19,14 +29,17 @@
 use super::{CAS_ATTEMPTS, backoff, is_conflict};
 use crate::domain::{Cdr, FileRecord, FileState, MediaRef};
 use crate::ports::{
-    BlobError, BodyExpectations, BodyRejected, Delivery, MetaError, MetaStore, ObjectInfo,
-    ObjectMeta, Ports, RetryHint, VerifiedBody, ZoomApi, ZoomError,
+    BlobError, BodyExpectations, BodyRejected, ByteStream, Delivery, MetaError, MetaStore,
+    ObjectInfo, ObjectMeta, Ports, PutProgress, RetryHint, UploadCheckpoint, VerifiedBody, ZoomApi,
+    ZoomError,
 };
+use bytes::Bytes;
 use chrono::{DateTime, Utc};
 use futures::StreamExt;
 use sha2::{Digest, Sha256};
-use std::time::Duration;
-use tracing::{Instrument, info, info_span, warn};
+use std::io;
+use std::time::{Duration, Instant};
+use tracing::{Instrument, debug, info, info_span, warn};
 
 /// Downloader settings.
 #[derive(Clone, Debug)]
@@ -84,6 +97,17 @@ enum Failure {
     Permanent(String),
 }
 
+/// What a download attempt achieved.
+enum Fetched {
+    /// The object is stored (or was already).
+    Stored(ObjectInfo),
+    /// The upload paused at the deadline; continue from this checkpoint.
+    Paused(UploadCheckpoint),
+}
+
+/// The reason given with the `Retry` of a paused upload.
+pub const CONTINUE_REASON: &str = "continuing the upload in the next invocation";
+
 /// Archives files named by download tasks.
 #[derive(Clone)]
 pub struct Downloader {
@@ -104,10 +128,23 @@ impl Downloader {
 
     /// Handles one delivery of a download task; `zoom` must be the task's tenant's client.
     pub async fn handle(&self, delivery: &Delivery, zoom: &dyn ZoomApi) -> TaskOutcome {
+        self.handle_until(delivery, zoom, None).await
+    }
+
+    /// Like [`Downloader::handle`], but a long upload pauses at the first part boundary
+    /// after `deadline` (when the object store can pause): the checkpoint is kept on the
+    /// file record and the outcome is `Retry { after: 0 }` with [`CONTINUE_REASON`]; the
+    /// next delivery continues the upload where it stopped.
+    pub async fn handle_until(
+        &self,
+        delivery: &Delivery,
+        zoom: &dyn ZoomApi,
+        deadline: Option<Instant>,
+    ) -> TaskOutcome {
         let t = &delivery.task;
         let span = info_span!("download", tenant = %t.tenant, source = %t.source, file_id = %t.file_id, task_id = %t.task_id, delivery = delivery.receive_count);
         async move {
-            match self.handle_inner(delivery, zoom).await {
+            match self.handle_inner(delivery, zoom, deadline).await {
                 Ok(o) => o,
                 Err(e) if e.is_retryable() => {
                     let after = backoff(
@@ -134,6 +171,7 @@ impl Downloader {
         &self,
         delivery: &Delivery,
         zoom: &dyn ZoomApi,
+        deadline: Option<Instant>,
     ) -> Result<TaskOutcome, MetaError> {
         let t = &delivery.task;
         let meta = self.ports.meta.as_ref();
@@ -189,8 +227,33 @@ impl Downloader {
             Err(e) => return Err(e),
         };
         let attempt = rec.attempts;
-        match self.fetch_and_store(&rec, zoom).await {
-            Ok(info) => {
+        match self.fetch_and_store(&mut rec, zoom, deadline).await {
+            Ok(Fetched::Paused(cp)) => {
+                let (bytes, parts) = (cp.bytes, cp.parts.len());
+                let mut released = rec;
+                released.state = FileState::Pending;
+                released.attempts = released.attempts.saturating_sub(1);
+                released.upload = Some(cp);
+                released.updated_at = self.ports.clock.now();
+                match meta.update_file(&released).await {
+                    Ok(_) => {}
+                    // The record keeps its previous checkpoint (still valid: its parts are
+                    // uploaded again) or none (the next attempt starts over).
+                    Err(e) if is_conflict(&e) => {
+                        warn!(error = %e, "could not save the upload checkpoint")
+                    }
+                    Err(e) => return Err(e),
+                }
+                info!(
+                    bytes,
+                    parts, "upload paused at the deadline; continuing in the next invocation"
+                );
+                Ok(TaskOutcome::Retry {
+                    after: Duration::ZERO,
+                    reason: CONTINUE_REASON.into(),
+                })
+            }
+            Ok(Fetched::Stored(info)) => {
                 let fingerprint_match = rec
                     .fingerprint
                     .as_ref()
@@ -274,11 +337,18 @@ impl Downloader {
         Ok(TaskOutcome::DeadLetter { reason })
     }
 
-    /// Writes a terminal state (compare-and-set; a concurrent terminal state wins).
+    /// Writes a terminal state (compare-and-set; a concurrent terminal state wins), and
+    /// abandons a paused upload the record still holds.
     async fn finish(&self, mut rec: FileRecord, state: FileState) -> Result<FileRecord, MetaError> {
         let meta = self.ports.meta.as_ref();
+        if let Some(cp) = rec.upload.take()
+            && let Err(e) = self.ports.blobs.abort_upload(&rec.object_key, &cp).await
+        {
+            warn!(error = %e, "could not abort the paused upload (the store's lifecycle rule removes it)");
+        }
         for _ in 0..CAS_ATTEMPTS {
             rec.state = state.clone();
+            rec.upload = None;
             rec.updated_at = self.ports.clock.now();
             match meta.update_file(&rec).await {
                 Ok(r) => return Ok(r),
@@ -330,7 +400,7 @@ impl Downloader {
             let chunk = chunk.map_err(|e| Failure::Retryable {
                 reason: format!("reading back {}: {e}", rec.object_key),
                 hint: None,
-                counts: true,
+                counts: false,
             })?;
             size += chunk.len() as u64;
             h.update(&chunk);
@@ -342,19 +412,36 @@ impl Downloader {
         }))
     }
 
+    /// Downloads and stores the file, continuing `rec.upload` when there is one. Clears
+    /// `rec.upload` when the store dropped the upload (completed or failed).
     async fn fetch_and_store(
         &self,
-        rec: &FileRecord,
+        rec: &mut FileRecord,
         zoom: &dyn ZoomApi,
-    ) -> Result<ObjectInfo, Failure> {
+        deadline: Option<Instant>,
+    ) -> Result<Fetched, Failure> {
         if let Some(info) = self.adopt_existing(rec).await? {
             info!(key = %rec.object_key, "object already stored by an earlier attempt; adopting it");
-            return Ok(info);
+            return Ok(Fetched::Stored(info));
         }
-        let download = zoom
-            .download(&rec.download_url)
-            .await
-            .map_err(zoom_failure)?;
+        let resume = rec.upload.clone();
+        let from = resume.as_ref().map_or(0, |cp| cp.bytes);
+        let download = if from > 0 {
+            zoom.download_from(&rec.download_url, from).await
+        } else {
+            zoom.download(&rec.download_url).await
+        }
+        .map_err(zoom_failure)?;
+        if download.offset != 0 && download.offset != from {
+            return Err(Failure::Retryable {
+                reason: format!(
+                    "Zoom served the file from byte {} where {from} was asked",
+                    download.offset
+                ),
+                hint: None,
+                counts: true,
+            });
+        }
         if rec.content_kind.is_media()
             && let Some(ct) = download.content_type.as_deref()
         {
@@ -371,21 +458,36 @@ impl Downloader {
             }
         }
         if let (Some(expected), Some(len)) = (rec.expected_size, download.content_length)
-            && expected != len
+            && expected != download.offset + len
         {
             return Err(Failure::Retryable {
-                reason: format!("Zoom announced {expected} bytes but serves Content-Length {len}"),
+                reason: format!(
+                    "Zoom announced {expected} bytes but serves Content-Length {len} from byte {}",
+                    download.offset
+                ),
                 hint: None,
                 counts: true,
             });
         }
-        let body = VerifiedBody::new(
-            download.body,
-            BodyExpectations {
-                kind: rec.content_kind,
-                size: rec.expected_size,
-            },
-        );
+        let expect = BodyExpectations {
+            kind: rec.content_kind,
+            size: rec.expected_size,
+        };
+        let body = match &resume {
+            Some(cp) => {
+                let stream = if download.offset == 0 && cp.bytes > 0 {
+                    debug!(
+                        skip = cp.bytes,
+                        "Zoom served the whole file; skipping what is uploaded"
+                    );
+                    skip_prefix(download.body, cp.bytes)
+                } else {
+                    download.body
+                };
+                VerifiedBody::resume(stream, expect, cp.bytes, cp.hash.clone())
+            }
+            None => VerifiedBody::new(download.body, expect),
+        };
         let meta = ObjectMeta {
             tenant: rec.tenant.clone(),
             source: rec.source,
@@ -393,15 +495,34 @@ impl Downloader {
             file_id: rec.file_id.clone(),
             content_type: download.content_type.clone(),
         };
-        match self
+        let resumed = resume.is_some();
+        let result = self
             .ports
             .blobs
-            .put_stream(&rec.object_key, &meta, body)
-            .await
-        {
-            Ok(info) => Ok(info),
+            .put_stream_until(&rec.object_key, &meta, body, resume, deadline)
+            .await;
+        if !matches!(result, Ok(PutProgress::Paused(_))) {
+            // Completed, or failed (the store aborted the upload): the checkpoint is spent.
+            rec.upload = None;
+        }
+        match result {
+            Ok(PutProgress::Complete(info)) => Ok(Fetched::Stored(info)),
+            Ok(PutProgress::Paused(cp)) => Ok(Fetched::Paused(cp)),
+            Err(BlobError::UploadGone { .. }) => Err(Failure::Retryable {
+                reason: "the paused upload no longer exists at the object store; starting over"
+                    .into(),
+                hint: None,
+                counts: true,
+            }),
+            Err(e) if resumed && !e.is_retryable() && !matches!(e, BlobError::AlreadyExists(_)) => {
+                Err(Failure::Retryable {
+                    reason: format!("resuming the upload failed; starting over: {e}"),
+                    hint: None,
+                    counts: true,
+                })
+            }
             Err(BlobError::AlreadyExists(_)) => match self.adopt_existing(rec).await? {
-                Some(info) => Ok(info),
+                Some(info) => Ok(Fetched::Stored(info)),
                 None => Err(Failure::Retryable {
                     reason: "object vanished after AlreadyExists".into(),
                     hint: None,
@@ -411,6 +532,39 @@ impl Downloader {
             Err(e) => Err(blob_failure(e)),
         }
     }
+}
+
+/// Drops the first `n` bytes of `body` (a server that ignored `Range` served the whole
+/// file). A body shorter than `n` yields an `UnexpectedEof` error.
+fn skip_prefix(body: ByteStream, n: u64) -> ByteStream {
+    futures::stream::unfold(Some((body, n)), |st| async move {
+        let (mut s, mut left) = st?;
+        loop {
+            match s.next().await {
+                Some(Ok(mut chunk)) => {
+                    if left == 0 {
+                        return Some((Ok(chunk), Some((s, 0))));
+                    }
+                    if (chunk.len() as u64) <= left {
+                        left -= chunk.len() as u64;
+                        continue;
+                    }
+                    let rest: Bytes = chunk.split_off(left as usize);
+                    return Some((Ok(rest), Some((s, 0))));
+                }
+                Some(Err(e)) => return Some((Err(e), None)),
+                None if left > 0 => {
+                    let e = io::Error::new(
+                        io::ErrorKind::UnexpectedEof,
+                        format!("the body ended {left} bytes before the resume offset"),
+                    );
+                    return Some((Err(e), None));
+                }
+                None => return None,
+            }
+        }
+    })
+    .boxed()
 }
 
 fn zoom_failure(e: ZoomError) -> Failure {
@@ -444,10 +598,12 @@ fn blob_failure(e: BlobError) -> Failure {
                 counts: true,
             },
         },
+        // Our own storage failing (throttling, an outage) says nothing about the file: it does
+        // not spend the file's download attempts, so a short outage cannot fail files for good.
         e if e.is_retryable() => Failure::Retryable {
             reason: e.to_string(),
             hint: None,
-            counts: true,
+            counts: false,
         },
         e => Failure::Permanent(e.to_string()),
     }

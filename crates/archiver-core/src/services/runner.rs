@@ -13,6 +13,7 @@ use crate::domain::{DownloadTask, TenantId};
 use crate::ports::{Clock, Delivery, QueueError, TaskQueue, ZoomApi};
 use futures::StreamExt;
 use std::collections::HashMap;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 use tracing::{error, warn};
@@ -80,6 +81,9 @@ pub async fn drain(
 ) -> Result<DrainReport, QueueError> {
     let report = Mutex::new(DrainReport::default());
     let stop = Mutex::new(None::<QueueError>);
+    // Tasks this drain's workers are handling right now, and consecutive receive failures.
+    let busy = AtomicUsize::new(0);
+    let receive_failures = AtomicUsize::new(0);
     let workers = opts.concurrency.max(1);
     futures::stream::iter(0..workers)
         .for_each_concurrent(workers, |_| async {
@@ -88,8 +92,18 @@ pub async fn drain(
                     return;
                 }
                 let deliveries = match queue.receive(1, opts.visibility).await {
-                    Ok(d) => d,
+                    Ok(d) => {
+                        receive_failures.store(0, Ordering::SeqCst);
+                        d
+                    }
                     Err(e) => {
+                        let failures = receive_failures.fetch_add(1, Ordering::SeqCst) + 1;
+                        let retryable = matches!(e, QueueError::Backend { retryable: true, .. });
+                        if retryable && failures < 6 {
+                            warn!(error = %e, failures, "receiving from the task queue failed; retrying");
+                            tokio::time::sleep(Duration::from_millis(50u64 << failures.min(6))).await;
+                            continue;
+                        }
                         error!(error = %e, "receiving from the task queue failed");
                         stop.lock().unwrap().get_or_insert(e);
                         return;
@@ -104,18 +118,20 @@ pub async fn drain(
                             }
                             let now = clock.now();
                             let wait = c.next_visible_at.map(|t| (t - now).to_std().unwrap_or_default()).unwrap_or(opts.idle_poll);
-                            if c.in_flight == 0 && wait > opts.max_wait {
-                                report.lock().unwrap().deferred = c.delayed;
+                            if busy.load(Ordering::SeqCst) > 0 {
+                                // Another worker of this drain is busy: wait in real time, so that a
+                                // simulated clock does not race past its visibility timeout and lease.
+                                tokio::time::sleep(opts.idle_poll.min(Duration::from_millis(20))).await;
+                                continue;
+                            }
+                            // Nobody here is working: what is left is scheduled for later, or in
+                            // flight with a consumer that is gone (a failed ack, a crash), visible
+                            // again at its timeout. Wait for the first, unless it is too far off.
+                            if wait > opts.max_wait {
+                                report.lock().unwrap().deferred = c.delayed + c.in_flight;
                                 return;
                             }
-                            if c.in_flight > 0 {
-                                // Another worker is busy: wait in real time, so that a simulated
-                                // clock does not race past its visibility timeout and lease.
-                                tokio::time::sleep(opts.idle_poll.min(Duration::from_millis(20))).await;
-                            } else {
-                                // Only retries scheduled for later remain: wait for the first.
-                                clock.sleep(wait.max(Duration::from_millis(1))).await;
-                            }
+                            clock.sleep(wait.max(Duration::from_millis(1))).await;
                             continue;
                         }
                         Err(e) => {
@@ -124,6 +140,7 @@ pub async fn drain(
                         }
                     }
                 };
+                busy.fetch_add(1, Ordering::SeqCst);
                 let outcome = match zooms.get(&delivery.task.tenant) {
                     Some(zoom) => downloader.handle(&delivery, zoom.as_ref()).await,
                     None => TaskOutcome::DeadLetter { reason: format!("tenant {} is not configured", delivery.task.tenant) },
@@ -145,6 +162,7 @@ pub async fn drain(
                         queue.dead_letter(&delivery, reason).await
                     }
                 };
+                busy.fetch_sub(1, Ordering::SeqCst);
                 match applied {
                     Ok(()) => {}
                     Err(QueueError::StaleReceipt(r)) => warn!(receipt = %r, "task was redelivered meanwhile; its new delivery decides"),

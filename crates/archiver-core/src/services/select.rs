@@ -86,6 +86,7 @@ fn file_record(
         cdr_ids: Vec::new(),
         state: FileState::Pending,
         attempts: 0,
+        upload: None,
         queued: false,
         first_seen: now,
         updated_at: now,

@@ -11,8 +11,8 @@ use serde_json::{Map, Value, json};
 
 use super::AppState;
 use super::common::{
-    admit, bad_request, decode_uuid, fmt_dt, json_ok, next_token, page_size, parse_range,
-    query_key, resume, zoom_error,
+    admit, bad_request, decode_uuid, fmt_dt, forced_page_expiry, json_ok, listing_ok, next_token,
+    page_size, parse_range, query_key, resume, zoom_error,
 };
 use crate::media::MediaKind;
 use crate::ratelimit::{Category, Table};
@@ -166,6 +166,9 @@ pub(crate) async fn list(
     q.insert("from".into(), fmt_dt(&st, from));
     q.insert("to".into(), fmt_dt(&st, to));
     let key = query_key("archive_files", adm.account, &q);
+    if let Some(r) = forced_page_expiry(&st, "/v2/archive_files", &q) {
+        return r;
+    }
     let (offset, as_of) = match resume(&st, &key, &q) {
         Ok(r) => r,
         Err(r) => return r,
@@ -212,7 +215,7 @@ pub(crate) async fn list(
     })
     .await
     .expect("listing task");
-    json_ok(body, adm.headers)
+    listing_ok(&st, "/v2/archive_files", body, adm.headers)
 }
 
 /// `GET /v2/past_meetings/{meetingUUID}/archive_files`

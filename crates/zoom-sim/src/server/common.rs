@@ -8,7 +8,7 @@ use chrono::{DateTime, Duration, NaiveDate, NaiveDateTime, Utc};
 use serde_json::{Value, json};
 
 use super::{AppState, PageState};
-use crate::faults::RetryAfter;
+use crate::faults::{BadListing, RetryAfter};
 use crate::ratelimit::{Category, Decision, RateLimiter, Table, next_midnight};
 
 /// Zoom error body `{"code":..,"message":..}` with a status.
@@ -176,6 +176,58 @@ pub(crate) fn query_key(endpoint: &str, account: usize, q: &BTreeMap<String, Str
         }
     }
     key
+}
+
+/// A forced expiry of the request's `next_page_token` (fault knob), if one is due.
+pub(crate) fn forced_page_expiry(
+    st: &AppState,
+    path: &str,
+    q: &BTreeMap<String, String>,
+) -> Option<Response> {
+    let has_token = q.get("next_page_token").is_some_and(|t| !t.is_empty());
+    if has_token && st.faults.take_page_expiry(path) {
+        st.stats.update(|s| s.errors_injected += 1);
+        return Some(bad_request("The next page token is invalid or expired."));
+    }
+    None
+}
+
+/// A listing page as JSON 200, or the corrupt body a fault knob asks for.
+pub(crate) fn listing_ok(st: &AppState, path: &str, body: Value, headers: HeaderMap) -> Response {
+    let Some(kind) = st.faults.take_bad_listing(path) else {
+        return json_ok(body, headers);
+    };
+    st.stats.update(|s| s.errors_injected += 1);
+    let (content_type, text) = match kind {
+        BadListing::Malformed => (
+            "application/json;charset=UTF-8",
+            "{\"page_size\": 30, \"meetings\": [{\"uuid\": \u{1}garbage]]} not json".to_string(),
+        ),
+        BadListing::Truncated => {
+            let full = body.to_string();
+            let cut = full.len() / 2;
+            let cut = (0..=cut).rev().find(|&i| full.is_char_boundary(i)).unwrap_or(0);
+            ("application/json;charset=UTF-8", full[..cut].to_string())
+        }
+        BadListing::Oversized(bytes) => {
+            let mut v = body;
+            if let Value::Object(o) = &mut v {
+                o.insert("x_padding".into(), Value::String("x".repeat(bytes)));
+            }
+            ("application/json;charset=UTF-8", v.to_string())
+        }
+        BadListing::Html => (
+            "text/html;charset=utf-8",
+            "<!DOCTYPE html><html><body><h1>Sign In</h1></body></html>".to_string(),
+        ),
+        BadListing::WrongShape => (
+            "application/json;charset=UTF-8",
+            json!({"page_size": 30, "meetings": {"not": "a list"}, "recordings": 42, "next_page_token": 7}).to_string(),
+        ),
+    };
+    let mut r = (StatusCode::OK, [(header::CONTENT_TYPE, content_type)], text).into_response();
+    r.headers_mut().extend(headers);
+    r
 }
 
 /// Resolves `next_page_token`: `(offset, as_of)`; a fresh query starts at 0 as of now.

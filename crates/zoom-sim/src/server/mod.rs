@@ -92,7 +92,13 @@ impl AppState {
     /// Generator of a file's bytes.
     pub(crate) fn media(&self, file_id: &str) -> Option<Media> {
         let f = self.files.get(file_id)?;
-        Some(Media::new(f.kind, file_id, f.size))
+        let fixture = self.scenario.options.fixtures.get(file_id);
+        Some(Media::for_file(
+            f.kind,
+            file_id,
+            f.size,
+            fixture.map(String::as_str),
+        ))
     }
 
     /// Size and SHA-256 of a file (computed once, cached). Blocking for large files.
@@ -122,6 +128,9 @@ impl AppState {
             .get(file_id)
         {
             return d.0;
+        }
+        if self.scenario.options.fixtures.contains_key(file_id) {
+            return self.media(file_id).map_or(0, |m| m.len());
         }
         self.files
             .get(file_id)

@@ -11,7 +11,8 @@ use serde_json::{Map, Value, json};
 
 use super::AppState;
 use super::common::{
-    admit, bad_request, fmt_dt, json_ok, next_token, page_size, parse_range, query_key, resume,
+    admit, bad_request, fmt_dt, forced_page_expiry, listing_ok, next_token, page_size, parse_range,
+    query_key, resume,
 };
 use crate::ratelimit::{Category, Table};
 use crate::scenario::{SimCall, SimPhoneRecording};
@@ -135,6 +136,9 @@ pub(crate) async fn list(
     q.insert("from".into(), fmt_dt(&st, from));
     q.insert("to".into(), fmt_dt(&st, to));
     let key = query_key("phone/recordings", adm.account, &q);
+    if let Some(r) = forced_page_expiry(&st, "/v2/phone/recordings", &q) {
+        return r;
+    }
     let (offset, as_of) = match resume(&st, &key, &q) {
         Ok(r) => r,
         Err(r) => return r,
@@ -166,7 +170,9 @@ pub(crate) async fn list(
         .map(|(c, r)| recording_json(&st, c, r))
         .collect();
     let token = next_token(&st, &key, offset + size, total, as_of);
-    json_ok(
+    listing_ok(
+        &st,
+        "/v2/phone/recordings",
         json!({
             "next_page_token": token,
             "page_size": size,
