@@ -64,6 +64,8 @@ queue_name = "za-{unique}"
 
 [download]
 retry_base = "10ms"
+# One at a time: moto's conditional writes are not atomic under concurrent requests.
+concurrency = 1
 
 [[tenants]]
 id = "acme"
