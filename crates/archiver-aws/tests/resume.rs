@@ -17,17 +17,14 @@ use archiver_core::{
 };
 use archiver_zoom::{ZoomClient, ZoomClientConfig};
 use async_trait::async_trait;
-use chrono::{Duration as ChronoDuration, Utc};
+use chrono::Utc;
 use futures::StreamExt;
 use sha2::{Digest, Sha256};
 use std::sync::Arc;
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
-use zoom_sim::{
-    Scenario, SimAccount, SimArchiveFile, SimMeeting, SimOptions, SimParticipant, SimServer,
-    SimUser,
-};
+use zoom_sim::{Scenario, SimServer};
 
 fn moto() -> Option<String> {
     match std::env::var("MOTO") {
@@ -61,68 +58,17 @@ async fn setup(endpoint: &str, name: &str) -> AwsAdapters {
 
 /// One meeting whose one recorded participant has one M4A file of `size` bytes.
 fn one_big_file(size: u64, honour_range: bool) -> Scenario {
-    let now = Utc::now();
-    let start = now - ChronoDuration::hours(3);
-    let end = start + ChronoDuration::hours(1);
-    let email = "alice@acme.example".to_string();
-    Scenario {
-        accounts: vec![SimAccount {
-            account_id: "big-account".into(),
-            client_id: "big-client".into(),
-            client_secret: "big-secret".into(),
-            users: vec![SimUser {
-                id: "u-alice".into(),
-                email: email.clone(),
-                name: "Alice".into(),
-                extension: Some(1001),
-                phone_number: None,
-            }],
-            meetings: vec![SimMeeting {
-                uuid: "big-meeting==".into(),
-                id: 81_000_000_001,
-                host_id: "u-alice".into(),
-                topic: "Resumed upload".into(),
-                start_time: start,
-                duration_secs: 3600,
-                external: false,
-                parent_uuid: None,
-                complete_time: end + ChronoDuration::minutes(5),
-                participants: vec![SimParticipant {
-                    user_id: "u-alice".into(),
-                    name: "Alice".into(),
-                    email: email.clone(),
-                    segments: vec![(start, end)],
-                }],
-                files: vec![SimArchiveFile {
-                    id: "big-file".into(),
-                    file_type: "M4A".into(),
-                    recording_type: "audio_only".into(),
-                    individual: true,
-                    participant_email: Some(email),
-                    join: start,
-                    leave: end,
-                    size,
-                    available_at: None,
-                    failed: false,
-                    deleted: false,
-                }],
-            }],
-            calls: vec![],
-        }],
-        options: SimOptions {
-            fingerprints: false,
-            honour_range,
-            ..SimOptions::default()
-        },
-    }
+    let mut s = Scenario::single_file(Utc::now(), size);
+    s.options.honour_range = honour_range;
+    s
 }
 
 fn tenant(sim: &SimServer) -> TenantConfig {
     serde_json::from_value(serde_json::json!({
         "id": "acme",
-        "account_id": "big-account",
-        "client_id": "big-client",
-        "client_secret": "big-secret",
+        "account_id": "single-account",
+        "client_id": "single-client",
+        "client_secret": "single-secret",
         "api_base_url": sim.api_base_url(),
         "oauth_url": sim.oauth_url(),
         "sources": ["meetings"],

@@ -7,10 +7,7 @@ use archiver_core::services::poller::PollOptions;
 use archiver_core::{FileQuery, FileState};
 use chrono::{Duration, Utc};
 use std::time::Instant;
-use zoom_sim::{
-    Scenario, SimAccount, SimArchiveFile, SimMeeting, SimOptions, SimParticipant, SimServer,
-    SimUser,
-};
+use zoom_sim::{Scenario, SimAccount, SimServer};
 
 /// Peak resident set size of this process so far (`VmHWM`), in KiB.
 pub fn peak_rss_kib() -> Option<u64> {
@@ -24,69 +21,12 @@ pub fn peak_rss_kib() -> Option<u64> {
         .ok()
 }
 
-/// A scenario with one meeting whose one recorded participant has one audio file of `size` bytes.
-pub fn one_big_file(size: u64) -> Scenario {
-    let now = Utc::now();
-    let start = now - Duration::hours(3);
-    let end = start + Duration::hours(1);
-    let email = "alice@acme.example".to_string();
-    Scenario {
-        accounts: vec![SimAccount {
-            account_id: "bench-account".into(),
-            client_id: "bench-client".into(),
-            client_secret: "bench-secret".into(),
-            users: vec![SimUser {
-                id: "u-alice".into(),
-                email: email.clone(),
-                name: "Alice".into(),
-                extension: Some(1001),
-                phone_number: None,
-            }],
-            meetings: vec![SimMeeting {
-                uuid: "bench-meeting==".into(),
-                id: 81_000_000_001,
-                host_id: "u-alice".into(),
-                topic: "Streaming benchmark".into(),
-                start_time: start,
-                duration_secs: 3600,
-                external: false,
-                parent_uuid: None,
-                complete_time: end + Duration::minutes(5),
-                participants: vec![SimParticipant {
-                    user_id: "u-alice".into(),
-                    name: "Alice".into(),
-                    email: email.clone(),
-                    segments: vec![(start, end)],
-                }],
-                files: vec![SimArchiveFile {
-                    id: "big-file".into(),
-                    file_type: "M4A".into(),
-                    recording_type: "audio_only".into(),
-                    individual: true,
-                    participant_email: Some(email),
-                    join: start,
-                    leave: end,
-                    size,
-                    available_at: None,
-                    failed: false,
-                    deleted: false,
-                }],
-            }],
-            calls: vec![],
-        }],
-        options: SimOptions {
-            fingerprints: false,
-            ..SimOptions::default()
-        },
-    }
-}
-
 /// Archives one file of `size_mib` MiB from the simulator into a fresh embedded archive and
 /// prints throughput and peak RSS. Run it in its own process: peak RSS is per process.
 pub async fn stream(size_mib: u64, dir: &std::path::Path) -> Result<()> {
     let size = size_mib * 1024 * 1024;
     let rss_before = peak_rss_kib().unwrap_or(0);
-    let sim = SimServer::start(one_big_file(size))
+    let sim = SimServer::start(Scenario::single_file(Utc::now(), size))
         .await
         .context("starting the simulator")?;
     if dir.exists() {
@@ -97,9 +37,9 @@ pub async fn stream(size_mib: u64, dir: &std::path::Path) -> Result<()> {
 data_dir = "{}"
 [[tenants]]
 id = "bench"
-account_id = "bench-account"
-client_id = "bench-client"
-client_secret = "bench-secret"
+account_id = "single-account"
+client_id = "single-client"
+client_secret = "single-secret"
 api_base_url = "{}"
 oauth_url = "{}"
 sources = ["meetings"]

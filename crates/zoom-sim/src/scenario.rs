@@ -800,6 +800,65 @@ impl Scenario {
         }
     }
 
+    /// One account (`single-account`, client `single-client` / `single-secret`) with one user,
+    /// `alice@acme.example` (extension 1001), and one meeting that ended two hours before `now`
+    /// whose only file is her individual M4A `big-file` of `size` bytes. For benchmarks and
+    /// large-file tests; fingerprints are off (hashing gigabytes at listing time would dominate).
+    pub fn single_file(now: DateTime<Utc>, size: u64) -> Scenario {
+        let start = now - Duration::hours(3);
+        let end = start + Duration::hours(1);
+        let email = "alice@acme.example".to_string();
+        Scenario {
+            accounts: vec![SimAccount {
+                account_id: "single-account".into(),
+                client_id: "single-client".into(),
+                client_secret: "single-secret".into(),
+                users: vec![SimUser {
+                    id: "u-alice".into(),
+                    email: email.clone(),
+                    name: "Alice".into(),
+                    extension: Some(1001),
+                    phone_number: None,
+                }],
+                meetings: vec![SimMeeting {
+                    uuid: "single-meeting==".into(),
+                    id: 81_000_000_001,
+                    host_id: "u-alice".into(),
+                    topic: "One large file".into(),
+                    start_time: start,
+                    duration_secs: 3600,
+                    external: false,
+                    parent_uuid: None,
+                    complete_time: end + Duration::minutes(5),
+                    participants: vec![SimParticipant {
+                        user_id: "u-alice".into(),
+                        name: "Alice".into(),
+                        email: email.clone(),
+                        segments: vec![(start, end)],
+                    }],
+                    files: vec![SimArchiveFile {
+                        id: "big-file".into(),
+                        file_type: "M4A".into(),
+                        recording_type: "audio_only".into(),
+                        individual: true,
+                        participant_email: Some(email),
+                        join: start,
+                        leave: end,
+                        size,
+                        available_at: None,
+                        failed: false,
+                        deleted: false,
+                    }],
+                }],
+                calls: vec![],
+            }],
+            options: SimOptions {
+                fingerprints: false,
+                ..SimOptions::default()
+            },
+        }
+    }
+
     /// A deterministic scenario of arbitrary size (one account `gen-account-{seed}`,
     /// client `gen-client` / `gen-secret`).
     pub fn generate(spec: &GenSpec) -> Scenario {
