@@ -335,9 +335,13 @@ async fn aws_init(cfg: &FileConfig) -> Result<ExitCode> {
 }
 
 async fn run_once(app: &App) -> Result<ExitCode> {
+    let listing = progress_bar("{spinner} listing Zoom recordings {elapsed}");
     let polls = app.poll_all(&PollOptions::default(), false).await;
+    if let Some(pb) = listing {
+        pb.finish_and_clear();
+    }
     eprint!("{}", report::poll_lines(&polls));
-    let progress = progress_bar();
+    let progress = progress_bar("{spinner} {pos} files done {elapsed}");
     let on_outcome = |_: &archiver_core::Delivery,
                       o: &archiver_core::services::downloader::TaskOutcome| {
         if let Some(pb) = &progress
@@ -374,14 +378,13 @@ async fn run_once(app: &App) -> Result<ExitCode> {
     )
 }
 
-fn progress_bar() -> Option<indicatif::ProgressBar> {
+/// A spinner on stderr when it is a terminal; plain log lines otherwise.
+fn progress_bar(template: &str) -> Option<indicatif::ProgressBar> {
     if !std::io::stderr().is_terminal() {
         return None;
     }
     let pb = indicatif::ProgressBar::new_spinner();
-    pb.set_style(
-        indicatif::ProgressStyle::with_template("{spinner} {pos} files done {elapsed}").ok()?,
-    );
+    pb.set_style(indicatif::ProgressStyle::with_template(template).ok()?);
     pb.enable_steady_tick(Duration::from_millis(120));
     Some(pb)
 }
