@@ -23,6 +23,23 @@ impl MetaStore for CrashBeforeArchivedWrite {
     async fn insert_file(&self, rec: &FileRecord) -> Result<bool, MetaError> {
         self.inner.insert_file(rec).await
     }
+    async fn get_memo(
+        &self,
+        t: &TenantId,
+        key: &str,
+        now: chrono::DateTime<chrono::Utc>,
+    ) -> Result<Option<String>, MetaError> {
+        self.inner.get_memo(t, key, now).await
+    }
+    async fn put_memo(
+        &self,
+        t: &TenantId,
+        key: &str,
+        value: &str,
+        expires: chrono::DateTime<chrono::Utc>,
+    ) -> Result<(), MetaError> {
+        self.inner.put_memo(t, key, value, expires).await
+    }
     async fn get_file(
         &self,
         t: &TenantId,

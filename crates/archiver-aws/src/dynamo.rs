@@ -5,9 +5,10 @@
 //! | item   | `pk`                    | `sk`                  | indexes                                                   |
 //! |--------|-------------------------|-----------------------|-----------------------------------------------------------|
 //! | file   | `T#{tenant}#FILE`       | `{source}#{file_id}`  | `gsi3`: `T#{tenant}#FS#{state}` / `{source}#{file_id}`    |
-//! | CDR    | `T#{tenant}#CDR`        | `{cdr_id}`            | `gsi1`: `E#{email, lowercase}` / `{start}#{cdr_id}`; `gsi4`: `X#{extension}` / `{start}#{cdr_id}`; `gsi2`: `T#{tenant}#D#{yyyy-mm-dd}` / `{start}#{cdr_id}` |
+//! | CDR    | `T#{tenant}#CDR`        | `{cdr_id}`            | `gsi1`: `E#{email, lowercase}` / `{start}#{cdr_id}`; `gsi4`: `X#{extension}` / `{start}#{cdr_id}`; `gsi2`: `T#{tenant}#D#{yyyy-mm-dd}` / `{start}#{cdr_id}`; `gsi5`: `C#{tenant}#{platform_call_id}` / `{start}#{cdr_id}` |
 //! | cursor | `T#{tenant}#CURSOR`     | `{source}`            |                                                           |
 //! | lease  | `L#{name}`              | `LEASE`               | `ttl` (epoch seconds) lets DynamoDB drop old leases       |
+//! | memo   | `T#{tenant}#MEMO`       | `{key}`               | `ttl`; expiry also checked on read (`expires_ms`)         |
 //!
 //! Files, CDRs and cursors of one tenant share a partition per kind, so listing a tenant's
 //! files or CDRs is one `Query`. `{start}` is the start time as a fixed-width
@@ -19,7 +20,8 @@
 //! with `#v = :expected` and store `version + 1`; leases are taken with
 //! `attribute_not_exists(pk) OR #until <= :now OR #owner = :me`.
 //!
-//! Queries: a CDR query with a user goes to `gsi1` and `gsi4`; with a time range (and a
+//! Queries: a CDR query with a platform call id (and a tenant) goes to `gsi5`; with a
+//! user to `gsi1` and `gsi4`; with a time range (and a
 //! tenant) to `gsi2`, one query per day (at most 400 days, else the tenant partition);
 //! a tenant-only query reads the tenant's partition; only a query without tenant, user or
 //! range scans. `list_files` uses `gsi3` for a state, the tenant partition otherwise, and
@@ -86,6 +88,8 @@ pub const GSI_DAY: &str = "gsi2";
 pub const GSI_FILE_STATE: &str = "gsi3";
 /// Index of CDRs by user extension.
 pub const GSI_USER_EXTENSION: &str = "gsi4";
+/// Index of CDRs by tenant and platform call id (one conversation).
+pub const GSI_CALL: &str = "gsi5";
 
 /// The metadata table's keys and indexes.
 pub fn table_definition() -> TableDefinition {
@@ -102,6 +106,7 @@ pub fn table_definition() -> TableDefinition {
             gsi(GSI_DAY),
             gsi(GSI_FILE_STATE),
             gsi(GSI_USER_EXTENSION),
+            gsi(GSI_CALL),
         ],
         ttl_attribute: "ttl".into(),
     }
@@ -128,6 +133,12 @@ fn file_sk(source: Source, file_id: &str) -> String {
 }
 fn cdr_pk(t: &TenantId) -> String {
     format!("T#{t}#CDR")
+}
+fn call_pk(t: &TenantId, call: &str) -> String {
+    format!("C#{t}#{call}")
+}
+fn memo_pk(t: &TenantId) -> String {
+    format!("T#{t}#MEMO")
 }
 fn cursor_pk(t: &TenantId) -> String {
     format!("T#{t}#CURSOR")
@@ -367,8 +378,13 @@ impl DynamoMetaStore {
             .filter(|x| !x.trim().is_empty())
         {
             item.insert("gsi4pk".into(), s(ext_pk(x)));
-            item.insert("gsi4sk".into(), s(sort));
+            item.insert("gsi4sk".into(), s(sort.clone()));
         }
+        item.insert(
+            "gsi5pk".into(),
+            s(call_pk(&cdr.tenant, &cdr.platform_call_id)),
+        );
+        item.insert("gsi5sk".into(), s(sort));
         Ok(item)
     }
 
@@ -500,7 +516,10 @@ impl MetaStore for DynamoMetaStore {
 
     async fn query_cdrs(&self, q: &CdrQuery) -> Result<Vec<Cdr>, MetaError> {
         let bounds = Self::time_bounds(q);
-        let items = if let Some(user) = q.user.as_deref() {
+        let items = if let (Some(t), Some(call)) = (&q.tenant, q.platform_call_id.as_deref()) {
+            self.query(Some(GSI_CALL), "gsi5pk", call_pk(t, call), bounds)
+                .await?
+        } else if let Some(user) = q.user.as_deref() {
             let mut items = self
                 .query(
                     Some(GSI_USER_EMAIL),
@@ -647,6 +666,49 @@ impl MetaStore for DynamoMetaStore {
             Err(e) => Err(self.backend(&format!("DeleteItem lease {name}"), Failure::of(&e))),
         }
     }
+
+    async fn get_memo(
+        &self,
+        tenant: &TenantId,
+        key: &str,
+        now: DateTime<Utc>,
+    ) -> Result<Option<String>, MetaError> {
+        let Some(item) = self.get(memo_pk(tenant), key.to_string()).await? else {
+            return Ok(None);
+        };
+        // TTL deletion is lazy (up to days late): the expiry is checked here.
+        let expires = item
+            .get("expires_ms")
+            .and_then(|v| v.as_n().ok())
+            .and_then(|v| v.parse::<i64>().ok())
+            .unwrap_or(0);
+        if expires <= now.timestamp_millis() {
+            return Ok(None);
+        }
+        Ok(item.get("value").and_then(|v| v.as_s().ok()).cloned())
+    }
+
+    async fn put_memo(
+        &self,
+        tenant: &TenantId,
+        key: &str,
+        value: &str,
+        expires: DateTime<Utc>,
+    ) -> Result<(), MetaError> {
+        self.client
+            .put_item()
+            .table_name(&self.table)
+            .item("pk", s(memo_pk(tenant)))
+            .item("sk", s(key))
+            .item("kind", s("memo"))
+            .item("value", s(value))
+            .item("expires_ms", n(expires.timestamp_millis()))
+            .item("ttl", n(expires.timestamp() + 86_400))
+            .send()
+            .await
+            .map_err(|e| self.backend(&format!("PutItem memo {tenant}/{key}"), Failure::of(&e)))?;
+        Ok(())
+    }
 }
 
 #[cfg(test)]
@@ -660,7 +722,7 @@ mod tests {
             d.attributes(),
             [
                 "gsi1pk", "gsi1sk", "gsi2pk", "gsi2sk", "gsi3pk", "gsi3sk", "gsi4pk", "gsi4sk",
-                "pk", "sk"
+                "gsi5pk", "gsi5sk", "pk", "sk"
             ]
         );
         assert_eq!(sk_attr("gsi2pk"), "gsi2sk");

@@ -34,6 +34,8 @@
 //!
 //! [`BlobStore::head`] returns the SHA-256 from the metadata, else from the `sha256` tag.
 //! [`BlobStore::list`] does not read metadata or tags, so its entries have `sha256: None`.
+//! [`BlobStore::get_from`] is a ranged `GetObject` (`Range: bytes={offset}-`); the 416
+//! `InvalidRange` that S3 answers for an offset at or past the end gives an empty stream.
 
 use crate::AwsSettings;
 use crate::error::Failure;
@@ -146,6 +148,43 @@ impl S3BlobStore {
             ),
             ("file-id".to_string(), meta_value(&meta.file_id)),
         ])
+    }
+
+    /// `GetObject` from byte `offset` (`Range: bytes={offset}-`; no range for 0). S3
+    /// answers an offset at or past the end with 416 `InvalidRange`: that is an empty
+    /// stream (the object exists, there is nothing after the offset).
+    async fn get_range(&self, key: &ObjectKey, offset: u64) -> Result<ByteStream, BlobError> {
+        let s3_key = self.s3_key(key);
+        let range = (offset > 0).then(|| format!("bytes={offset}-"));
+        let out = match self
+            .client
+            .get_object()
+            .bucket(&self.bucket)
+            .key(&s3_key)
+            .set_range(range)
+            .send()
+            .await
+        {
+            Ok(o) => o,
+            Err(e) => {
+                let f = Failure::of(&e);
+                return if f.status == Some(404) || f.is("NoSuchKey") {
+                    Err(BlobError::NotFound(key.clone()))
+                } else if offset > 0 && (f.status == Some(416) || f.is("InvalidRange")) {
+                    Ok(futures::stream::empty().boxed())
+                } else {
+                    Err(self.backend(&s3_key, "GetObject", f))
+                };
+            }
+        };
+        let stream = futures::stream::unfold(out.body, |mut b| async move {
+            match b.next().await {
+                Some(Ok(chunk)) => Some((Ok(chunk), b)),
+                Some(Err(e)) => Some((Err(io::Error::other(e)), b)),
+                None => None,
+            }
+        });
+        Ok(stream.boxed())
     }
 
     async fn exists(&self, s3_key: &str) -> Result<bool, BlobError> {
@@ -697,33 +736,11 @@ impl BlobStore for S3BlobStore {
     }
 
     async fn get(&self, key: &ObjectKey) -> Result<ByteStream, BlobError> {
-        let s3_key = self.s3_key(key);
-        let out = match self
-            .client
-            .get_object()
-            .bucket(&self.bucket)
-            .key(&s3_key)
-            .send()
-            .await
-        {
-            Ok(o) => o,
-            Err(e) => {
-                let f = Failure::of(&e);
-                return if f.status == Some(404) || f.is("NoSuchKey") {
-                    Err(BlobError::NotFound(key.clone()))
-                } else {
-                    Err(self.backend(&s3_key, "GetObject", f))
-                };
-            }
-        };
-        let stream = futures::stream::unfold(out.body, |mut b| async move {
-            match b.next().await {
-                Some(Ok(chunk)) => Some((Ok(chunk), b)),
-                Some(Err(e)) => Some((Err(io::Error::other(e)), b)),
-                None => None,
-            }
-        });
-        Ok(stream.boxed())
+        self.get_range(key, 0).await
+    }
+
+    async fn get_from(&self, key: &ObjectKey, offset: u64) -> Result<ByteStream, BlobError> {
+        self.get_range(key, offset).await
     }
 
     async fn list(&self, prefix: &str) -> Result<Vec<ObjectInfo>, BlobError> {

@@ -144,6 +144,13 @@ impl ZoomApi for CountingZoom {
     ) -> Result<Page<PhoneRecording>, ZoomError> {
         self.inner.list_phone_recordings(window, page_token).await
     }
+    async fn list_meeting_participants(
+        &self,
+        uuid: &str,
+        page_token: Option<&str>,
+    ) -> Result<Page<archiver_core::MeetingParticipant>, ZoomError> {
+        self.inner.list_meeting_participants(uuid, page_token).await
+    }
     async fn download(&self, url: &str) -> Result<Download, ZoomError> {
         let d = self.inner.download(url).await?;
         Ok(self.count(0, d))

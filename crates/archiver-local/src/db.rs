@@ -7,7 +7,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 /// The schema version this code writes (`PRAGMA user_version`).
-pub(crate) const SCHEMA_VERSION: i64 = 1;
+pub(crate) const SCHEMA_VERSION: i64 = 2;
 
 const SCHEMA_V1: &str = r#"
 CREATE TABLE files (
@@ -77,6 +77,16 @@ CREATE TABLE dead_letters (
     dead_at       TEXT    NOT NULL
 );
 CREATE INDEX dead_letters_by_time ON dead_letters (dead_at, id);
+"#;
+
+const SCHEMA_V2: &str = r#"
+CREATE TABLE memos (
+    tenant  TEXT NOT NULL,
+    key     TEXT NOT NULL,
+    value   TEXT NOT NULL,
+    expires TEXT NOT NULL,
+    PRIMARY KEY (tenant, key)
+);
 "#;
 
 /// Errors of the SQLite layer, converted into each port's error type.
@@ -162,6 +172,9 @@ fn migrate(conn: &mut Connection) -> Result<(), DbError> {
     }
     if version < 1 {
         tx.execute_batch(SCHEMA_V1)?;
+    }
+    if version < 2 {
+        tx.execute_batch(SCHEMA_V2)?;
     }
     if version < SCHEMA_VERSION {
         tx.pragma_update(None, "user_version", SCHEMA_VERSION)?;

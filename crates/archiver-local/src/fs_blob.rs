@@ -5,7 +5,7 @@ use async_trait::async_trait;
 use bytes::{Bytes, BytesMut};
 use futures::StreamExt;
 use std::fs::{self, File, OpenOptions};
-use std::io::{self, BufWriter, Read, Write};
+use std::io::{self, BufWriter, Read, Seek, SeekFrom, Write};
 use std::path::{Path, PathBuf};
 use std::time::{Duration, SystemTime};
 use tokio::sync::mpsc;
@@ -19,7 +19,7 @@ const TMP_DIR: &str = ".tmp";
 const WRITE_BUF: usize = 1 << 20;
 /// Chunks in flight between the body stream and the writer thread.
 const WRITE_QUEUE: usize = 32;
-/// Chunk size of `get`.
+/// Chunk size of `get` and `get_from`.
 const READ_CHUNK: usize = 1 << 20;
 /// Temporary files older than this are removed when a store is opened.
 const STALE_TMP: Duration = Duration::from_secs(24 * 3600);
@@ -360,6 +360,60 @@ fn read_full(f: &mut File, buf: &mut [u8]) -> io::Result<usize> {
     Ok(n)
 }
 
+impl FsBlobStore {
+    /// Streams the object at `key` from byte `offset` (an offset at or past the end gives
+    /// an empty stream) in [`READ_CHUNK`] chunks read by a blocking thread.
+    async fn read_from(&self, key: &ObjectKey, offset: u64) -> Result<ByteStream, BlobError> {
+        let path = self.path_for(key.as_str())?;
+        let root = self.root.clone();
+        let opened = tokio::task::spawn_blocking(move || -> io::Result<Option<File>> {
+            match fs::symlink_metadata(&path) {
+                Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(None),
+                Err(e) => return Err(e),
+                Ok(_) => {}
+            }
+            ensure_inside(&root, &path)?;
+            if !fs::metadata(&path)?.is_file() {
+                return Ok(None);
+            }
+            let mut file = File::open(&path)?;
+            if offset > 0 {
+                // Seeking past the end is allowed: reads there return nothing.
+                file.seek(SeekFrom::Start(offset))?;
+            }
+            Ok(Some(file))
+        })
+        .await
+        .map_err(|e| join_err(key.as_str(), e))?
+        .map_err(|e| io_err(key.as_str(), "opening the object", e))?;
+        let Some(mut file) = opened else {
+            return Err(BlobError::NotFound(key.clone()));
+        };
+        let (tx, rx) = mpsc::channel::<io::Result<Bytes>>(2);
+        tokio::task::spawn_blocking(move || {
+            loop {
+                let mut buf = BytesMut::zeroed(READ_CHUNK);
+                let item = match read_full(&mut file, &mut buf) {
+                    Ok(0) => break,
+                    Ok(n) => {
+                        buf.truncate(n);
+                        Ok(buf.freeze())
+                    }
+                    Err(e) => Err(e),
+                };
+                let failed = item.is_err();
+                if tx.blocking_send(item).is_err() || failed {
+                    break; // The reader went away, or the error was delivered.
+                }
+            }
+        });
+        Ok(futures::stream::unfold(rx, |mut rx| async move {
+            rx.recv().await.map(|item| (item, rx))
+        })
+        .boxed())
+    }
+}
+
 #[async_trait]
 impl BlobStore for FsBlobStore {
     async fn put_stream(
@@ -453,48 +507,11 @@ impl BlobStore for FsBlobStore {
     }
 
     async fn get(&self, key: &ObjectKey) -> Result<ByteStream, BlobError> {
-        let path = self.path_for(key.as_str())?;
-        let root = self.root.clone();
-        let opened = tokio::task::spawn_blocking(move || -> io::Result<Option<File>> {
-            match fs::symlink_metadata(&path) {
-                Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(None),
-                Err(e) => return Err(e),
-                Ok(_) => {}
-            }
-            ensure_inside(&root, &path)?;
-            if !fs::metadata(&path)?.is_file() {
-                return Ok(None);
-            }
-            File::open(&path).map(Some)
-        })
-        .await
-        .map_err(|e| join_err(key.as_str(), e))?
-        .map_err(|e| io_err(key.as_str(), "opening the object", e))?;
-        let Some(mut file) = opened else {
-            return Err(BlobError::NotFound(key.clone()));
-        };
-        let (tx, rx) = mpsc::channel::<io::Result<Bytes>>(2);
-        tokio::task::spawn_blocking(move || {
-            loop {
-                let mut buf = BytesMut::zeroed(READ_CHUNK);
-                let item = match read_full(&mut file, &mut buf) {
-                    Ok(0) => break,
-                    Ok(n) => {
-                        buf.truncate(n);
-                        Ok(buf.freeze())
-                    }
-                    Err(e) => Err(e),
-                };
-                let failed = item.is_err();
-                if tx.blocking_send(item).is_err() || failed {
-                    break; // The reader went away, or the error was delivered.
-                }
-            }
-        });
-        Ok(futures::stream::unfold(rx, |mut rx| async move {
-            rx.recv().await.map(|item| (item, rx))
-        })
-        .boxed())
+        self.read_from(key, 0).await
+    }
+
+    async fn get_from(&self, key: &ObjectKey, offset: u64) -> Result<ByteStream, BlobError> {
+        self.read_from(key, offset).await
     }
 
     async fn list(&self, prefix: &str) -> Result<Vec<ObjectInfo>, BlobError> {

@@ -378,4 +378,45 @@ impl MetaStore for SqliteMetaStore {
             })
             .await?)
     }
+
+    async fn get_memo(
+        &self,
+        tenant: &TenantId,
+        key: &str,
+        now: DateTime<Utc>,
+    ) -> Result<Option<String>, MetaError> {
+        let (tenant, key) = (tenant.to_string(), key.to_string());
+        Ok(self
+            .db
+            .call(move |c| {
+                Ok(c.query_row(
+                    "SELECT value FROM memos WHERE tenant = ?1 AND key = ?2 AND expires > ?3",
+                    params![tenant, key, ts(now)],
+                    |r| r.get(0),
+                )
+                .optional()?)
+            })
+            .await?)
+    }
+
+    async fn put_memo(
+        &self,
+        tenant: &TenantId,
+        key: &str,
+        value: &str,
+        expires: DateTime<Utc>,
+    ) -> Result<(), MetaError> {
+        let (tenant, key, value) = (tenant.to_string(), key.to_string(), value.to_string());
+        Ok(self
+            .db
+            .call(move |c| {
+                c.execute(
+                    "INSERT INTO memos (tenant, key, value, expires) VALUES (?1, ?2, ?3, ?4)
+                     ON CONFLICT (tenant, key) DO UPDATE SET value = excluded.value, expires = excluded.expires",
+                    params![tenant, key, value, ts(expires)],
+                )?;
+                Ok(())
+            })
+            .await?)
+    }
 }

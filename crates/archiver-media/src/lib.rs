@@ -1,9 +1,12 @@
 //! # archiver-media: streaming analysis of archived audio and video
 //!
-//! A leaf library (no dependency on the archiver's core) that decodes MP3 (Zoom Phone
-//! recordings) and AAC in MP4/M4A (Zoom meeting archives) with pure-Rust
-//! [symphonia](https://docs.rs/symphonia) decoders and measures what a compliance reviewer
-//! needs to know about a recording:
+//! The adapter of the core's [`MediaAnalyser`](archiver_core::ports::MediaAnalyser) port
+//! ([`BlobAnalyser`]): it decodes MP3 (Zoom Phone recordings) and AAC in MP4/M4A (Zoom
+//! meeting archives) read back from the object store, with pure-Rust
+//! [symphonia](https://docs.rs/symphonia) decoders, and measures what a compliance reviewer
+//! needs to know about a recording. It depends on the core's ports only (no AWS, no HTTP);
+//! the decoding itself ([`analyse`]) works on any `Read + Seek` and needs neither the core
+//! nor a runtime:
 //!
 //! * codec, sample rate, channel count and the **decoded** duration (sample frames actually
 //!   produced by the decoder divided by the sample rate — not the container's claim);
@@ -21,6 +24,30 @@
 //! into running sums and dropped, so memory is bounded by the codec state plus the activity
 //! vector (10 bytes per second of audio). MP4 box headers are inspected by seeking, never by
 //! loading the file.
+//!
+//! ## Reading back from the store
+//!
+//! [`BlobAnalyser`] runs [`analyse`] on a blocking thread (`spawn_blocking`) over a
+//! `Read + Seek` bridge to [`BlobStore::get_from`](archiver_core::ports::BlobStore::get_from):
+//! the bridge keeps one open stream, its current chunk and the position, and drives the
+//! stream with the runtime's `Handle::block_on`. A read is served from the current chunk
+//! (also after a seek back inside it); a seek to at most [`SEEK_SKIP_LIMIT`] (256 KiB) past
+//! the chunk reads on and discards; any other seek opens a new stream at the target.
+//! `SeekFrom::End` uses the size recorded for the object, and reads stop there. Memory is
+//! therefore bounded by one chunk of the store's stream (64 KiB in memory, 1 MiB from
+//! files, the HTTP body's chunks on S3) on top of the decoder's own bounds (above). Analysing
+//! an MP3 opens two streams (the decode from the start, and the frame-header walk from the
+//! start again; the trailer check at the end is served from the last chunk); an M4A with
+//! `moov` first, one. An MP4 with `mdat` before `moov` opens a few more: seeking over the
+//! media data to the index and back.
+//!
+//! The facts ([`MediaFacts`](archiver_core::domain::MediaFacts)) carry the report's
+//! figures; the voice activity is kept (encoded) for M4A files only, the individual
+//! meeting audio that talk-over is computed from. A failure never escapes: its message
+//! goes into `MediaFacts::error`, starting with `not media:`, `truncated:`,
+//! `unsupported codec:` or `could not read the stored object:` (a store error, such as a
+//! missing object); a panic of the decoder is reported there too. `Document` objects are
+//! not read (empty facts).
 //!
 //! ## Silence and activity
 //!
@@ -60,6 +87,10 @@
 //! indistinguishable from a complete file. AAC priming/padding is not trimmed (symphonia's
 //! MP4 reader ignores edit lists), so AAC durations read up to ~2 frames (≈ 40–60 ms) long.
 
+mod blob;
+
+pub use blob::{BlobAnalyser, SEEK_SKIP_LIMIT};
+
 use std::fs::File;
 use std::io::{ErrorKind, Read, Seek, SeekFrom};
 use std::path::Path;
@@ -74,6 +105,10 @@ use symphonia::core::meta::MetadataOptions;
 
 /// Length of one analysis window (silence detection and voice activity), in seconds.
 pub const WINDOW_SECS: f64 = 0.1;
+/// Log filter directives that silence the decoders' own chatter (junk skipped, corrupt
+/// frames): what matters reaches the report (`decode_errors`, the error). Append to an
+/// `EnvFilter`.
+pub const QUIET_DECODERS: &str = "symphonia=error,symphonia_core=error,symphonia_bundle_mp3=error,symphonia_format_isomp4=error,symphonia_codec_aac=error,symphonia_metadata=error";
 /// A window whose RMS is below this level (dBFS) is silent.
 pub const SILENCE_THRESHOLD_DBFS: f64 = -50.0;
 /// A sample at or above this absolute value (full scale = 1.0) is clipped.

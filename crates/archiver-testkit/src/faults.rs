@@ -202,6 +202,25 @@ impl<M: MetaStore + ?Sized> MetaStore for FaultyMetaStore<M> {
         self.check("insert_file")?;
         self.inner.insert_file(rec).await
     }
+    async fn get_memo(
+        &self,
+        tenant: &TenantId,
+        key: &str,
+        now: DateTime<Utc>,
+    ) -> Result<Option<String>, MetaError> {
+        self.check("get_memo")?;
+        self.inner.get_memo(tenant, key, now).await
+    }
+    async fn put_memo(
+        &self,
+        tenant: &TenantId,
+        key: &str,
+        value: &str,
+        expires: DateTime<Utc>,
+    ) -> Result<(), MetaError> {
+        self.check("put_memo")?;
+        self.inner.put_memo(tenant, key, value, expires).await
+    }
     async fn get_file(
         &self,
         tenant: &TenantId,

@@ -117,11 +117,17 @@ impl BlobStore for MemBlobStore {
     }
 
     async fn get(&self, key: &ObjectKey) -> Result<ByteStream, BlobError> {
+        self.get_from(key, 0).await
+    }
+
+    async fn get_from(&self, key: &ObjectKey, offset: u64) -> Result<ByteStream, BlobError> {
         let bytes = self
             .lock()
             .get(key)
             .map(|s| s.bytes.clone())
             .ok_or_else(|| BlobError::NotFound(key.clone()))?;
+        let start = usize::try_from(offset).map_or(bytes.len(), |o| o.min(bytes.len()));
+        let bytes = bytes.slice(start..);
         const CHUNK: usize = 64 * 1024;
         let chunks: Vec<Bytes> = (0..bytes.len())
             .step_by(CHUNK)

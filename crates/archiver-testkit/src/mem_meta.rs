@@ -12,6 +12,7 @@ struct Inner {
     cdrs: BTreeMap<(TenantId, String), Cdr>,
     cursors: BTreeMap<(TenantId, Source), Cursor>,
     leases: HashMap<String, (String, DateTime<Utc>)>,
+    memos: HashMap<(TenantId, String), (String, DateTime<Utc>)>,
 }
 
 /// An in-memory [`MetaStore`]. Clones share the same data.
@@ -224,6 +225,34 @@ impl MetaStore for MemMetaStore {
         {
             g.leases.remove(name);
         }
+        Ok(())
+    }
+
+    async fn get_memo(
+        &self,
+        tenant: &TenantId,
+        key: &str,
+        now: DateTime<Utc>,
+    ) -> Result<Option<String>, MetaError> {
+        Ok(self
+            .lock()
+            .memos
+            .get(&(tenant.clone(), key.to_string()))
+            .filter(|(_, exp)| *exp > now)
+            .map(|(v, _)| v.clone()))
+    }
+
+    async fn put_memo(
+        &self,
+        tenant: &TenantId,
+        key: &str,
+        value: &str,
+        expires: DateTime<Utc>,
+    ) -> Result<(), MetaError> {
+        self.lock().memos.insert(
+            (tenant.clone(), key.to_string()),
+            (value.to_string(), expires),
+        );
         Ok(())
     }
 }

@@ -8,8 +8,8 @@ use crate::pacing::{Bucket, Pacer, RateLimitInfo};
 use crate::uuid::encode_meeting_uuid;
 use archiver_core::domain::time::format_zoom_time;
 use archiver_core::{
-    ArchiveDateType, ArchiveFilesPage, ArchiveMeeting, Download, Page, PhoneRecording,
-    PhoneRecordingsPage, Window, ZoomApi, ZoomError,
+    ArchiveDateType, ArchiveFilesPage, ArchiveMeeting, Download, MeetingParticipant, Page,
+    ParticipantsPage, PhoneRecording, PhoneRecordingsPage, Window, ZoomApi, ZoomError,
 };
 use async_trait::async_trait;
 use bytes::Bytes;
@@ -53,6 +53,7 @@ struct Inner {
     generation: std::sync::atomic::AtomicU64,
     light: Pacer,
     medium: Pacer,
+    heavy: Pacer,
     phone_medium: Pacer,
     limits: Mutex<BTreeMap<String, RateLimitInfo>>,
 }
@@ -186,6 +187,7 @@ impl ZoomClient {
                 generation: std::sync::atomic::AtomicU64::new(0),
                 light: Pacer::new(pacing.light_per_second),
                 medium: Pacer::new(pacing.medium_per_second),
+                heavy: Pacer::new(pacing.heavy_per_second),
                 phone_medium: Pacer::new(pacing.phone_medium_per_second),
                 limits: Mutex::new(BTreeMap::new()),
                 cfg,
@@ -206,6 +208,7 @@ impl ZoomClient {
         match b {
             Bucket::Light => &self.inner.light,
             Bucket::Medium => &self.inner.medium,
+            Bucket::Heavy => &self.inner.heavy,
             Bucket::PhoneMedium => &self.inner.phone_medium,
         }
     }
@@ -625,6 +628,34 @@ impl ZoomApi for ZoomClient {
             items: page.recordings,
             next_page_token: page.next_page_token.filter(|t| !t.is_empty()),
             to: page.to,
+            total_records: page.total_records,
+        })
+    }
+
+    async fn list_meeting_participants(
+        &self,
+        meeting_uuid: &str,
+        page_token: Option<&str>,
+    ) -> Result<Page<MeetingParticipant>, ZoomError> {
+        let path = format!(
+            "/metrics/meetings/{}/participants",
+            encode_meeting_uuid(meeting_uuid)
+        );
+        let mut q = vec![
+            ("type", "past".to_string()),
+            (
+                "page_size",
+                self.inner.cfg.page_size.clamp(1, 300).to_string(),
+            ),
+        ];
+        if let Some(t) = page_token.filter(|t| !t.is_empty()) {
+            q.push(("next_page_token", t.to_string()));
+        }
+        let page: ParticipantsPage = self.api_get_json(Bucket::Heavy, &path, &q).await?;
+        Ok(Page {
+            items: page.participants,
+            next_page_token: page.next_page_token.filter(|t| !t.is_empty()),
+            to: None,
             total_records: page.total_records,
         })
     }

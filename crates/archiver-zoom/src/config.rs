@@ -59,6 +59,8 @@ pub struct PacingConfig {
     pub light_per_second: u32,
     /// Meetings API "Medium" endpoints (`/archive_files`).
     pub medium_per_second: u32,
+    /// Meetings API "Heavy" endpoints (`/metrics/meetings/{id}/participants`).
+    pub heavy_per_second: u32,
     /// Zoom Phone "Medium" endpoints (`/phone/recordings`).
     pub phone_medium_per_second: u32,
 }
@@ -68,6 +70,7 @@ impl Default for PacingConfig {
         PacingConfig {
             light_per_second: 30,
             medium_per_second: 20,
+            heavy_per_second: 10,
             phone_medium_per_second: 10,
         }
     }
@@ -79,6 +82,7 @@ impl PacingConfig {
         PacingConfig {
             light_per_second: 0,
             medium_per_second: 0,
+            heavy_per_second: 0,
             phone_medium_per_second: 0,
         }
     }

@@ -13,6 +13,8 @@ pub(crate) enum Bucket {
     Light,
     /// Meetings API, Medium.
     Medium,
+    /// Meetings API, Heavy (`/metrics/meetings/{id}/participants`; shares the daily budget).
+    Heavy,
     /// Zoom Phone API, Medium (a separate table at Zoom).
     PhoneMedium,
 }
@@ -23,6 +25,7 @@ impl Bucket {
         match self {
             Bucket::Light => "Light",
             Bucket::Medium => "Medium",
+            Bucket::Heavy => "Heavy",
             Bucket::PhoneMedium => "Medium",
         }
     }

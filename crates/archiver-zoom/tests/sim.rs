@@ -565,6 +565,7 @@ async fn pacing_spaces_calls() {
         PacingConfig {
             light_per_second: 10,
             medium_per_second: 10,
+            heavy_per_second: 10,
             phone_medium_per_second: 10,
         },
     )

@@ -170,7 +170,14 @@ impl App {
         };
         App {
             poller: Poller::new(ports.clone(), location(cfg)),
-            downloader: Downloader::new(ports.clone(), settings),
+            downloader: {
+                let dl = Downloader::new(ports.clone(), settings);
+                if d.analyse_media {
+                    dl.with_analyser(std::sync::Arc::new(archiver_media::BlobAnalyser::new()))
+                } else {
+                    dl
+                }
+            },
             drain: DrainOptions {
                 concurrency: d.concurrency,
                 max_wait: d.max_wait,

@@ -54,6 +54,14 @@ pub struct DownloadConfig {
     /// `run --once` stops waiting for retries due later than this (they stay queued).
     #[serde(default = "default_max_wait", deserialize_with = "de_duration")]
     pub max_wait: Duration,
+    /// Measure each archived audio/video file (length, codecs, silence, voice quality,
+    /// talk-over) for the CDRs, reading it back from the object store.
+    #[serde(default = "default_analyse_media")]
+    pub analyse_media: bool,
+}
+
+fn default_analyse_media() -> bool {
+    true
 }
 
 impl Default for DownloadConfig {
@@ -64,6 +72,7 @@ impl Default for DownloadConfig {
             retry_base: default_retry_base(),
             retry_max: default_retry_max(),
             max_wait: default_max_wait(),
+            analyse_media: default_analyse_media(),
         }
     }
 }

@@ -33,6 +33,11 @@ pub fn cdr_json(c: &Cdr) -> Value {
         "media_length": c.media_length,
         "media_error": c.media_error,
         "voice_quality": c.voice_quality,
+        "audio_codec": c.audio_codec,
+        "video_codec": c.video_codec,
+        "silence_ratio": c.silence_ratio,
+        "longest_silence_seconds": c.longest_silence_seconds,
+        "talkover_ratio": c.talkover_ratio,
         "media": c.media.iter().map(|m| json!({
             "key": m.key,
             "file_type": m.file_type,
@@ -62,8 +67,9 @@ fn csv_field(s: &str) -> String {
     }
 }
 
-/// The CSV columns: the spec's metadata titles, in the spec's order, then the archive's own.
-pub const CSV_COLUMNS: [&str; 25] = [
+/// The CSV columns: the spec's metadata titles that the archive fills, in the spec's order,
+/// then the archive's own (tenant, parent meeting, failure reason, media).
+pub const CSV_COLUMNS: [&str; 33] = [
     "Start Date",
     "Start Time",
     "End Date",
@@ -78,8 +84,13 @@ pub const CSV_COLUMNS: [&str; 25] = [
     "Direction",
     "Direction (User)",
     "Location",
+    "Audio Codec",
+    "Video codec",
     "Platform Call ID",
-    "User ID",
+    "Silence Ratio",
+    "Talkover Ratio",
+    "Longest Silence",
+    "User ID / Agent ID",
     "Source Platform",
     "Conversation Type",
     "Recording failed",
@@ -88,8 +99,15 @@ pub const CSV_COLUMNS: [&str; 25] = [
     "Voice Quality",
     "Record Type",
     "Tenant",
+    "Parent Meeting ID",
+    "Failure Reason",
+    "Segments",
     "Media",
 ];
+
+fn secs_hms(secs: f64) -> String {
+    archiver_core::format_media_length(secs)
+}
 
 /// Writes CDRs as CSV (UTC dates and times; media as `key sha256` pairs separated by `;`).
 pub fn write_csv(out: &mut dyn Write, cdrs: &[Cdr]) -> std::io::Result<()> {
@@ -117,7 +135,16 @@ pub fn write_csv(out: &mut dyn Write, cdrs: &[Cdr]) -> std::io::Result<()> {
             c.direction.clone(),
             c.direction_user.clone(),
             c.location.clone(),
+            c.audio_codec.clone().unwrap_or_default(),
+            c.video_codec.clone().unwrap_or_default(),
             c.platform_call_id.clone(),
+            c.silence_ratio
+                .map(|v| format!("{v:.3}"))
+                .unwrap_or_default(),
+            c.talkover_ratio
+                .map(|v| format!("{v:.3}"))
+                .unwrap_or_default(),
+            c.longest_silence_seconds.map(secs_hms).unwrap_or_default(),
             c.user_id.clone(),
             c.source_platform.clone(),
             c.conversation_type.clone(),
@@ -133,6 +160,19 @@ pub fn write_csv(out: &mut dyn Write, cdrs: &[Cdr]) -> std::io::Result<()> {
                 .unwrap_or_default(),
             c.record_type.clone(),
             c.tenant.to_string(),
+            c.parent_meeting_id.clone().unwrap_or_default(),
+            c.failure_reason.clone().unwrap_or_default(),
+            c.segments
+                .iter()
+                .map(|sg| {
+                    format!(
+                        "{}/{}",
+                        sg.join_time.format("%Y-%m-%dT%H:%M:%SZ"),
+                        sg.leave_time.format("%Y-%m-%dT%H:%M:%SZ")
+                    )
+                })
+                .collect::<Vec<_>>()
+                .join(";"),
             media,
         ];
         writeln!(

@@ -82,6 +82,18 @@ enum Command {
         /// Only this user (email or extension).
         #[arg(long)]
         user: Option<String>,
+        #[command(subcommand)]
+        show: Option<CdrsCommand>,
+    },
+}
+
+#[derive(Subcommand)]
+enum CdrsCommand {
+    /// Print one conversation (every CDR with this platform call id: meeting UUID or phone
+    /// call id) with its media, as indented JSON. Exit 1 when there is none.
+    Show {
+        /// The meeting UUID or phone call id.
+        platform_call_id: String,
     },
 }
 
@@ -135,6 +147,7 @@ enum Format {
 }
 
 fn init_logs(filter: &str) {
+    let filter = format!("{filter},{}", archiver_media::QUIET_DECODERS);
     let filter = tracing_subscriber::EnvFilter::try_new(filter)
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn"));
     let _ = tracing_subscriber::fmt()
@@ -229,6 +242,7 @@ async fn real_main(cli: Cli) -> Result<ExitCode> {
             from,
             to,
             user,
+            show,
         } => {
             let cfg = match load_config(&cli) {
                 Ok(c) => c,
@@ -260,6 +274,32 @@ async fn real_main(cli: Cli) -> Result<ExitCode> {
                 ),
                 None => None,
             };
+            if let Some(CdrsCommand::Show { platform_call_id }) = show {
+                // One indexed lookup per tenant (the call-id index is keyed by tenant).
+                let tenants: Vec<archiver_core::TenantId> = match tenant {
+                    Some(t) => vec![t],
+                    None => cfg.tenants.iter().map(|t| t.id.clone()).collect(),
+                };
+                let mut found = Vec::new();
+                for t in tenants {
+                    let q = CdrQuery {
+                        tenant: Some(t),
+                        platform_call_id: Some(platform_call_id.clone()),
+                        ..CdrQuery::default()
+                    };
+                    found.extend(meta.query_cdrs(&q).await?);
+                }
+                if found.is_empty() {
+                    eprintln!("no conversation with platform call id {platform_call_id:?}");
+                    return Ok(ExitCode::from(1));
+                }
+                let doc = serde_json::json!({
+                    "platform_call_id": platform_call_id,
+                    "cdrs": found.iter().map(export::cdr_json).collect::<Vec<_>>(),
+                });
+                println!("{}", serde_json::to_string_pretty(&doc)?);
+                return Ok(ExitCode::SUCCESS);
+            }
             let q = CdrQuery {
                 tenant,
                 from: *from,

@@ -165,6 +165,84 @@ async fn run_once_archives_and_cdrs_export_the_contract() {
         "Start Date,Start Time,End Date,End Time,Duration,User,From,From Info,To,To Info"
     ));
     assert_eq!(csv.lines().count(), lines.len() + 1);
+    // The spec's titles keep the spec's order (a subsequence of its metadata table).
+    let header: Vec<&str> = csv.lines().next().unwrap().split(',').collect();
+    let spec_order = [
+        "Start Date",
+        "Start Time",
+        "End Date",
+        "End Time",
+        "Duration",
+        "User",
+        "From",
+        "From Info",
+        "To",
+        "To Info",
+        "Participants",
+        "Direction",
+        "Direction (User)",
+        "Location",
+        "Audio Codec",
+        "Video codec",
+        "Platform Call ID",
+        "Silence Ratio",
+        "Talkover Ratio",
+        "Longest Silence",
+        "User ID / Agent ID",
+        "Source Platform",
+        "Conversation Type",
+        "Recording failed",
+        "Media Length",
+        "Media Error",
+        "Voice Quality",
+        "Record Type",
+    ];
+    assert_eq!(&header[..spec_order.len()], &spec_order[..]);
+
+    // Media analysis reached the CDRs: the demo's media is real, decodable audio/video.
+    let phone = lines
+        .iter()
+        .find(|c| c["source_platform"] == "Zoom Phone")
+        .unwrap();
+    assert_eq!(phone["audio_codec"], "mp3");
+    assert!(phone["media_length"].as_str().unwrap().starts_with("000:"));
+    assert!(lines.iter().all(|c| c["media_error"].is_null()), "{text}");
+    assert!(lines.iter().any(|c| {
+        c["talkover_ratio"]
+            .as_f64()
+            .is_some_and(|r| r > 0.0 && r < 1.0)
+    }));
+    assert!(lines.iter().any(|c| c["video_codec"] == "h264"));
+
+    // `cdrs show` prints one conversation with its media.
+    let call = phone["platform_call_id"].as_str().unwrap();
+    let out = run(vec![
+        "--config".into(),
+        s(&cfg),
+        "cdrs".into(),
+        "show".into(),
+        call.into(),
+    ])
+    .await;
+    assert_eq!(out.status.code(), Some(0));
+    let shown: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(shown["platform_call_id"], call);
+    let expected = lines
+        .iter()
+        .filter(|c| c["platform_call_id"] == call)
+        .count();
+    assert_eq!(shown["cdrs"].as_array().unwrap().len(), expected);
+    assert!(!shown["cdrs"][0]["media"].as_array().unwrap().is_empty());
+    let out = run(vec![
+        "--config".into(),
+        s(&cfg),
+        "cdrs".into(),
+        "show".into(),
+        "no-such-call".into(),
+    ])
+    .await;
+    assert_eq!(out.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("no-such-call"));
 
     // A rerun finds nothing new and still exits 0.
     let downloads = sim.stats().downloads_started;

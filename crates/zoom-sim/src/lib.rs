@@ -36,6 +36,7 @@
 
 mod clock;
 mod faults;
+mod golden;
 mod media;
 mod ratelimit;
 mod scenario;

@@ -516,19 +516,20 @@ fn make_call(rng: &mut Rng, p: CallParams<'_>) -> SimCall {
             )
         };
     let mut recordings = Vec::new();
+    let mut end = end;
     for i in 0..p.recordings {
         let rs = p.start + Duration::seconds(2 + i as i64 * (p.secs / 2));
-        let re = if i + 1 == p.recordings {
-            end
-        } else {
-            p.start + Duration::seconds((i as i64 + 1) * (p.secs / 2))
-        };
+        let size = rng.range(p.min_size, p.max_size);
+        // The generated MP3 is 128 kbps (16,000 bytes a second): the recording lasts as
+        // long as its bytes play, so Zoom's `duration` agrees with the decoded length.
+        let re = rs + Duration::milliseconds((size * 1000 / MP3_BYTES_PER_SEC).max(1000) as i64);
+        end = end.max(re);
         recordings.push(SimPhoneRecording {
             id: rng.hex32(),
             recording_type: if i == 0 { "Automatic" } else { "OnDemand" }.into(),
             start: rs,
             end: re,
-            size: rng.range(p.min_size, p.max_size),
+            size,
             available_at: end + Duration::seconds(rng.range(30, 300) as i64),
             deleted: false,
         });
@@ -553,7 +554,10 @@ fn make_call(rng: &mut Rng, p: CallParams<'_>) -> SimCall {
 }
 
 /// Length of an embedded fixture (0 if unknown).
-fn fixture_len(name: &str) -> u64 {
+/// Bytes per second of the generated phone MP3 (MPEG-1 Layer III, 128 kbps).
+const MP3_BYTES_PER_SEC: u64 = 16_000;
+
+pub(crate) fn fixture_len(name: &str) -> u64 {
     crate::media::fixture(name).map_or(0, |b| b.len() as u64)
 }
 
@@ -707,18 +711,28 @@ impl Scenario {
         let last = meetings.len() - 1;
         meetings[last].complete_time = now + Duration::hours(1);
 
-        // Decodable media: Alice's and Bob's individual audio of the first "Weekly sync" are
-        // real AAC whose speech overlaps for a known span (talk-over).
+        // Decodable media: every meeting audio and video file is real media (the fixtures),
+        // so the CDRs carry measured lengths, codecs, silence and voice quality. Alice's and
+        // Bob's individual audio of the first "Weekly sync" overlap for a known span
+        // (talk-over), and so do the second and third recorded users of every meeting.
         let mut options = SimOptions::default();
-        for (email, fixture) in [
-            ("alice@acme.example", "meeting_audio.m4a"),
-            ("bob@acme.example", "meeting_audio_party_b.m4a"),
-        ] {
-            if let Some(f) = meetings[0]
-                .files
-                .iter_mut()
-                .find(|f| f.individual && f.participant_email.as_deref() == Some(email))
-            {
+        for m in meetings.iter_mut() {
+            // Individual audio alternates between the two parties' fixtures.
+            let mut individual = 0usize;
+            for f in m.files.iter_mut() {
+                let fixture = match f.file_type.as_str() {
+                    "MP4" => "meeting_video.mp4",
+                    "M4A" if f.individual => {
+                        individual += 1;
+                        if individual % 2 == 0 {
+                            "meeting_audio_party_b.m4a"
+                        } else {
+                            "meeting_audio.m4a"
+                        }
+                    }
+                    "M4A" => "meeting_audio.m4a",
+                    _ => continue,
+                };
                 f.size = fixture_len(fixture);
                 options.serve_fixture(f.id.clone(), fixture);
             }
@@ -785,6 +799,7 @@ impl Scenario {
             .take(2)
         {
             rec.size = fixture_len("phone_tone_silence.mp3");
+            rec.end = rec.start + Duration::seconds(20);
             options.serve_fixture(rec.id.clone(), "phone_tone_silence.mp3");
         }
         Scenario {

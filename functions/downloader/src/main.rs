@@ -15,7 +15,12 @@ async fn main() -> Result<(), lambda_runtime::Error> {
     tracing_subscriber::fmt()
         .json()
         .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into()),
+            tracing_subscriber::EnvFilter::try_new(format!(
+                "{},{}",
+                std::env::var("RUST_LOG").unwrap_or_else(|_| "info".into()),
+                archiver_media::QUIET_DECODERS
+            ))
+            .unwrap_or_else(|_| "info".into()),
         )
         .with_current_span(true)
         .with_span_list(false)
@@ -38,7 +43,8 @@ async fn main() -> Result<(), lambda_runtime::Error> {
         ..DownloadSettings::default()
     };
     let env = DownloaderEnv {
-        downloader: Downloader::new(aws.ports(clock), settings),
+        downloader: Downloader::new(aws.ports(clock), settings)
+            .with_analyser(Arc::new(archiver_media::BlobAnalyser::new())),
         queue: aws.queue.clone(),
         raw_dead_letters: aws.queue.clone(),
         zoom: Arc::new(zoom),

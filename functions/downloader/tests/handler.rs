@@ -36,6 +36,16 @@ impl ZoomApi for UnavailableZoom {
             message: "unavailable".into(),
         })
     }
+    async fn list_meeting_participants(
+        &self,
+        _: &str,
+        _: Option<&str>,
+    ) -> Result<Page<archiver_core::MeetingParticipant>, ZoomError> {
+        Err(ZoomError::Server {
+            status: 503,
+            message: "unavailable".into(),
+        })
+    }
     async fn list_phone_recordings(
         &self,
         _: Window,

@@ -34,6 +34,19 @@ impl ZoomApi for EmptyZoom {
     async fn get_meeting_archive(&self, _: &str) -> Result<Option<ArchiveMeeting>, ZoomError> {
         Ok(None)
     }
+    async fn list_meeting_participants(
+        &self,
+        _: &str,
+        _: Option<&str>,
+    ) -> Result<Page<archiver_core::MeetingParticipant>, ZoomError> {
+        self.0.lock().unwrap().push("participants");
+        Ok(Page {
+            items: vec![],
+            next_page_token: None,
+            to: None,
+            total_records: Some(0),
+        })
+    }
     async fn list_phone_recordings(
         &self,
         _: Window,

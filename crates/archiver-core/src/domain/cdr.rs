@@ -95,8 +95,24 @@ pub struct Cdr {
     pub media_length: Option<String>,
     /// Media processing error, when any.
     pub media_error: Option<String>,
-    /// Voice quality score, when measured.
+    /// Voice quality score (1.0–5.0), when measured.
     pub voice_quality: Option<f64>,
+    /// Audio codec of the recorded stream, when measured.
+    #[serde(default)]
+    pub audio_codec: Option<String>,
+    /// Video codec of the recorded stream, when there is video.
+    #[serde(default)]
+    pub video_codec: Option<String>,
+    /// Share of silence in the user's audio (0–1), when measured.
+    #[serde(default)]
+    pub silence_ratio: Option<f64>,
+    /// Longest silence in the user's audio, in seconds, when measured.
+    #[serde(default)]
+    pub longest_silence_seconds: Option<f64>,
+    /// Share of speaking time during which two or more recorded parties spoke at once,
+    /// when their audio is recorded separately (meetings with individual audio files).
+    #[serde(default)]
+    pub talkover_ratio: Option<f64>,
     /// The linked media files.
     pub media: Vec<MediaRef>,
     /// Creation time.

@@ -143,9 +143,60 @@ pub struct TenantConfig {
     /// Forward proxy URL (`http://user:pass@host:3128`); never logged.
     #[serde(default, skip_serializing)]
     pub proxy: Option<SecretString>,
+    /// Phone numbers of this organisation, as patterns: `*` matches any run of
+    /// characters, `?` exactly one (e.g. `"+1415555*"`, `"1???"`). Numbers are compared
+    /// with spaces, dashes, dots and parentheses removed. Decides a phone CDR's `direction`.
+    #[serde(default)]
+    pub internal_numbers: Vec<String>,
+    /// Email domains of this organisation (`acme.example`; subdomains included).
+    #[serde(default)]
+    pub internal_domains: Vec<String>,
+    /// How long after a call or meeting ended a missing recording counts as failed in
+    /// reconciliation (Zoom may still be processing it before that).
+    #[serde(
+        default = "default_reconcile_grace",
+        deserialize_with = "de_duration",
+        serialize_with = "ser_duration"
+    )]
+    pub reconcile_grace: Duration,
     /// The recorded users.
     #[serde(default)]
     pub users: Vec<UserConfig>,
+}
+
+fn default_reconcile_grace() -> Duration {
+    Duration::from_secs(6 * 3_600)
+}
+
+/// Removes the formatting characters people put in phone numbers.
+pub fn normalize_number(n: &str) -> String {
+    n.chars()
+        .filter(|c| !matches!(c, ' ' | '-' | '.' | '(' | ')' | '\t'))
+        .collect()
+}
+
+/// Glob match with `*` (any run) and `?` (one character).
+pub fn glob_match(pattern: &str, text: &str) -> bool {
+    let p: Vec<char> = pattern.chars().collect();
+    let t: Vec<char> = text.chars().collect();
+    let (mut pi, mut ti) = (0usize, 0usize);
+    let mut star: Option<(usize, usize)> = None;
+    while ti < t.len() {
+        if pi < p.len() && (p[pi] == '?' || p[pi] == t[ti]) {
+            pi += 1;
+            ti += 1;
+        } else if pi < p.len() && p[pi] == '*' {
+            star = Some((pi, ti));
+            pi += 1;
+        } else if let Some((sp, st)) = star {
+            pi = sp + 1;
+            ti = st + 1;
+            star = Some((sp, st + 1));
+        } else {
+            return false;
+        }
+    }
+    p[pi..].iter().all(|c| *c == '*')
 }
 
 fn default_api_base_url() -> String {
@@ -264,6 +315,32 @@ impl TenantConfig {
                 "must be more than 0",
             ));
         }
+        for (i, pat) in self.internal_numbers.iter().enumerate() {
+            let n = normalize_number(pat);
+            if n.is_empty()
+                || !n
+                    .chars()
+                    .all(|c| c.is_ascii_digit() || matches!(c, '+' | '*' | '?'))
+            {
+                return Err(ConfigError::new(
+                    format!("{prefix}.internal_numbers[{i}]"),
+                    format!("{pat:?} is not a number pattern (digits, '+', '*' and '?')"),
+                ));
+            }
+        }
+        for (i, d) in self.internal_domains.iter().enumerate() {
+            let d = d.trim();
+            if d.is_empty()
+                || d.contains('@')
+                || d.contains(char::is_whitespace)
+                || !d.contains('.')
+            {
+                return Err(ConfigError::new(
+                    format!("{prefix}.internal_domains[{i}]"),
+                    format!("{d:?} is not a domain name"),
+                ));
+            }
+        }
         for (i, u) in self.users.iter().enumerate() {
             let uk = format!("{prefix}.users[{i}]");
             if u.email.as_deref().is_none_or(|e| e.trim().is_empty())
@@ -315,6 +392,28 @@ impl TenantConfig {
         self.users.iter().find(|u| u.has_extension(ext))
     }
 
+    /// True when `number` matches one of `internal_numbers`.
+    pub fn is_internal_number(&self, number: &str) -> bool {
+        let n = normalize_number(number);
+        !n.is_empty()
+            && self
+                .internal_numbers
+                .iter()
+                .any(|p| glob_match(&normalize_number(p), &n))
+    }
+
+    /// True when `email`'s domain is one of `internal_domains` (or a subdomain of one).
+    pub fn is_internal_email(&self, email: &str) -> bool {
+        let Some((_, domain)) = email.trim().rsplit_once('@') else {
+            return false;
+        };
+        let domain = domain.to_ascii_lowercase();
+        self.internal_domains.iter().any(|d| {
+            let d = d.trim().to_ascii_lowercase();
+            domain == d || domain.ends_with(&format!(".{d}"))
+        })
+    }
+
     /// The configured user with this Zoom user id, if any.
     pub fn user_by_zoom_id(&self, id: &str) -> Option<&UserConfig> {
         self.users
@@ -363,6 +462,37 @@ mod tests {
                 .unwrap_err()
                 .contains("audio")
         );
+    }
+
+    #[test]
+    fn internal_number_and_domain_patterns() {
+        let t = tenant(
+            r#","internal_numbers":["+1415555*","1???"],"internal_domains":["acme.example"]"#,
+        )
+        .unwrap();
+        t.validate("tenants[0]").unwrap();
+        assert!(t.is_internal_number("+1 (415) 555-0100"));
+        assert!(t.is_internal_number("1001"));
+        assert!(!t.is_internal_number("10011"));
+        assert!(!t.is_internal_number("+14165550100"));
+        assert!(!t.is_internal_number(""));
+        assert!(t.is_internal_email("a@acme.example"));
+        assert!(t.is_internal_email("a@eu.ACME.example"));
+        assert!(!t.is_internal_email("a@notacme.example"));
+        assert_eq!(t.reconcile_grace, Duration::from_secs(6 * 3600));
+        let bad = tenant(r#","internal_numbers":["+1415x*"]"#).unwrap();
+        assert_eq!(
+            bad.validate("tenants[0]").unwrap_err().key,
+            "tenants[0].internal_numbers[0]"
+        );
+        let bad = tenant(r#","internal_domains":["@acme"]"#).unwrap();
+        assert_eq!(
+            bad.validate("tenants[0]").unwrap_err().key,
+            "tenants[0].internal_domains[0]"
+        );
+        assert!(glob_match("*", ""));
+        assert!(glob_match("a*b?c", "axxbyc"));
+        assert!(!glob_match("a*b?c", "axxbc"));
     }
 
     #[test]

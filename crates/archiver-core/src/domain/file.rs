@@ -139,6 +139,13 @@ pub struct FileRecord {
     /// (upload id, accepted parts, bytes and SHA-256 state so far).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub upload: Option<UploadCheckpoint>,
+    /// Length Zoom announced for the recording, in seconds (phone `duration`), checked
+    /// against the measured length.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub expected_duration_secs: Option<f64>,
+    /// What media analysis measured, once archived (see [`super::MediaFacts`]).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub media: Option<super::MediaFacts>,
     /// Whether a download task was sent for it.
     pub queued: bool,
     /// When the poller first saw it.

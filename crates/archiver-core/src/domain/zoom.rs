@@ -255,6 +255,63 @@ pub struct PhoneOwner {
     pub extension_number: Option<String>,
 }
 
+/// One page of `GET /metrics/meetings/{meetingId}/participants`.
+#[derive(Clone, Debug, Default, Deserialize, Serialize)]
+pub struct ParticipantsPage {
+    /// Token of the next page; empty or absent on the last page.
+    #[serde(default)]
+    pub next_page_token: Option<String>,
+    /// Records in the whole listing.
+    #[serde(default)]
+    pub total_records: Option<u64>,
+    /// One entry per join (a rejoin gives a second entry).
+    #[serde(default)]
+    pub participants: Vec<MeetingParticipant>,
+}
+
+/// One join of a meeting participant (dashboard metrics).
+#[derive(Clone, Debug, Default, Deserialize, Serialize, PartialEq)]
+pub struct MeetingParticipant {
+    /// Zoom user id when signed in, else empty (deprecated by Zoom in favour of
+    /// `participant_user_id`, same meaning).
+    #[serde(default)]
+    pub id: Option<String>,
+    /// Zoom user id when signed in, else empty.
+    #[serde(default)]
+    pub participant_user_id: Option<String>,
+    /// Display name.
+    #[serde(default)]
+    pub user_name: Option<String>,
+    /// Email (empty for external users unless the account's display rules show it).
+    #[serde(default)]
+    pub email: Option<String>,
+    /// Join time.
+    #[serde(default, deserialize_with = "de_opt_time")]
+    pub join_time: Option<DateTime<Utc>>,
+    /// Leave time (absent while still in a live meeting).
+    #[serde(default, deserialize_with = "de_opt_time")]
+    pub leave_time: Option<DateTime<Utc>>,
+    /// `host` or `attendee`.
+    #[serde(default)]
+    pub role: Option<String>,
+    /// `in_meeting` or `in_waiting_room`.
+    #[serde(default)]
+    pub status: Option<String>,
+    /// Breakout room meeting id, when the join was in a breakout room.
+    #[serde(default)]
+    pub bo_mtg_id: Option<String>,
+}
+
+impl MeetingParticipant {
+    /// The participant's Zoom user id, when signed in.
+    pub fn zoom_user_id(&self) -> Option<&str> {
+        self.participant_user_id
+            .as_deref()
+            .filter(|s| !s.is_empty())
+            .or_else(|| self.id.as_deref().filter(|s| !s.is_empty()))
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -301,6 +358,21 @@ mod tests {
         );
         assert_eq!(r.duration, Some(115));
         assert!(r.date_time.is_some() && r.end_time.is_some());
+    }
+
+    #[test]
+    fn parses_the_real_participants_sample() {
+        let page: ParticipantsPage =
+            serde_json::from_str(&sample("metrics_participants.json")).unwrap();
+        let p = &page.participants[0];
+        assert_eq!(p.email.as_deref(), Some("jchill@example.com"));
+        assert_eq!(p.zoom_user_id(), Some("DYHrdpjrS3uaOf7dPkkg8w"));
+        assert_eq!(
+            p.join_time.unwrap(),
+            "2022-03-01T10:15:14Z".parse::<DateTime<Utc>>().unwrap()
+        );
+        assert!(p.leave_time.unwrap() > p.join_time.unwrap());
+        assert_eq!(p.role.as_deref(), Some("host"));
     }
 
     #[test]

@@ -192,6 +192,42 @@ pub trait BlobStore: Send + Sync {
     async fn head(&self, key: &ObjectKey) -> Result<Option<ObjectInfo>, BlobError>;
     /// The bytes of the object at `key`.
     async fn get(&self, key: &ObjectKey) -> Result<ByteStream, BlobError>;
+    /// The bytes of the object at `key` from byte `offset` to its end (an offset at or
+    /// past the end gives an empty stream). The default reads from the start and skips;
+    /// stores that can seek (files, S3 `Range`) override it.
+    async fn get_from(&self, key: &ObjectKey, offset: u64) -> Result<ByteStream, BlobError> {
+        let body = self.get(key).await?;
+        Ok(skip_bytes(body, offset))
+    }
     /// Objects whose key starts with `prefix`, sorted by key.
     async fn list(&self, prefix: &str) -> Result<Vec<ObjectInfo>, BlobError>;
+}
+
+/// Drops the first `n` bytes of `body` (a shorter body just ends).
+pub fn skip_bytes(body: ByteStream, n: u64) -> ByteStream {
+    use futures::StreamExt;
+    if n == 0 {
+        return body;
+    }
+    futures::stream::unfold(Some((body, n)), |st| async move {
+        let (mut s, mut left) = st?;
+        loop {
+            match s.next().await {
+                Some(Ok(mut chunk)) => {
+                    if left == 0 {
+                        return Some((Ok(chunk), Some((s, 0))));
+                    }
+                    if (chunk.len() as u64) <= left {
+                        left -= chunk.len() as u64;
+                        continue;
+                    }
+                    let rest = chunk.split_off(left as usize);
+                    return Some((Ok(rest), Some((s, 0))));
+                }
+                Some(Err(e)) => return Some((Err(e), None)),
+                None => return None,
+            }
+        }
+    })
+    .boxed()
 }

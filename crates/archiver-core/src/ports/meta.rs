@@ -101,4 +101,22 @@ pub trait MetaStore: Send + Sync {
     ) -> Result<bool, MetaError>;
     /// Releases the lease if `owner` holds it.
     async fn release_lease(&self, name: &str, owner: &str) -> Result<(), MetaError>;
+
+    /// A memo of `tenant`: a small remembered fact (e.g. that a meeting's participants were
+    /// looked up, and what they were), so that a costly Zoom call is made once. `None` when
+    /// absent or expired at `now`.
+    async fn get_memo(
+        &self,
+        tenant: &TenantId,
+        key: &str,
+        now: DateTime<Utc>,
+    ) -> Result<Option<String>, MetaError>;
+    /// Stores a memo (replacing any previous value) until `expires`.
+    async fn put_memo(
+        &self,
+        tenant: &TenantId,
+        key: &str,
+        value: &str,
+        expires: DateTime<Utc>,
+    ) -> Result<(), MetaError>;
 }

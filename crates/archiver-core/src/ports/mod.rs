@@ -8,6 +8,7 @@
 mod blob;
 mod body;
 mod clock;
+mod media;
 mod meta;
 mod queue;
 mod secrets;
@@ -16,6 +17,7 @@ mod zoom;
 pub use blob::*;
 pub use body::*;
 pub use clock::*;
+pub use media::*;
 pub use meta::*;
 pub use queue::*;
 pub use secrets::*;

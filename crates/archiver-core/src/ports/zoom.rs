@@ -1,5 +1,5 @@
 use super::body::ByteStream;
-use crate::domain::{ArchiveMeeting, PhoneRecording};
+use crate::domain::{ArchiveMeeting, MeetingParticipant, PhoneRecording};
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 
@@ -163,6 +163,13 @@ pub trait ZoomApi: Send + Sync {
         window: Window,
         page_token: Option<&str>,
     ) -> Result<Page<PhoneRecording>, ZoomError>;
+    /// `GET /metrics/meetings/{uuid}/participants?type=past` for one page (Heavy): one
+    /// entry per join. `NotFound` when Zoom does not know the meeting (or it has not ended).
+    async fn list_meeting_participants(
+        &self,
+        meeting_uuid: &str,
+        page_token: Option<&str>,
+    ) -> Result<Page<MeetingParticipant>, ZoomError>;
     /// Opens a download URL (following redirects without leaking the token to another host).
     async fn download(&self, url: &str) -> Result<Download, ZoomError>;
     /// Opens a download URL from byte `offset` on (an HTTP `Range` request), to continue

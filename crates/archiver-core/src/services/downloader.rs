@@ -27,17 +27,21 @@
 //! (docs/adr/0002-encryption-fingerprint.md).
 
 use super::{CAS_ATTEMPTS, backoff, is_conflict};
-use crate::domain::{Cdr, FileRecord, FileState, MediaRef};
+use crate::domain::{
+    Cdr, CdrQuery, ContentKind, FileRecord, FileState, MediaFacts, MediaRef, Source, TenantId,
+    decode_activity, format_media_length, talkover_ratio,
+};
 use crate::ports::{
-    BlobError, BodyExpectations, BodyRejected, ByteStream, Delivery, MetaError, MetaStore,
-    ObjectInfo, ObjectMeta, Ports, PutProgress, RetryHint, UploadCheckpoint, VerifiedBody, ZoomApi,
-    ZoomError,
+    BlobError, BodyExpectations, BodyRejected, ByteStream, Delivery, MediaAnalyser, MetaError,
+    MetaStore, ObjectInfo, ObjectMeta, Ports, PutProgress, RetryHint, UploadCheckpoint,
+    VerifiedBody, ZoomApi, ZoomError,
 };
 use bytes::Bytes;
 use chrono::{DateTime, Utc};
 use futures::StreamExt;
 use sha2::{Digest, Sha256};
 use std::io;
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 use tracing::{Instrument, debug, info, info_span, warn};
 
@@ -113,12 +117,24 @@ pub const CONTINUE_REASON: &str = "continuing the upload in the next invocation"
 pub struct Downloader {
     ports: Ports,
     settings: DownloadSettings,
+    analyser: Option<Arc<dyn MediaAnalyser>>,
 }
 
 impl Downloader {
     /// A downloader over `ports`.
     pub fn new(ports: Ports, settings: DownloadSettings) -> Self {
-        Self { ports, settings }
+        Self {
+            ports,
+            settings,
+            analyser: None,
+        }
+    }
+
+    /// Measures every archived media file with `analyser` (read back from the object store
+    /// once stored) and fills the CDRs' media fields from it.
+    pub fn with_analyser(mut self, analyser: Arc<dyn MediaAnalyser>) -> Self {
+        self.analyser = Some(analyser);
+        self
     }
 
     /// The settings in use.
@@ -272,8 +288,36 @@ impl Downloader {
                     archived_at: self.ports.clock.now(),
                     fingerprint_match,
                 };
+                if let Some(analyser) = &self.analyser
+                    && rec.content_kind.is_media()
+                {
+                    let mut facts = analyser
+                        .analyse(
+                            self.ports.blobs.clone(),
+                            &rec.object_key,
+                            rec.content_kind,
+                            info.size,
+                        )
+                        .await;
+                    if let Some(expected) = rec.expected_duration_secs {
+                        facts.check_length(expected);
+                    }
+                    if let Some(e) = &facts.error {
+                        warn!(error = %e, key = %rec.object_key, "media analysis found a problem (archived anyway, recorded in the CDR)");
+                    }
+                    rec.media = Some(facts);
+                }
                 let rec = self.finish(rec, state).await?;
                 sync_file_into_cdrs(meta, &rec, self.ports.clock.now()).await?;
+                if rec.source == Source::Meetings && rec.content_kind == ContentKind::M4a {
+                    update_talkover(
+                        meta,
+                        &rec.tenant,
+                        &rec.conversation_id,
+                        self.ports.clock.now(),
+                    )
+                    .await?;
+                }
                 info!(key = %rec.object_key, size = info.size, attempt, "archived");
                 Ok(TaskOutcome::Done("archived".into()))
             }
@@ -346,9 +390,13 @@ impl Downloader {
         {
             warn!(error = %e, "could not abort the paused upload (the store's lifecycle rule removes it)");
         }
+        let media = rec.media.clone();
         for _ in 0..CAS_ATTEMPTS {
             rec.state = state.clone();
             rec.upload = None;
+            if rec.media.is_none() {
+                rec.media = media.clone();
+            }
             rec.updated_at = self.ports.clock.now();
             match meta.update_file(&rec).await {
                 Ok(r) => return Ok(r),
@@ -652,6 +700,7 @@ fn apply_media(
     size: Option<u64>,
     sha: Option<String>,
 ) -> bool {
+    let before = cdr.clone();
     let idx = match cdr.media.iter().position(|m| m.file_id == rec.file_id) {
         Some(i) => i,
         None => {
@@ -669,11 +718,124 @@ fn apply_media(
         }
     };
     let m = &mut cdr.media[idx];
-    if m.state == state && m.size == size && m.sha256 == sha {
-        return false;
-    }
     m.state = state.to_string();
     m.size = size;
     m.sha256 = sha;
-    true
+    if let Some(facts) = &rec.media {
+        apply_facts(cdr, rec, facts);
+    }
+    *cdr != before
+}
+
+fn is_audio_type(file_type: &str) -> bool {
+    file_type.eq_ignore_ascii_case("M4A") || file_type.eq_ignore_ascii_case("MP3")
+}
+
+/// Fills a CDR's media fields from one file's measurements. The user's own audio (M4A,
+/// MP3) decides length, silence and quality; the meeting video adds the video codec, and
+/// its length only when the CDR has no audio file. Errors of every file are listed.
+fn apply_facts(cdr: &mut Cdr, rec: &FileRecord, f: &MediaFacts) {
+    let audio = is_audio_type(&rec.file_type);
+    let has_audio_file = cdr.media.iter().any(|m| is_audio_type(&m.file_type));
+    if audio || !has_audio_file {
+        if let Some(d) = f.duration_secs {
+            cdr.media_length = Some(format_media_length(d));
+        }
+        if f.audio_codec.is_some() {
+            cdr.audio_codec = f.audio_codec.clone();
+        }
+        if f.voice_quality.is_some() {
+            cdr.voice_quality = f.voice_quality.map(round3);
+            cdr.silence_ratio = f.silence_ratio.map(round3);
+            cdr.longest_silence_seconds = f.longest_silence_secs.map(|x| (x * 10.0).round() / 10.0);
+        }
+    }
+    if f.video_codec.is_some() {
+        cdr.video_codec = f.video_codec.clone();
+    }
+    if let Some(e) = &f.error {
+        let line = format!("{} {}: {e}", rec.file_type, rec.file_id);
+        match &mut cdr.media_error {
+            Some(existing) if existing.contains(&line) => {}
+            Some(existing) => {
+                existing.push_str("; ");
+                existing.push_str(&line);
+            }
+            None => cdr.media_error = Some(line),
+        }
+    }
+}
+
+fn round3(x: f64) -> f64 {
+    (x * 1000.0).round() / 1000.0
+}
+
+/// Recomputes the talk-over ratio of a meeting from the voice activity of its recorded
+/// users' individual audio files (aligned on each file's start) and writes it into every
+/// CDR of the meeting. Needs two or more users with analysed audio; idempotent.
+pub async fn update_talkover(
+    meta: &dyn MetaStore,
+    tenant: &TenantId,
+    meeting_uuid: &str,
+    now: DateTime<Utc>,
+) -> Result<(), MetaError> {
+    let q = CdrQuery {
+        tenant: Some(tenant.clone()),
+        platform_call_id: Some(meeting_uuid.to_string()),
+        ..CdrQuery::default()
+    };
+    let cdrs: Vec<Cdr> = meta
+        .query_cdrs(&q)
+        .await?
+        .into_iter()
+        .filter(|c| c.source == Source::Meetings && !c.recording_failed)
+        .collect();
+    let mut parties = Vec::new();
+    for c in &cdrs {
+        let mut timelines = Vec::new();
+        for m in c
+            .media
+            .iter()
+            .filter(|m| m.file_type.eq_ignore_ascii_case("M4A"))
+        {
+            let Some(f) = meta.get_file(tenant, Source::Meetings, &m.file_id).await? else {
+                continue;
+            };
+            let (Some(start), Some(act)) = (
+                f.recording_start,
+                f.media
+                    .as_ref()
+                    .and_then(|x| x.activity.as_deref())
+                    .and_then(decode_activity),
+            ) else {
+                continue;
+            };
+            timelines.push((start, act));
+        }
+        parties.push(timelines);
+    }
+    let Some(ratio) = talkover_ratio(&parties).map(round3) else {
+        return Ok(());
+    };
+    for c in cdrs {
+        let mut c = c;
+        for attempt in 0..CAS_ATTEMPTS {
+            if c.talkover_ratio == Some(ratio) {
+                break;
+            }
+            c.talkover_ratio = Some(ratio);
+            c.updated_at = now;
+            match meta.update_cdr(&c).await {
+                Ok(_) => break,
+                Err(e) if is_conflict(&e) && attempt + 1 < CAS_ATTEMPTS => {
+                    match meta.get_cdr(tenant, &c.cdr_id).await? {
+                        Some(cur) => c = cur,
+                        None => break,
+                    }
+                }
+                Err(e) => return Err(e),
+            }
+        }
+    }
+    Ok(())
 }

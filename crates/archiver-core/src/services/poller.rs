@@ -19,13 +19,18 @@
 //! moved past the meeting's start cannot miss it.
 
 use super::downloader::sync_file_into_cdrs;
-use super::select::{Plan, plan_meeting, plan_phone_recording};
+use super::select::{Plan, has_individual_files, plan_meeting, plan_phone_recording};
 use super::{CAS_ATTEMPTS, is_conflict};
-use crate::domain::{Cursor, DownloadTask, Source, TenantConfig};
+use crate::domain::{
+    ArchiveMeeting, Cursor, DownloadTask, MeetingParticipant, Source, TenantConfig,
+};
 use crate::ports::{ArchiveDateType, MetaError, Ports, QueueError, Window, ZoomApi, ZoomError};
 use chrono::{DateTime, Utc};
 use std::time::Duration;
 use tracing::{debug, info, warn};
+
+/// How long the participants of a meeting are remembered (well past any listing overlap).
+pub const PARTICIPANTS_MEMO_TTL: Duration = Duration::from_secs(90 * 86_400);
 
 /// How a poll behaves.
 #[derive(Clone, Debug)]
@@ -74,6 +79,10 @@ pub struct PollReport {
     pub waiting: u64,
     /// Window restarts after an expired page token.
     pub restarts: u32,
+    /// Participants API calls (meetings without individual files only).
+    pub participant_calls: u64,
+    /// Meetings whose participants Zoom would not give (reported, not retried).
+    pub participant_errors: u64,
     /// The watermark after the poll.
     pub watermark: Option<DateTime<Utc>>,
 }
@@ -267,29 +276,37 @@ impl Poller {
             loop {
                 let now = self.ports.clock.now();
                 let listed = match source {
-                    Source::Meetings => zoom
-                        .list_archived_meetings(
-                            win,
-                            ArchiveDateType::ArchiveCompleteTime,
-                            token.as_deref(),
-                        )
-                        .await
-                        .map(|p| {
-                            (
-                                p.items
-                                    .iter()
-                                    .map(|m| {
-                                        (
-                                            plan_meeting(tenant, m, now, &self.location),
-                                            m.complete_time.or(m.start_time),
-                                            m.uuid.clone(),
-                                        )
-                                    })
-                                    .collect::<Vec<_>>(),
-                                p.next_page_token,
-                                p.to,
+                    Source::Meetings => {
+                        match zoom
+                            .list_archived_meetings(
+                                win,
+                                ArchiveDateType::ArchiveCompleteTime,
+                                token.as_deref(),
                             )
-                        }),
+                            .await
+                        {
+                            Ok(p) => {
+                                let mut plans = Vec::with_capacity(p.items.len());
+                                for m in &p.items {
+                                    let parts =
+                                        self.meeting_participants(tenant, zoom, m, report).await?;
+                                    plans.push((
+                                        plan_meeting(
+                                            tenant,
+                                            m,
+                                            parts.as_deref(),
+                                            now,
+                                            &self.location,
+                                        ),
+                                        m.complete_time.or(m.start_time),
+                                        m.uuid.clone(),
+                                    ));
+                                }
+                                Ok((plans, p.next_page_token, p.to))
+                            }
+                            Err(e) => Err(e),
+                        }
+                    }
                     Source::Phone => {
                         zoom.list_phone_recordings(win, token.as_deref())
                             .await
@@ -370,6 +387,98 @@ impl Poller {
                 }
             }
         }
+    }
+
+    /// The recorded users' joins of a meeting without individual files (whose files say
+    /// nothing of who was there), from the participants API: called once per meeting (the
+    /// answer, limited to configured users, is kept as a memo for [`PARTICIPANTS_MEMO_TTL`]),
+    /// and never for meetings with individual files or already planned.
+    async fn meeting_participants(
+        &self,
+        tenant: &TenantConfig,
+        zoom: &dyn ZoomApi,
+        m: &ArchiveMeeting,
+        report: &mut PollReport,
+    ) -> Result<Option<Vec<MeetingParticipant>>, PollError> {
+        if has_individual_files(m) || tenant.users.is_empty() {
+            return Ok(None);
+        }
+        let Some(first) = m.archive_files.iter().find(|f| {
+            (f.file_type.eq_ignore_ascii_case("MP4") || f.file_type.eq_ignore_ascii_case("M4A"))
+                && f.is_completed()
+        }) else {
+            return Ok(None);
+        };
+        let meta = self.ports.meta.as_ref();
+        if meta
+            .get_file(&tenant.id, Source::Meetings, &first.id)
+            .await?
+            .is_some()
+        {
+            return Ok(None);
+        }
+        let key = format!("participants/{}", m.uuid);
+        let now = self.ports.clock.now();
+        if let Some(v) = meta.get_memo(&tenant.id, &key, now).await? {
+            match serde_json::from_str(&v) {
+                Ok(list) => return Ok(Some(list)),
+                Err(e) => {
+                    warn!(tenant = %tenant.id, meeting = %m.uuid, error = %e, "unreadable participants memo; asking Zoom again")
+                }
+            }
+        }
+        let mut rows: Vec<MeetingParticipant> = Vec::new();
+        let mut token: Option<String> = None;
+        let mut restarted = false;
+        loop {
+            report.participant_calls += 1;
+            match zoom
+                .list_meeting_participants(&m.uuid, token.as_deref())
+                .await
+            {
+                Ok(page) => {
+                    rows.extend(page.items.into_iter().filter(|p| {
+                        p.email
+                            .as_deref()
+                            .is_some_and(|e| tenant.user_by_email(e).is_some())
+                            || p.zoom_user_id()
+                                .is_some_and(|id| tenant.user_by_zoom_id(id).is_some())
+                    }));
+                    match page.next_page_token.filter(|t| !t.is_empty()) {
+                        Some(t) => token = Some(t),
+                        None => break,
+                    }
+                }
+                Err(ZoomError::InvalidPageToken) if !restarted => {
+                    restarted = true;
+                    rows.clear();
+                    token = None;
+                }
+                Err(
+                    e @ (ZoomError::NotFound(_)
+                    | ZoomError::Forbidden(_)
+                    | ZoomError::BadRequest { .. }),
+                ) => {
+                    // Permanent for this meeting (no Dashboard on the plan, a meeting Zoom no
+                    // longer reports): remember that, so it is not asked again every poll.
+                    warn!(tenant = %tenant.id, meeting = %m.uuid, error = %e, "participants unavailable; recorded users without individual files cannot be found in this meeting");
+                    report.participant_errors += 1;
+                    break;
+                }
+                Err(error) => {
+                    return Err(PollError::Zoom {
+                        tenant: tenant.id.to_string(),
+                        import: Source::Meetings,
+                        error,
+                    });
+                }
+            }
+        }
+        let ttl =
+            chrono::Duration::from_std(PARTICIPANTS_MEMO_TTL).unwrap_or(chrono::Duration::days(90));
+        let value = serde_json::to_string(&rows).unwrap_or_else(|_| "[]".into());
+        meta.put_memo(&tenant.id, &key, &value, now + ttl).await?;
+        Ok(Some(rows))
     }
 
     async fn store_plan(

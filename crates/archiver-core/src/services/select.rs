@@ -13,8 +13,9 @@
 //!   the poller holds its watermark back so that a later poll picks them up.
 
 use crate::domain::{
-    ArchiveFile, ArchiveMeeting, Cdr, ContentKind, FileRecord, FileState, MediaRef, ObjectKey,
-    PhoneRecording, RecordingMode, Segment, Source, TenantConfig, UserConfig,
+    ArchiveFile, ArchiveMeeting, Cdr, ContentKind, FileRecord, FileState, MediaRef,
+    MeetingParticipant, ObjectKey, PhoneRecording, RecordingMode, Segment, Source, TenantConfig,
+    UserConfig,
 };
 use chrono::{DateTime, Utc};
 
@@ -87,6 +88,8 @@ fn file_record(
         state: FileState::Pending,
         attempts: 0,
         upload: None,
+        expected_duration_secs: None,
+        media: None,
         queued: false,
         first_seen: now,
         updated_at: now,
@@ -113,10 +116,47 @@ fn is_audio(f: &ArchiveFile) -> bool {
     f.file_type.eq_ignore_ascii_case("M4A")
 }
 
+/// True when the meeting has per-participant files: presence then comes from the files
+/// themselves and the participants API is not needed.
+pub fn has_individual_files(m: &ArchiveMeeting) -> bool {
+    m.archive_files.iter().any(|f| f.is_individual())
+}
+
+/// A recorded user present in a meeting, and what is known of them there.
+struct Present<'a> {
+    user: &'a UserConfig,
+    segments: Vec<Segment>,
+    display_name: Option<String>,
+    zoom_user_id: Option<String>,
+}
+
+fn push_segment(
+    segments: &mut Vec<Segment>,
+    join: Option<DateTime<Utc>>,
+    leave: Option<DateTime<Utc>>,
+) {
+    if let (Some(join_time), Some(leave_time)) = (join, leave) {
+        let s = Segment {
+            join_time,
+            leave_time: leave_time.max(join_time),
+        };
+        if !segments.contains(&s) {
+            segments.push(s);
+        }
+    }
+}
+
 /// Plans one archived meeting for `tenant`. `location` fills the CDRs' `location`.
+///
+/// `participants` (the dashboard's participants of the meeting, one entry per join) is only
+/// consulted when the meeting has no individual files (see [`has_individual_files`]): the
+/// recorded users present are then found by email or Zoom user id, their presence comes
+/// from their joins, voice users get the whole-meeting audio and video users the
+/// whole-meeting MP4.
 pub fn plan_meeting(
     tenant: &TenantConfig,
     m: &ArchiveMeeting,
+    participants: Option<&[MeetingParticipant]>,
     now: DateTime<Utc>,
     location: &str,
 ) -> Plan {
@@ -131,23 +171,82 @@ pub fn plan_meeting(
         })
         .unwrap_or(now);
     let meeting_end = start + chrono::Duration::seconds(m.duration_in_second.unwrap_or(0).max(0));
+    let individual = has_individual_files(m);
 
     // Configured users present, in the order of first appearance.
-    let mut present: Vec<&UserConfig> = Vec::new();
-    for f in m.archive_files.iter().filter(|f| f.is_individual()) {
-        if let Some(u) = f
-            .participant_email
-            .as_deref()
-            .and_then(|e| tenant.user_by_email(e))
-            && !present.iter().any(|p| std::ptr::eq(*p, u))
-        {
-            present.push(u);
+    let mut present: Vec<Present> = Vec::new();
+    if individual {
+        for f in m.archive_files.iter().filter(|f| f.is_individual()) {
+            let Some(u) = f
+                .participant_email
+                .as_deref()
+                .and_then(|e| tenant.user_by_email(e))
+            else {
+                continue;
+            };
+            let i = match present.iter().position(|p| std::ptr::eq(p.user, u)) {
+                Some(i) => i,
+                None => {
+                    present.push(Present {
+                        user: u,
+                        segments: Vec::new(),
+                        display_name: None,
+                        zoom_user_id: None,
+                    });
+                    present.len() - 1
+                }
+            };
+            push_segment(
+                &mut present[i].segments,
+                f.participant_join_time,
+                f.participant_leave_time,
+            );
+        }
+    } else {
+        for p in participants.unwrap_or_default() {
+            let u = p
+                .email
+                .as_deref()
+                .and_then(|e| tenant.user_by_email(e))
+                .or_else(|| p.zoom_user_id().and_then(|id| tenant.user_by_zoom_id(id)));
+            let Some(u) = u else { continue };
+            let i = match present.iter().position(|x| std::ptr::eq(x.user, u)) {
+                Some(i) => i,
+                None => {
+                    present.push(Present {
+                        user: u,
+                        segments: Vec::new(),
+                        display_name: None,
+                        zoom_user_id: None,
+                    });
+                    present.len() - 1
+                }
+            };
+            let x = &mut present[i];
+            if x.display_name.is_none() {
+                x.display_name = p.user_name.clone().filter(|n| !n.is_empty());
+            }
+            if x.zoom_user_id.is_none() {
+                x.zoom_user_id = p.zoom_user_id().map(str::to_string);
+            }
+            push_segment(&mut x.segments, p.join_time, p.leave_time);
         }
     }
     if present.is_empty() {
         return plan;
     }
-    let any_video = present.iter().any(|u| u.mode == RecordingMode::Video);
+    for p in &mut present {
+        p.segments.sort_by_key(|s| s.join_time);
+    }
+    let any_video = present.iter().any(|p| p.user.mode == RecordingMode::Video);
+    let users_with = |mode: RecordingMode| -> Vec<usize> {
+        present
+            .iter()
+            .enumerate()
+            .filter(|(_, p)| p.user.mode == mode)
+            .map(|(i, _)| i)
+            .collect()
+    };
 
     // Decide each file: which users it belongs to.
     let mut links: Vec<(usize, Vec<usize>)> = Vec::new(); // (file index in plan.files, user indexes)
@@ -156,11 +255,11 @@ pub fn plan_meeting(
             let Some(ui) = f
                 .participant_email
                 .as_deref()
-                .and_then(|e| present.iter().position(|u| u.has_email(e)))
+                .and_then(|e| present.iter().position(|p| p.user.has_email(e)))
             else {
                 continue;
             };
-            let u = present[ui];
+            let u = present[ui].user;
             if is_video(f) && u.mode != RecordingMode::Video {
                 continue;
             }
@@ -172,15 +271,18 @@ pub fn plan_meeting(
             if !any_video {
                 continue;
             }
-            present
-                .iter()
-                .enumerate()
-                .filter(|(_, u)| u.mode == RecordingMode::Video)
-                .map(|(i, _)| i)
-                .collect()
+            users_with(RecordingMode::Video)
         } else if is_audio(f) {
-            // The whole-meeting audio mixes everyone; recorded users get their individual audio instead.
-            continue;
+            // The whole-meeting audio mixes everyone: recorded users get their individual
+            // audio instead, when the meeting has individual files.
+            if individual {
+                continue;
+            }
+            let voice = users_with(RecordingMode::Voice);
+            if voice.is_empty() {
+                continue;
+            }
+            voice
         } else {
             if !tenant.archive_meeting_extras {
                 continue;
@@ -217,40 +319,31 @@ pub fn plan_meeting(
     }
 
     let topic = m.topic.clone().unwrap_or_default();
-    for (ui, u) in present.iter().enumerate() {
+    let names: Vec<String> = present.iter().map(display_name).collect();
+    for (ui, p) in present.iter().enumerate() {
+        let u = p.user;
         let key = u.key();
         let cdr_id = Cdr::make_id(Source::Meetings, &m.uuid, &key);
-        let own: Vec<&ArchiveFile> = m
-            .archive_files
+        let user_start = p
+            .segments
             .iter()
-            .filter(|f| {
-                f.is_individual()
-                    && f.participant_email
-                        .as_deref()
-                        .is_some_and(|e| u.has_email(e))
-            })
-            .collect();
-        let mut segments: Vec<Segment> = own
-            .iter()
-            .filter_map(|f| {
-                Some(Segment {
-                    join_time: f.participant_join_time?,
-                    leave_time: f.participant_leave_time?,
-                })
-            })
-            .collect();
-        segments.sort_by_key(|s| s.join_time);
-        segments.dedup();
-        let user_start = segments.iter().map(|s| s.join_time).min().unwrap_or(start);
-        let user_end = segments
+            .map(|s| s.join_time)
+            .min()
+            .unwrap_or(start);
+        let user_end = p
+            .segments
             .iter()
             .map(|s| s.leave_time)
             .max()
             .unwrap_or(meeting_end)
             .max(user_start);
         let email = u.email.clone().unwrap_or_default();
-        let name = u.name.clone().unwrap_or_else(|| email.clone());
-        let zoom_id = u.zoom_user_id.clone().unwrap_or_else(|| email.clone());
+        let name = names[ui].clone();
+        let zoom_id = u
+            .zoom_user_id
+            .clone()
+            .or_else(|| p.zoom_user_id.clone())
+            .unwrap_or_else(|| email.clone());
         let media: Vec<MediaRef> = links
             .iter()
             .filter(|(_, owners)| owners.contains(&ui))
@@ -279,7 +372,9 @@ pub fn plan_meeting(
             from_info: name,
             to: "Conference".into(),
             to_info: topic.clone(),
-            participants: Vec::new(),
+            // Limited to the recorded users of this tenant (the spec's rule for meetings
+            // hosted outside the tenant, applied to every meeting).
+            participants: names.clone(),
             direction: "Conference".into(),
             direction_user: "Outgoing".into(),
             conversation_type: match u.mode {
@@ -291,10 +386,15 @@ pub fn plan_meeting(
             recording_failed: false,
             failure_reason: None,
             parent_meeting_id: m.parent_meeting_id.clone().filter(|p| !p.is_empty()),
-            segments,
+            segments: p.segments.clone(),
             media_length: None,
             media_error: None,
             voice_quality: None,
+            audio_codec: None,
+            video_codec: None,
+            silence_ratio: None,
+            longest_silence_seconds: None,
+            talkover_ratio: None,
             media,
             created_at: now,
             updated_at: now,
@@ -305,6 +405,16 @@ pub fn plan_meeting(
     // (it fills in when the files arrive); a CDR without any media is kept only while waiting.
     plan.cdrs.retain(|c| !c.media.is_empty() || plan.waiting);
     plan
+}
+
+fn display_name(p: &Present) -> String {
+    p.user
+        .name
+        .clone()
+        .or_else(|| p.display_name.clone())
+        .or_else(|| p.user.email.clone())
+        .or_else(|| p.user.extension.clone())
+        .unwrap_or_default()
 }
 
 /// The configured users a phone recording belongs to.
@@ -336,6 +446,122 @@ pub fn phone_owners<'a>(tenant: &'a TenantConfig, r: &PhoneRecording) -> Vec<&'a
         );
     }
     out
+}
+
+/// A phone call's direction from the system's (the organisation's) perspective.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum CallDirection {
+    /// Both parties are internal.
+    Internal,
+    /// From an external party to an internal one.
+    Inbound,
+    /// From an internal party to an external one.
+    Outbound,
+    /// Both parties are external (a call forwarded or transferred through the organisation).
+    External,
+}
+
+impl CallDirection {
+    /// The CDR value.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            CallDirection::Internal => "Internal",
+            CallDirection::Inbound => "Inbound",
+            CallDirection::Outbound => "Outbound",
+            CallDirection::External => "External",
+        }
+    }
+}
+
+/// Whether one party of a call is internal: `Some(true)` for an extension (Zoom number
+/// type 1), a number matching `internal_numbers`, a configured user's extension or an
+/// email in `internal_domains`; `Some(false)` when Zoom says external (types 2, 3) or
+/// patterns are configured and the number matches none; `None` when nothing tells.
+pub fn party_is_internal(
+    tenant: &TenantConfig,
+    number: Option<&str>,
+    number_type: Option<i64>,
+    email: Option<&str>,
+) -> Option<bool> {
+    let number = number.map(str::trim).filter(|n| !n.is_empty());
+    if number_type == Some(1)
+        || number
+            .is_some_and(|n| tenant.is_internal_number(n) || tenant.user_by_extension(n).is_some())
+        || email.is_some_and(|e| tenant.is_internal_email(e))
+    {
+        return Some(true);
+    }
+    if matches!(number_type, Some(2) | Some(3))
+        || (number.is_some() && !tenant.internal_numbers.is_empty())
+    {
+        return Some(false);
+    }
+    None
+}
+
+/// The direction of a call from its two parties; a party nothing classifies takes the side
+/// Zoom's own `direction` (`inbound`/`outbound`, from the owner's perspective) implies.
+pub fn classify_call(
+    caller_internal: Option<bool>,
+    callee_internal: Option<bool>,
+    zoom_direction: Option<&str>,
+) -> CallDirection {
+    let inbound = zoom_direction.is_some_and(|d| d.eq_ignore_ascii_case("inbound"));
+    let caller = caller_internal.unwrap_or(!inbound);
+    let callee = callee_internal.unwrap_or(true);
+    match (caller, callee) {
+        (true, true) => CallDirection::Internal,
+        (false, true) => CallDirection::Inbound,
+        (true, false) => CallDirection::Outbound,
+        (false, false) => CallDirection::External,
+    }
+}
+
+fn phone_direction(tenant: &TenantConfig, r: &PhoneRecording) -> CallDirection {
+    let caller = party_is_internal(
+        tenant,
+        r.caller_number.as_deref(),
+        r.caller_number_type,
+        None,
+    );
+    let callee = party_is_internal(
+        tenant,
+        r.callee_number.as_deref(),
+        r.callee_number_type,
+        None,
+    );
+    classify_call(caller, callee, r.direction.as_deref())
+}
+
+/// `Incoming` or `Outgoing` from the recorded user's perspective: the user placed the call
+/// (caller number is their extension, or they placed it for a queue / shared line) or
+/// received it (callee number, or accepted it); otherwise Zoom's `direction` of the owner.
+fn user_direction(r: &PhoneRecording, u: &UserConfig) -> &'static str {
+    let is_user = |n: Option<&str>| n.is_some_and(|n| u.has_extension(n.trim()));
+    if is_user(
+        r.outgoing_by
+            .as_ref()
+            .and_then(|p| p.extension_number.as_deref()),
+    ) || is_user(r.caller_number.as_deref())
+    {
+        return "Outgoing";
+    }
+    if is_user(
+        r.accepted_by
+            .as_ref()
+            .and_then(|p| p.extension_number.as_deref()),
+    ) || is_user(r.callee_number.as_deref())
+    {
+        return "Incoming";
+    }
+    if r.direction
+        .as_deref()
+        .is_some_and(|d| d.eq_ignore_ascii_case("inbound"))
+    {
+        "Incoming"
+    } else {
+        "Outgoing"
+    }
 }
 
 /// Plans one phone recording for `tenant`.
@@ -389,18 +615,8 @@ pub fn plan_phone_recording(
             participants.push(n.clone());
         }
     }
-    let internal = r.caller_number_type == Some(1) && r.callee_number_type == Some(1);
-    let inbound = r
-        .direction
-        .as_deref()
-        .is_some_and(|d| d.eq_ignore_ascii_case("inbound"));
-    let direction = if internal {
-        "Internal"
-    } else if inbound {
-        "Inbound"
-    } else {
-        "Outbound"
-    };
+    let direction = phone_direction(tenant, r);
+    file.expected_duration_secs = r.duration.filter(|d| *d > 0).map(|d| d as f64);
     for u in owners {
         let cdr_id = Cdr::make_id(Source::Phone, &r.id, &u.key());
         file.cdr_ids.push(cdr_id.clone());
@@ -412,6 +628,18 @@ pub fn plan_phone_recording(
         let name = u
             .name
             .clone()
+            .or_else(|| {
+                // The queue agent or shared-line member who took or placed the call.
+                [&r.accepted_by, &r.outgoing_by]
+                    .into_iter()
+                    .flatten()
+                    .find(|p| {
+                        p.extension_number
+                            .as_deref()
+                            .is_some_and(|x| u.has_extension(x))
+                    })
+                    .and_then(|p| p.name.clone())
+            })
             .or_else(|| {
                 r.owner
                     .as_ref()
@@ -433,18 +661,18 @@ pub fn plan_phone_recording(
             user_extension: u.extension.clone(),
             start_time: start,
             end_time: end,
-            duration_seconds: (end - start).num_seconds(),
+            // Zoom's own `duration` when given (its end time may differ by a second).
+            duration_seconds: r
+                .duration
+                .filter(|d| *d > 0)
+                .unwrap_or_else(|| (end - start).num_seconds()),
             from: r.caller_number.clone().unwrap_or_default(),
             from_info: r.caller_name.clone().unwrap_or_default(),
             to: r.callee_number.clone().unwrap_or_default(),
             to_info: r.callee_name.clone().unwrap_or_default(),
             participants: participants.clone(),
-            direction: direction.into(),
-            direction_user: if inbound {
-                "Incoming".into()
-            } else {
-                "Outgoing".into()
-            },
+            direction: direction.as_str().into(),
+            direction_user: user_direction(r, u).into(),
             conversation_type: "Voice".into(),
             record_type: "Standard".into(),
             location: location.to_string(),
@@ -455,6 +683,11 @@ pub fn plan_phone_recording(
             media_length: None,
             media_error: None,
             voice_quality: None,
+            audio_codec: None,
+            video_codec: None,
+            silence_ratio: None,
+            longest_silence_seconds: None,
+            talkover_ratio: None,
             media: Vec::new(),
             created_at: now,
             updated_at: now,
@@ -525,7 +758,7 @@ mod tests {
             file("all-m4a", "M4A", false, None),
             file("chat", "CHAT", false, None),
         ]);
-        let p = plan_meeting(&tenant(), &m, Utc::now(), "host");
+        let p = plan_meeting(&tenant(), &m, None, Utc::now(), "host");
         assert_eq!(ids(&p), vec!["a-m4a", "b-m4a", "all-mp4", "chat"]);
         let alice = p
             .cdrs
@@ -560,7 +793,7 @@ mod tests {
             file("all", "MP4", false, None),
         ]);
         assert!(
-            plan_meeting(&tenant(), &m, Utc::now(), "h")
+            plan_meeting(&tenant(), &m, None, Utc::now(), "h")
                 .files
                 .is_empty()
         );
@@ -575,7 +808,7 @@ mod tests {
             pending,
             file("all-mp4", "MP4", false, None),
         ]);
-        let p = plan_meeting(&tenant(), &m, Utc::now(), "h");
+        let p = plan_meeting(&tenant(), &m, None, Utc::now(), "h");
         assert_eq!(ids(&p), vec!["a-m4a"]);
         assert!(p.waiting);
     }
@@ -639,5 +872,246 @@ mod tests {
                 .files
                 .is_empty()
         );
+    }
+
+    fn participant(
+        email: &str,
+        name: &str,
+        id: &str,
+        join: &str,
+        leave: &str,
+    ) -> MeetingParticipant {
+        MeetingParticipant {
+            id: Some(id.into()),
+            participant_user_id: Some(id.into()),
+            user_name: Some(name.into()),
+            email: Some(email.into()),
+            join_time: Some(join.parse().unwrap()),
+            leave_time: Some(leave.parse().unwrap()),
+            ..Default::default()
+        }
+    }
+
+    #[test]
+    fn meeting_without_individual_files_uses_participants() {
+        let m = meeting(vec![
+            file("all-mp4", "MP4", false, None),
+            file("all-m4a", "M4A", false, None),
+            file("chat", "CHAT", false, None),
+        ]);
+        assert!(!has_individual_files(&m));
+        // Without participants nobody is known to be there.
+        assert!(
+            plan_meeting(&tenant(), &m, None, Utc::now(), "h")
+                .files
+                .is_empty()
+        );
+        let parts = vec![
+            participant(
+                "alice@acme.example",
+                "Alice A.",
+                "zid-a",
+                "2026-11-20T10:00:00Z",
+                "2026-11-20T10:10:00Z",
+            ),
+            participant(
+                "stranger@else.example",
+                "S",
+                "zid-s",
+                "2026-11-20T10:00:00Z",
+                "2026-11-20T10:50:00Z",
+            ),
+            participant(
+                "bob@acme.example",
+                "Bob B.",
+                "zid-b",
+                "2026-11-20T10:05:00Z",
+                "2026-11-20T10:20:00Z",
+            ),
+            // Alice rejoins.
+            participant(
+                "alice@acme.example",
+                "Alice A.",
+                "zid-a",
+                "2026-11-20T10:30:00Z",
+                "2026-11-20T10:45:00Z",
+            ),
+        ];
+        let p = plan_meeting(&tenant(), &m, Some(&parts), Utc::now(), "h");
+        assert_eq!(ids(&p), vec!["all-mp4", "all-m4a", "chat"]);
+        let alice = &p.cdrs[0];
+        assert_eq!(alice.user, "Alice A.");
+        assert_eq!(
+            (alice.from.as_str(), alice.user_id.as_str()),
+            ("zid-a", "zid-a")
+        );
+        assert_eq!(alice.segments.len(), 2);
+        assert_eq!(alice.start_time.to_rfc3339(), "2026-11-20T10:00:00+00:00");
+        assert_eq!(alice.end_time.to_rfc3339(), "2026-11-20T10:45:00+00:00");
+        assert_eq!(alice.duration_seconds, 45 * 60);
+        let media = |c: &Cdr| {
+            c.media
+                .iter()
+                .map(|m| m.file_id.clone())
+                .collect::<Vec<_>>()
+        };
+        assert_eq!(
+            media(alice),
+            vec!["all-m4a", "chat"],
+            "voice: the meeting audio"
+        );
+        assert_eq!(
+            media(&p.cdrs[1]),
+            vec!["all-mp4", "chat"],
+            "video: the meeting video"
+        );
+        assert_eq!(
+            alice.participants,
+            vec!["Alice A.", "Bob B."],
+            "only recorded users"
+        );
+    }
+
+    fn call(
+        caller: (&str, i64),
+        callee: (&str, i64),
+        dir: &str,
+        owner_ext: &str,
+    ) -> PhoneRecording {
+        PhoneRecording {
+            id: "r".into(),
+            call_id: Some("c".into()),
+            download_url: Some("https://zoom.example/v2/phone/recording/download/r".into()),
+            direction: Some(dir.into()),
+            caller_number: Some(caller.0.into()),
+            caller_number_type: Some(caller.1),
+            caller_name: Some("Caller".into()),
+            callee_number: Some(callee.0.into()),
+            callee_number_type: Some(callee.1),
+            callee_name: Some("Callee".into()),
+            owner: Some(PhoneOwner {
+                kind: Some("user".into()),
+                extension_number: Some(owner_ext.into()),
+                ..Default::default()
+            }),
+            date_time: Some("2026-11-20T10:00:00Z".parse().unwrap()),
+            duration: Some(60),
+            ..Default::default()
+        }
+    }
+
+    #[test]
+    fn phone_directions_from_internal_patterns() {
+        let mut t = tenant();
+        t.internal_numbers = vec!["+1415555*".into()];
+        let dirs_in = |t: &TenantConfig, r: &PhoneRecording| {
+            let p = plan_phone_recording(t, r, Utc::now(), "h");
+            (
+                p.cdrs[0].direction.clone(),
+                p.cdrs[0].direction_user.clone(),
+            )
+        };
+        let dirs = |r: &PhoneRecording| dirs_in(&t, r);
+        assert_eq!(
+            dirs(&call(("1001", 1), ("1002", 1), "outbound", "1001")),
+            ("Internal".into(), "Outgoing".into())
+        );
+        assert_eq!(
+            dirs(&call(("1001", 1), ("1002", 1), "inbound", "1002")),
+            ("Internal".into(), "Incoming".into())
+        );
+        assert_eq!(
+            dirs(&call(
+                ("+442071234567", 2),
+                ("+14155550100", 2),
+                "inbound",
+                "1001"
+            )),
+            ("Inbound".into(), "Incoming".into()),
+            "a DID of ours matches the pattern although Zoom calls it external"
+        );
+        assert_eq!(
+            dirs(&call(("1001", 1), ("+442071234567", 2), "outbound", "1001")),
+            ("Outbound".into(), "Outgoing".into())
+        );
+        assert_eq!(
+            dirs(&call(
+                ("+442071234567", 2),
+                ("+33123456789", 2),
+                "outbound",
+                "1001"
+            )),
+            ("External".into(), "Outgoing".into()),
+            "forwarded out: both ends external"
+        );
+        // Without patterns or number types, Zoom's direction decides.
+        let mut r = call(("+442071234567", 0), ("1001", 0), "inbound", "1001");
+        r.caller_number_type = None;
+        r.callee_number_type = None;
+        t.internal_numbers.clear();
+        assert_eq!(dirs_in(&t, &r), ("Inbound".into(), "Incoming".into()));
+        assert_eq!(
+            plan_phone_recording(&t, &r, Utc::now(), "h").files[0].expected_duration_secs,
+            Some(60.0)
+        );
+    }
+
+    fn sample(name: &str) -> String {
+        let path = format!("{}/tests/zoom-samples/{name}", env!("CARGO_MANIFEST_DIR"));
+        std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{path}: {e}"))
+    }
+
+    #[test]
+    fn real_samples_map_to_cdrs() {
+        let t: TenantConfig = serde_json::from_value(serde_json::json!({
+            "id": "acme", "account_id": "a", "client_id": "c", "client_secret": "s",
+            "users": [
+                {"email": "jchill@example.com", "mode": "video", "name": "Jill Chill"},
+                {"extension": "10201", "mode": "voice"},
+            ]
+        }))
+        .unwrap();
+        let page: crate::domain::ArchiveFilesPage =
+            serde_json::from_str(&sample("archive_files_list.json")).unwrap();
+        let m = &page.meetings[0];
+        let p = plan_meeting(&t, m, None, Utc::now(), "host-1");
+        assert_eq!(p.cdrs.len(), 1);
+        let c = &p.cdrs[0];
+        assert_eq!(c.platform_call_id, m.uuid);
+        assert_eq!(c.user, "Jill Chill");
+        assert_eq!(c.to, "Conference");
+        assert_eq!(c.to_info, m.topic.clone().unwrap_or_default());
+        assert_eq!(
+            (c.direction.as_str(), c.direction_user.as_str()),
+            ("Conference", "Outgoing")
+        );
+        assert_eq!(c.source_platform, "Zoom Meeting");
+        assert_eq!(c.conversation_type, "Screen & Application Share");
+        assert_eq!(
+            c.parent_meeting_id.as_deref(),
+            Some("atsXxhSEQWit9t+U02HXNQ==")
+        );
+        assert_eq!(c.location, "host-1");
+        assert!(!c.media.is_empty());
+
+        let page: crate::domain::PhoneRecordingsPage =
+            serde_json::from_str(&sample("phone_recordings_list.json")).unwrap();
+        let r = &page.recordings[0];
+        let p = plan_phone_recording(&t, r, Utc::now(), "host-1");
+        assert_eq!(p.cdrs.len(), 1, "the queue agent who accepted the call");
+        let c = &p.cdrs[0];
+        assert_eq!(c.platform_call_id, "7072598989368295984");
+        assert_eq!(c.user_id, "10201");
+        assert_eq!(c.source_platform, "Zoom Phone");
+        assert_eq!(c.conversation_type, "Voice");
+        assert_eq!(c.direction_user, "Incoming");
+        assert_eq!(c.duration_seconds, 115);
+        assert_eq!(c.from, r.caller_number.clone().unwrap());
+        assert!(
+            c.participants
+                .iter()
+                .any(|n| Some(n) == r.accepted_by.as_ref().and_then(|a| a.name.as_ref()))
+        );
+        assert_eq!(p.files[0].expected_duration_secs, Some(115.0));
     }
 }

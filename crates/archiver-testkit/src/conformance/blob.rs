@@ -29,8 +29,9 @@ async fn keys(store: &dyn BlobStore, prefix: &str) -> Vec<String> {
 
 /// Asserts the [`BlobStore`] contract: create-only atomic puts with size and SHA-256,
 /// `AlreadyExists` leaving the first content, failing and refused bodies leaving nothing,
-/// identical bytes on `get`, sorted prefix listing, and a 20 MiB streamed round trip
-/// (see [`blob_store_large_body`]).
+/// identical bytes on `get`, exact suffixes on `get_from` (at 0, inside, at and past the
+/// end; `NotFound` for a missing key), sorted prefix listing, and a 20 MiB streamed round
+/// trip (see [`blob_store_large_body`]).
 pub async fn blob_store(store: &dyn BlobStore) {
     let tenant = fixtures::unique_tenant("cb");
     let meta = object_meta(&tenant, "f1");
@@ -225,7 +226,63 @@ pub async fn blob_store(store: &dyn BlobStore) {
     let other_tenant = fixtures::unique_tenant("cb");
     assert!(keys(store, &format!("{other_tenant}/")).await.is_empty());
 
+    blob_store_get_from(store).await;
     blob_store_large_body(store, 20 * 1024 * 1024, 64 * 1024).await;
+}
+
+/// All bytes of `get_from(key, offset)`.
+async fn read_from(store: &dyn BlobStore, key: &ObjectKey, offset: u64) -> Vec<u8> {
+    let mut s: ByteStream = store
+        .get_from(key, offset)
+        .await
+        .unwrap_or_else(|e| panic!("get_from {key} at {offset}: {e}"));
+    let mut out = Vec::new();
+    while let Some(chunk) = s.next().await {
+        out.extend_from_slice(
+            &chunk.unwrap_or_else(|e| panic!("reading {key} from {offset}: {e}")),
+        );
+    }
+    out
+}
+
+/// `get_from` returns exactly the suffix of the object from the offset (empty at or past
+/// its end), across the store's chunk boundaries, and `NotFound` for a missing key.
+async fn blob_store_get_from(store: &dyn BlobStore) {
+    let tenant = fixtures::unique_tenant("cb");
+    let key = object_key(&tenant, "ranged.mp3");
+    let data = media_bytes(200_003, 11);
+    let len = data.len() as u64;
+    store
+        .put_stream(
+            &key,
+            &object_meta(&tenant, "ranged"),
+            mp3_body(data.clone(), 7001),
+        )
+        .await
+        .expect("put of the ranged object");
+    // 65_535 and 131_073 straddle 64 KiB chunk boundaries.
+    for offset in [0, 1, 65_535, 100_000, 131_073, len - 1, len, len + 10] {
+        let got = read_from(store, &key, offset).await;
+        let want = &data[(offset.min(len) as usize)..];
+        assert_eq!(
+            got.len(),
+            want.len(),
+            "get_from at {offset} of a {len}-byte object must return {} bytes",
+            want.len()
+        );
+        assert!(
+            got == want,
+            "get_from at {offset} must return the object's bytes from that offset"
+        );
+    }
+    let missing = object_key(&tenant, "ranged-missing.mp3");
+    for offset in [0, 10] {
+        match store.get_from(&missing, offset).await {
+            Err(BlobError::NotFound(k)) => assert_eq!(k, missing),
+            Err(e) => panic!("get_from of a missing key must be NotFound, got {e}"),
+            Ok(_) => panic!("get_from of a missing key must be NotFound, got a stream"),
+        }
+    }
 }
 
 /// Streams a `total`-byte body in `chunk`-byte chunks through `put_stream` and `get` and

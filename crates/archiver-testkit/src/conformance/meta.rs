@@ -13,6 +13,53 @@ pub async fn meta_store(store: &dyn MetaStore) {
     cdrs(store).await;
     cursors(store).await;
     leases(store).await;
+    memos(store).await;
+}
+
+async fn memos(store: &dyn MetaStore) {
+    let t = fixtures::unique_tenant("memo");
+    let other = fixtures::unique_tenant("memo2");
+    assert_eq!(
+        store.get_memo(&t, "k", at(0)).await.unwrap(),
+        None,
+        "no memo yet"
+    );
+    store.put_memo(&t, "k", "v1", at(100)).await.unwrap();
+    assert_eq!(
+        store.get_memo(&t, "k", at(10)).await.unwrap().as_deref(),
+        Some("v1"),
+        "a stored memo is read back"
+    );
+    assert_eq!(
+        store.get_memo(&other, "k", at(10)).await.unwrap(),
+        None,
+        "memos are per tenant"
+    );
+    store.put_memo(&t, "k", "v2", at(200)).await.unwrap();
+    assert_eq!(
+        store.get_memo(&t, "k", at(150)).await.unwrap().as_deref(),
+        Some("v2"),
+        "a memo is replaced, with its new expiry"
+    );
+    assert_eq!(
+        store.get_memo(&t, "k", at(200)).await.unwrap(),
+        None,
+        "an expired memo is absent"
+    );
+    let big = "x".repeat(20_000);
+    store
+        .put_memo(&t, "big/key with spaces", &big, at(300))
+        .await
+        .unwrap();
+    assert_eq!(
+        store
+            .get_memo(&t, "big/key with spaces", at(0))
+            .await
+            .unwrap()
+            .as_deref(),
+        Some(big.as_str()),
+        "memo values of some size and keys with any characters"
+    );
 }
 
 async fn files(store: &dyn MetaStore) {
