@@ -9,6 +9,7 @@
 //! | cursor | `T#{tenant}#CURSOR`     | `{source}`            |                                                           |
 //! | lease  | `L#{name}`              | `LEASE`               | `ttl` (epoch seconds) lets DynamoDB drop old leases       |
 //! | memo   | `T#{tenant}#MEMO`       | `{key}`               | `ttl`; expiry also checked on read (`expires_ms`)         |
+//! | quota  | `Q#{account}#{day}`     | `{counter key}`       | `used` (N, atomic `ADD`), `ttl` 8 days after the day ([`crate::DynamoQuotaLedger`]) |
 //!
 //! Files, CDRs and cursors of one tenant share a partition per kind, so listing a tenant's
 //! files or CDRs is one `Query`. `{start}` is the start time as a fixed-width

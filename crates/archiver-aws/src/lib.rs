@@ -1,6 +1,6 @@
 //! AWS adapters of the archiver's ports: S3 ([`S3BlobStore`]), DynamoDB
-//! ([`DynamoMetaStore`]), SQS with a dead-letter queue ([`SqsTaskQueue`]) and Secrets
-//! Manager ([`SecretsManagerSource`]).
+//! ([`DynamoMetaStore`], and [`DynamoQuotaLedger`] in the same table), SQS with a
+//! dead-letter queue ([`SqsTaskQueue`]) and Secrets Manager ([`SecretsManagerSource`]).
 //!
 //! [`connect`] builds the SDK clients once (a composition root calls it at cold start) and
 //! wraps them in the adapters; [`init_resources`] creates the bucket, table and queues when
@@ -15,6 +15,7 @@
 //! `moto_server` need no AWS profile.
 
 mod dynamo;
+mod dynamo_quota;
 mod error;
 mod init;
 mod s3;
@@ -23,6 +24,7 @@ mod sqs;
 pub mod stack;
 
 pub use dynamo::{DynamoMetaStore, GsiDefinition, TableDefinition, table_definition};
+pub use dynamo_quota::DynamoQuotaLedger;
 pub use error::AwsError;
 pub use init::{
     DOWNLOADER_TIMEOUT_SECS, InitReport, MAX_RECEIVE_COUNT, QUEUE_VISIBILITY_SECS, init_resources,
@@ -92,7 +94,7 @@ impl AwsSettings {
     }
 }
 
-/// The four adapters over one set of SDK clients.
+/// The adapters over one set of SDK clients.
 #[derive(Clone)]
 pub struct AwsAdapters {
     /// S3 media store.
@@ -103,6 +105,8 @@ pub struct AwsAdapters {
     pub queue: Arc<SqsTaskQueue>,
     /// Secrets Manager source.
     pub secrets: Arc<SecretsManagerSource>,
+    /// DynamoDB quota ledger (in the metadata table).
+    pub quota: Arc<DynamoQuotaLedger>,
 }
 
 impl AwsAdapters {
@@ -179,14 +183,15 @@ pub(crate) async fn clients(settings: &AwsSettings) -> Result<Clients, AwsError>
     })
 }
 
-/// Builds the SDK clients once and the four adapters over them. Makes no AWS call: queue
-/// URLs are resolved on first use.
+/// Builds the SDK clients once and the adapters over them. Makes no AWS call: queue URLs
+/// are resolved on first use.
 pub async fn connect(
     settings: &AwsSettings,
     clock: Arc<dyn Clock>,
 ) -> Result<AwsAdapters, AwsError> {
     let c = clients(settings).await?;
     Ok(AwsAdapters {
+        quota: Arc::new(DynamoQuotaLedger::new(c.ddb.clone(), &settings.table)),
         blobs: Arc::new(S3BlobStore::new(c.s3, settings)),
         meta: Arc::new(DynamoMetaStore::new(c.ddb, &settings.table, clock.clone())),
         queue: Arc::new(SqsTaskQueue::new(

@@ -819,6 +819,80 @@ async fn conformance_meta_store_on_dynamodb() {
     archiver_testkit::conformance::meta_store(&*a.meta).await;
 }
 
+#[tokio::test]
+async fn conformance_quota_ledger_on_dynamodb() {
+    let Some((_s, a)) = setup("cquota").await else {
+        return;
+    };
+    // moto's DynamoDB evaluates an UpdateItem's condition and then writes, in two steps
+    // without a lock, so concurrent conditional updates can both pass; the race is checked
+    // on the memory and SQLite stores (DynamoDB itself makes conditional writes atomic).
+    archiver_testkit::conformance::quota_ledger(
+        &*a.quota,
+        archiver_testkit::conformance::Concurrency::Skip,
+    )
+    .await;
+}
+
+#[tokio::test]
+async fn quota_items_live_in_the_meta_table_with_a_ttl() {
+    use archiver_core::QuotaLedger;
+    use aws_sdk_dynamodb::types::AttributeValue;
+    let Some((s, a)) = setup("quota").await else {
+        return;
+    };
+    // Today, so that no TTL has passed.
+    let day = Utc::now().date_naive();
+    assert_eq!(
+        a.quota
+            .try_add("acc#1", "Heavy", day, 3, Some(10))
+            .await
+            .unwrap(),
+        Some(3)
+    );
+    assert_eq!(a.quota.table(), s.table);
+    let item = a
+        .meta
+        .client()
+        .get_item()
+        .table_name(&s.table)
+        .key(
+            "pk",
+            AttributeValue::S(format!("Q#acc#1#{}", day.format("%Y-%m-%d"))),
+        )
+        .key("sk", AttributeValue::S("Heavy".into()))
+        .send()
+        .await
+        .unwrap()
+        .item
+        .expect("the counter's item");
+    assert_eq!(item["used"], AttributeValue::N("3".into()));
+    assert_eq!(item["kind"], AttributeValue::S("quota".into()));
+    // The day's start + 8 days, in epoch seconds.
+    let ttl = (day + ChronoDuration::days(8))
+        .and_hms_opt(0, 0, 0)
+        .unwrap()
+        .and_utc()
+        .timestamp();
+    assert_eq!(item["ttl"], AttributeValue::N(ttl.to_string()));
+    // A ledger over the same table sees the same counters; the metadata store is unaffected.
+    let other = archiver_aws::DynamoQuotaLedger::new(a.meta.client().clone(), &s.table);
+    assert_eq!(other.get("acc#1", "Heavy", day).await.unwrap(), 3);
+    assert!(
+        a.meta
+            .list_files(&FileQuery::default())
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    // A missing table is a backend error, not a refusal.
+    let gone = archiver_aws::DynamoQuotaLedger::new(a.meta.client().clone(), "no-such-table");
+    assert!(matches!(
+        gone.try_add("acc", "Heavy", day, 1, Some(10)).await,
+        Err(MetaError::Backend { .. })
+    ));
+}
+
 // --- Resumable multipart uploads (put_stream_until) ---
 
 /// The bytes of `data` from `offset` on, in 1 MiB chunks, as a body resumed there (a fresh

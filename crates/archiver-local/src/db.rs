@@ -7,7 +7,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 /// The schema version this code writes (`PRAGMA user_version`).
-pub(crate) const SCHEMA_VERSION: i64 = 2;
+pub(crate) const SCHEMA_VERSION: i64 = 3;
 
 const SCHEMA_V1: &str = r#"
 CREATE TABLE files (
@@ -86,6 +86,17 @@ CREATE TABLE memos (
     value   TEXT NOT NULL,
     expires TEXT NOT NULL,
     PRIMARY KEY (tenant, key)
+);
+"#;
+
+/// Daily API call counters (`SqliteQuotaLedger`); `day` is `YYYY-MM-DD` (UTC).
+const SCHEMA_V3: &str = r#"
+CREATE TABLE quota (
+    account TEXT    NOT NULL,
+    key     TEXT    NOT NULL,
+    day     TEXT    NOT NULL,
+    used    INTEGER NOT NULL,
+    PRIMARY KEY (account, key, day)
 );
 "#;
 
@@ -175,6 +186,9 @@ fn migrate(conn: &mut Connection) -> Result<(), DbError> {
     }
     if version < 2 {
         tx.execute_batch(SCHEMA_V2)?;
+    }
+    if version < 3 {
+        tx.execute_batch(SCHEMA_V3)?;
     }
     if version < SCHEMA_VERSION {
         tx.pragma_update(None, "user_version", SCHEMA_VERSION)?;

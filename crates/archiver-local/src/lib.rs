@@ -5,22 +5,26 @@
 //!   attribute.
 //! - [`SqliteMetaStore`]: file records, CDRs, cursors and leases in SQLite (WAL).
 //! - [`SqliteTaskQueue`]: a durable, at-least-once download task queue in SQLite.
+//! - [`SqliteQuotaLedger`]: daily Zoom API call counters in SQLite.
 //! - [`LocalSecretSource`]: secrets from environment variables (`env:NAME`) or files
 //!   (`file:PATH`).
 //!
-//! The metadata store and the queue may share one database file ([`DB_FILE`] in the data
-//! directory); each opens its own connection. [`open_ports`] wires everything together.
+//! The metadata store, the queue and the quota ledger may share one database file
+//! ([`DB_FILE`] in the data directory); each opens its own connection. [`open_ports`] wires
+//! everything together; [`open_quota`] opens the quota ledger on the same database.
 
 mod db;
 mod fs_blob;
 mod secrets;
 mod sqlite_meta;
 mod sqlite_queue;
+mod sqlite_quota;
 
 pub use fs_blob::{FsBlobStore, SHA256_XATTR};
 pub use secrets::LocalSecretSource;
 pub use sqlite_meta::SqliteMetaStore;
 pub use sqlite_queue::SqliteTaskQueue;
+pub use sqlite_quota::SqliteQuotaLedger;
 
 use archiver_core::{Clock, Ports};
 use std::path::{Path, PathBuf};
@@ -47,4 +51,11 @@ pub fn open_ports(
         queue: Arc::new(queue),
         clock,
     })
+}
+
+/// Opens the quota ledger in `data_dir/archive.db` (the database [`open_ports`] uses; the
+/// directory is created if missing).
+pub fn open_quota(data_dir: &Path) -> std::io::Result<SqliteQuotaLedger> {
+    std::fs::create_dir_all(data_dir)?;
+    SqliteQuotaLedger::open(data_dir.join(DB_FILE)).map_err(std::io::Error::other)
 }

@@ -1,7 +1,7 @@
 //! The testkit conformance suites against the local backend.
 
 use archiver_core::TaskQueue;
-use archiver_local::{FsBlobStore, SqliteMetaStore, SqliteTaskQueue};
+use archiver_local::{FsBlobStore, SqliteMetaStore, SqliteQuotaLedger, SqliteTaskQueue};
 use archiver_testkit::conformance;
 use std::sync::Arc;
 
@@ -64,4 +64,23 @@ async fn meta_store_and_queue_share_one_database() {
         .unwrap();
     assert_eq!(q.counts().await.unwrap().ready, 1);
     conformance::meta_store(&meta).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sqlite_quota_ledger_conforms() {
+    let dir = tempfile::tempdir().unwrap();
+    let ledger = SqliteQuotaLedger::open(dir.path().join("archive.db")).unwrap();
+    conformance::quota_ledger(&ledger, conformance::Concurrency::Check).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn quota_ledger_shares_the_database_with_the_meta_store() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("archive.db");
+    let meta = SqliteMetaStore::open(&db).unwrap();
+    let ledger = SqliteQuotaLedger::open(&db).unwrap();
+    conformance::quota_ledger(&ledger, conformance::Concurrency::Check).await;
+    conformance::meta_store(&meta).await;
+    let again = archiver_local::open_quota(dir.path()).unwrap();
+    conformance::quota_ledger(&again, conformance::Concurrency::Check).await;
 }

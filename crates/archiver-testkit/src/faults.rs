@@ -345,6 +345,82 @@ impl<Q: TaskQueue + ?Sized> TaskQueue for FaultyQueue<Q> {
     }
 }
 
+/// A [`QuotaLedger`](archiver_core::QuotaLedger) whose calls fail as planned, with the
+/// retryable `MetaError::Backend`; op names are `quota_try_add`, `quota_raise_to`,
+/// `quota_get` and `quota_list` (prefixed, as a ledger often shares a plan with a
+/// [`FaultyMetaStore`]).
+pub struct FaultyQuotaLedger<Q: ?Sized> {
+    inner: Arc<Q>,
+    plan: FaultPlan,
+}
+
+impl<Q: ?Sized> FaultyQuotaLedger<Q> {
+    /// Wraps `inner`.
+    pub fn new(inner: Arc<Q>, plan: FaultPlan) -> Self {
+        Self { inner, plan }
+    }
+    /// The wrapped ledger.
+    pub fn inner(&self) -> &Arc<Q> {
+        &self.inner
+    }
+    /// The shared plan.
+    pub fn plan(&self) -> &FaultPlan {
+        &self.plan
+    }
+    fn check(&self, op: &'static str) -> Result<(), MetaError> {
+        if self.plan.hit(op) {
+            Err(MetaError::Backend {
+                message: msg(op),
+                retryable: true,
+            })
+        } else {
+            Ok(())
+        }
+    }
+}
+
+#[async_trait]
+impl<Q: archiver_core::QuotaLedger + ?Sized> archiver_core::QuotaLedger for FaultyQuotaLedger<Q> {
+    async fn try_add(
+        &self,
+        account: &str,
+        key: &str,
+        day: chrono::NaiveDate,
+        n: u64,
+        limit: Option<u64>,
+    ) -> Result<Option<u64>, MetaError> {
+        self.check("quota_try_add")?;
+        self.inner.try_add(account, key, day, n, limit).await
+    }
+    async fn raise_to(
+        &self,
+        account: &str,
+        key: &str,
+        day: chrono::NaiveDate,
+        floor: u64,
+    ) -> Result<u64, MetaError> {
+        self.check("quota_raise_to")?;
+        self.inner.raise_to(account, key, day, floor).await
+    }
+    async fn get(
+        &self,
+        account: &str,
+        key: &str,
+        day: chrono::NaiveDate,
+    ) -> Result<u64, MetaError> {
+        self.check("quota_get")?;
+        self.inner.get(account, key, day).await
+    }
+    async fn list(
+        &self,
+        account: &str,
+        day: chrono::NaiveDate,
+    ) -> Result<Vec<(String, u64)>, MetaError> {
+        self.check("quota_list")?;
+        self.inner.list(account, day).await
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

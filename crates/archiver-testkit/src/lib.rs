@@ -1,8 +1,8 @@
 //! Test support for the Zoom compliance archiver's ports.
 //!
 //! - [`ManualClock`]: a clock that only moves when told to (its `sleep` advances it).
-//! - [`MemBlobStore`], [`MemMetaStore`], [`MemTaskQueue`]: simple, correct in-memory
-//!   adapters of the core ports, for unit tests and simulations.
+//! - [`MemBlobStore`], [`MemMetaStore`], [`MemTaskQueue`], [`MemQuotaLedger`]: simple,
+//!   correct in-memory adapters of the core ports, for unit tests and simulations.
 //! - [`conformance`]: one async suite per port that asserts the port's contract on any
 //!   adapter (memory, filesystem/SQLite, AWS).
 //! - [`fixtures`]: small constructors of records, tasks and bodies used by the suites and
@@ -17,8 +17,10 @@ pub mod fixtures;
 mod mem_blob;
 mod mem_meta;
 mod mem_queue;
+mod mem_quota;
 
 pub use clock::{ClockStep, ManualClock};
 pub use mem_blob::MemBlobStore;
 pub use mem_meta::MemMetaStore;
 pub use mem_queue::MemTaskQueue;
+pub use mem_quota::MemQuotaLedger;

@@ -5,11 +5,12 @@ use crate::errors::{
     RateHeaders, ZoomErrorBody, classify, excerpt, is_token_rejection, rate_limited,
 };
 use crate::pacing::{Bucket, Pacer, RateLimitInfo};
-use crate::uuid::encode_meeting_uuid;
-use archiver_core::domain::time::format_zoom_time;
+use crate::uuid::{encode_meeting_uuid, encode_path_segment};
+use archiver_core::domain::time::{format_zoom_time, parse_zoom_time};
 use archiver_core::{
-    ArchiveDateType, ArchiveFilesPage, ArchiveMeeting, Download, MeetingParticipant, Page,
-    ParticipantsPage, PhoneRecording, PhoneRecordingsPage, Window, ZoomApi, ZoomError,
+    ArchiveDateType, ArchiveFilesPage, ArchiveMeeting, CallHistoryItem, CallHistoryPage, CallPath,
+    DashboardMeeting, DashboardMeetingsPage, Download, MeetingParticipant, Page, ParticipantsPage,
+    PhoneRecording, PhoneRecordingsPage, Window, ZoomApi, ZoomError,
 };
 use async_trait::async_trait;
 use bytes::Bytes;
@@ -22,6 +23,7 @@ use serde::Deserialize;
 use serde::de::DeserializeOwned;
 use std::collections::BTreeMap;
 use std::fmt;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 use tokio::time::Instant;
@@ -54,8 +56,14 @@ struct Inner {
     light: Pacer,
     medium: Pacer,
     heavy: Pacer,
+    resource_intensive: Pacer,
+    phone_light: Pacer,
     phone_medium: Pacer,
+    phone_heavy: Pacer,
     limits: Mutex<BTreeMap<String, RateLimitInfo>>,
+    /// Set once `/phone/call_history` proved unavailable: the legacy `/phone/call_logs` is
+    /// used from then on (see [`call_history_unavailable`]).
+    legacy_call_logs: AtomicBool,
 }
 
 /// A cached access token.
@@ -79,6 +87,85 @@ struct Op<'a> {
     /// Path (or origin + path for downloads), never with a query string.
     log_path: &'a str,
     bucket: Option<Bucket>,
+}
+
+/// A final non-2xx answer of an API `GET`, before classification.
+struct Rejected {
+    status: StatusCode,
+    body: Bytes,
+    log_path: String,
+}
+
+impl Rejected {
+    fn classify(&self) -> ZoomError {
+        classify(self.status, &self.body, &self.log_path)
+    }
+}
+
+/// Whether an answer of `GET /phone/call_history` means the account has no call history
+/// API (so the legacy `GET /phone/call_logs` is to be used):
+///
+/// - 404 whose body carries no Zoom code or the code 404 (the answer for an unknown route;
+///   a resource-specific 404 carries its own code: 1001 user, 2001 account, ...);
+/// - 400 whose message says the API is unavailable (`unavailable`, `not available`).
+///
+/// Anything else (403 scopes, 429, other 400s) is an error of the call, not a fallback.
+fn call_history_unavailable(status: StatusCode, body: &[u8]) -> bool {
+    let parsed = ZoomErrorBody::parse(body);
+    match status {
+        StatusCode::NOT_FOUND => matches!(parsed.code(), None | Some(404)),
+        StatusCode::BAD_REQUEST => {
+            let m = parsed.message.unwrap_or_default().to_ascii_lowercase();
+            m.contains("unavailable") || m.contains("not available")
+        }
+        _ => false,
+    }
+}
+
+/// A `from`/`to` value of `/metrics/meetings`: the dashboard takes `yyyy-MM-dd` or
+/// `yyyy-MM-dd HH:mm:ss` (UTC), not the ISO form of the other listings. The date-time
+/// form is always sent, so that a window inside one day (or ending at midnight) means
+/// exactly that window: a bare-date `to` would mean the end of that whole day.
+fn format_dashboard_time(t: chrono::DateTime<Utc>) -> String {
+    t.format("%Y-%m-%d %H:%M:%S").to_string()
+}
+
+/// The `to` Zoom echoed, when it is a date-time (a bare date names a day, not the window
+/// end that was sent, and must not be reused with a page token).
+fn echoed_instant(body: &[u8]) -> Option<chrono::DateTime<Utc>> {
+    #[derive(Deserialize)]
+    struct Echo {
+        #[serde(default)]
+        to: Option<serde_json::Value>,
+    }
+    let echo: Echo = serde_json::from_slice(body).ok()?;
+    let raw = echo.to?;
+    let raw = raw.as_str()?.trim();
+    if raw.len() <= "yyyy-mm-dd".len() {
+        return None;
+    }
+    parse_zoom_time(raw)
+}
+
+fn decode<T: DeserializeOwned>(body: &[u8]) -> Result<T, ZoomError> {
+    serde_json::from_slice(body)
+        .map_err(|e| ZoomError::Decode(format!("{e}; body starts with: {}", excerpt(body))))
+}
+
+/// A call-history (or call-log) page: `call_history[]`, else the transitional or legacy
+/// `call_logs[]`.
+fn call_history_page(page: CallHistoryPage) -> Page<CallHistoryItem> {
+    let items = if page.call_history.is_empty() {
+        page.call_logs
+    } else {
+        page.call_history
+    };
+    Page {
+        items,
+        next_page_token: page.next_page_token.filter(|t| !t.is_empty()),
+        to: None,
+        total_records: page.total_records,
+    }
 }
 
 fn config_error(message: impl Into<String>) -> ZoomError {
@@ -125,7 +212,6 @@ fn transport_message(e: reqwest::Error) -> String {
     msg
 }
 
-/// Reads at most [`ERROR_BODY_LIMIT`] bytes of an (error) body.
 /// The first byte position of a `Content-Range: bytes {start}-{end}/{total}` value.
 fn content_range_start(v: &str) -> Option<u64> {
     let range = v.trim().strip_prefix("bytes")?.trim_start();
@@ -133,6 +219,7 @@ fn content_range_start(v: &str) -> Option<u64> {
     start.trim().parse().ok()
 }
 
+/// Reads at most [`ERROR_BODY_LIMIT`] bytes of an (error) body.
 async fn read_limited(resp: Response) -> Bytes {
     let mut out = Vec::new();
     let mut stream = resp.bytes_stream();
@@ -185,17 +272,22 @@ impl ZoomClient {
                 http,
                 token: tokio::sync::Mutex::new(None),
                 generation: std::sync::atomic::AtomicU64::new(0),
-                light: Pacer::new(pacing.light_per_second),
-                medium: Pacer::new(pacing.medium_per_second),
-                heavy: Pacer::new(pacing.heavy_per_second),
-                phone_medium: Pacer::new(pacing.phone_medium_per_second),
+                light: Pacer::per_second(pacing.light_per_second),
+                medium: Pacer::per_second(pacing.medium_per_second),
+                heavy: Pacer::per_second(pacing.heavy_per_second),
+                resource_intensive: Pacer::per_minute(pacing.resource_intensive_per_minute),
+                phone_light: Pacer::per_second(pacing.phone_light_per_second),
+                phone_medium: Pacer::per_second(pacing.phone_medium_per_second),
+                phone_heavy: Pacer::per_second(pacing.phone_heavy_per_second),
                 limits: Mutex::new(BTreeMap::new()),
+                legacy_call_logs: AtomicBool::new(false),
                 cfg,
             }),
         })
     }
 
-    /// The last rate-limit headers Zoom sent, per category (`Light`, `Medium`, `phone:Medium`, ...).
+    /// The last rate-limit headers Zoom sent, per category (`Light`, `Medium`, `Heavy`,
+    /// `Resource-intensive`, `phone:Light`, `phone:Medium`, `phone:Heavy`, ...).
     pub fn rate_limit_snapshot(&self) -> BTreeMap<String, RateLimitInfo> {
         self.inner
             .limits
@@ -209,7 +301,10 @@ impl ZoomClient {
             Bucket::Light => &self.inner.light,
             Bucket::Medium => &self.inner.medium,
             Bucket::Heavy => &self.inner.heavy,
+            Bucket::ResourceIntensive => &self.inner.resource_intensive,
+            Bucket::PhoneLight => &self.inner.phone_light,
             Bucket::PhoneMedium => &self.inner.phone_medium,
+            Bucket::PhoneHeavy => &self.inner.phone_heavy,
         }
     }
 
@@ -442,6 +537,19 @@ impl ZoomClient {
         path: &str,
         query: &[(&str, String)],
     ) -> Result<Bytes, ZoomError> {
+        self.api_get_raw(bucket, path, query)
+            .await?
+            .map_err(|r| r.classify())
+    }
+
+    /// Like [`ZoomClient::api_get`], with a final non-2xx answer (other than 429 / 5xx,
+    /// which `send` turns into errors) returned unclassified.
+    async fn api_get_raw(
+        &self,
+        bucket: Bucket,
+        path: &str,
+        query: &[(&str, String)],
+    ) -> Result<Result<Bytes, Rejected>, ZoomError> {
         let url = format!("{}{path}", self.inner.api_base);
         let log_path = Url::parse(&url)
             .map(|u| u.path().to_string())
@@ -468,6 +576,7 @@ impl ZoomClient {
                 return resp
                     .bytes()
                     .await
+                    .map(Ok)
                     .map_err(|e| ZoomError::Transport(transport_message(e)));
             }
             let body = read_limited(resp).await;
@@ -477,7 +586,11 @@ impl ZoomClient {
                 refreshed = true;
                 continue;
             }
-            return Err(classify(status, &body, &log_path));
+            return Ok(Err(Rejected {
+                status,
+                body,
+                log_path,
+            }));
         }
     }
 
@@ -488,22 +601,42 @@ impl ZoomClient {
         query: &[(&str, String)],
     ) -> Result<T, ZoomError> {
         let body = self.api_get(bucket, path, query).await?;
-        serde_json::from_slice(&body)
-            .map_err(|e| ZoomError::Decode(format!("{e}; body starts with: {}", excerpt(&body))))
+        decode(&body)
+    }
+
+    /// `page_size` and `next_page_token` (when given) of a listing.
+    fn page_query(&self, page_token: Option<&str>) -> Vec<(&'static str, String)> {
+        let mut q = vec![(
+            "page_size",
+            self.inner.cfg.page_size.clamp(1, 300).to_string(),
+        )];
+        if let Some(t) = page_token.filter(|t| !t.is_empty()) {
+            q.push(("next_page_token", t.to_string()));
+        }
+        q
+    }
+
+    /// One page of the legacy `GET /phone/call_logs` (Phone Heavy), the items mapped onto
+    /// the call history's names by [`CallHistoryItem`]'s deserializer (`id`, `date_time`,
+    /// `call_end_time`, `result`, `caller_number`, `callee_number`).
+    async fn list_call_logs(
+        &self,
+        window: Window,
+        page_token: Option<&str>,
+    ) -> Result<Page<CallHistoryItem>, ZoomError> {
+        let q = self.list_query(window, page_token);
+        let page: CallHistoryPage = self
+            .api_get_json(Bucket::PhoneHeavy, "/phone/call_logs", &q)
+            .await?;
+        Ok(call_history_page(page))
     }
 
     fn list_query(&self, window: Window, page_token: Option<&str>) -> Vec<(&'static str, String)> {
         let mut q = vec![
-            (
-                "page_size",
-                self.inner.cfg.page_size.clamp(1, 300).to_string(),
-            ),
             ("from", format_zoom_time(window.from)),
             ("to", format_zoom_time(window.to)),
         ];
-        if let Some(t) = page_token.filter(|t| !t.is_empty()) {
-            q.push(("next_page_token", t.to_string()));
-        }
+        q.extend(self.page_query(page_token));
         q
     }
 
@@ -641,16 +774,8 @@ impl ZoomApi for ZoomClient {
             "/metrics/meetings/{}/participants",
             encode_meeting_uuid(meeting_uuid)
         );
-        let mut q = vec![
-            ("type", "past".to_string()),
-            (
-                "page_size",
-                self.inner.cfg.page_size.clamp(1, 300).to_string(),
-            ),
-        ];
-        if let Some(t) = page_token.filter(|t| !t.is_empty()) {
-            q.push(("next_page_token", t.to_string()));
-        }
+        let mut q = vec![("type", "past".to_string())];
+        q.extend(self.page_query(page_token));
         let page: ParticipantsPage = self.api_get_json(Bucket::Heavy, &path, &q).await?;
         Ok(Page {
             items: page.participants,
@@ -658,6 +783,103 @@ impl ZoomApi for ZoomClient {
             to: None,
             total_records: page.total_records,
         })
+    }
+
+    /// `GET /metrics/meetings?type=past&from&to` (Resource-intensive), `from`/`to` as
+    /// `yyyy-MM-dd HH:mm:ss` UTC (see [`format_dashboard_time`]). `Page::to` is `None`
+    /// unless Zoom echoes a date-time (it echoes bare dates): keep the window as sent.
+    async fn list_past_meetings(
+        &self,
+        window: Window,
+        page_token: Option<&str>,
+    ) -> Result<Page<DashboardMeeting>, ZoomError> {
+        let mut q = vec![
+            ("type", "past".to_string()),
+            ("from", format_dashboard_time(window.from)),
+            ("to", format_dashboard_time(window.to)),
+        ];
+        q.extend(self.page_query(page_token));
+        let body = self
+            .api_get(Bucket::ResourceIntensive, "/metrics/meetings", &q)
+            .await?;
+        let page: DashboardMeetingsPage = decode(&body)?;
+        Ok(Page {
+            items: page.meetings,
+            next_page_token: page.next_page_token.filter(|t| !t.is_empty()),
+            to: echoed_instant(&body),
+            total_records: page.total_records,
+        })
+    }
+
+    /// `GET /phone/call_history?from&to` (Phone Heavy), `from`/`to` as `yyyy-MM-ddTHH:mm:ssZ`
+    /// like `/phone/recordings`. When Zoom answers that the call history is unavailable
+    /// (see [`call_history_unavailable`]), the same window is asked of the legacy
+    /// `GET /phone/call_logs` (Phone Heavy), for this request and every later one of this
+    /// client. A page token of one listing is not valid for the other: a switch in the
+    /// middle of a listing ends in [`ZoomError::InvalidPageToken`] and a restart.
+    async fn list_call_history(
+        &self,
+        window: Window,
+        page_token: Option<&str>,
+    ) -> Result<Page<CallHistoryItem>, ZoomError> {
+        if self.inner.legacy_call_logs.load(Ordering::Relaxed) {
+            return self.list_call_logs(window, page_token).await;
+        }
+        let q = self.list_query(window, page_token);
+        match self
+            .api_get_raw(Bucket::PhoneHeavy, "/phone/call_history", &q)
+            .await?
+        {
+            Ok(body) => Ok(call_history_page(decode(&body)?)),
+            Err(r) if call_history_unavailable(r.status, &r.body) => {
+                debug!(
+                    status = r.status.as_u16(),
+                    "zoom call history unavailable; using the legacy call logs from now on"
+                );
+                self.inner.legacy_call_logs.store(true, Ordering::Relaxed);
+                self.list_call_logs(window, page_token).await
+            }
+            Err(r) => Err(r.classify()),
+        }
+    }
+
+    /// `GET /phone/call_history/{uuid}` (Phone Light), the UUID percent-encoded once as one
+    /// path segment; 404 → `None`.
+    async fn get_call_path(&self, call_history_uuid: &str) -> Result<Option<CallPath>, ZoomError> {
+        if matches!(call_history_uuid.trim(), "" | "." | "..") {
+            return Err(ZoomError::BadRequest {
+                code: 0,
+                message: format!("invalid call history UUID {call_history_uuid:?}"),
+            });
+        }
+        let path = format!(
+            "/phone/call_history/{}",
+            encode_path_segment(call_history_uuid)
+        );
+        match self
+            .api_get_json::<CallPath>(Bucket::PhoneLight, &path, &[])
+            .await
+        {
+            Ok(p) => Ok(Some(p)),
+            Err(ZoomError::NotFound(_)) => Ok(None),
+            Err(e) => Err(e),
+        }
+    }
+
+    /// `(X-RateLimit-Limit, X-RateLimit-Remaining)` last seen for `category` (a key of
+    /// [`ZoomClient::rate_limit_snapshot`]) when both were sent, unless that response typed
+    /// them `QPS`: per-second numbers say nothing of the daily budget.
+    fn daily_remaining(&self, category: &str) -> Option<(u64, u64)> {
+        let limits = self.inner.limits.lock().unwrap_or_else(|e| e.into_inner());
+        let info = limits.get(category)?;
+        if info
+            .kind
+            .as_deref()
+            .is_some_and(|k| k.eq_ignore_ascii_case("qps"))
+        {
+            return None;
+        }
+        Some((info.limit?, info.remaining?))
     }
 
     async fn download(&self, url: &str) -> Result<Download, ZoomError> {
@@ -779,6 +1001,54 @@ mod tests {
                 client_secret: SecretString::from("s3cr3t"),
             },
         )
+    }
+
+    #[test]
+    fn call_history_unavailability_is_told_from_the_body() {
+        let u = |status: u16, body: &str| {
+            call_history_unavailable(StatusCode::from_u16(status).unwrap(), body.as_bytes())
+        };
+        // The route is unknown.
+        assert!(u(404, r#"{"code":404,"message":"Not Found"}"#));
+        assert!(u(404, ""));
+        assert!(u(404, "<html>Not Found</html>"));
+        // A resource of the route is unknown: not a fallback.
+        assert!(!u(404, r#"{"code":1001,"message":"User does not exist."}"#));
+        assert!(!u(
+            404,
+            r#"{"code":2001,"message":"Account does not exist."}"#
+        ));
+        // The API is unavailable for the account.
+        assert!(u(
+            400,
+            r#"{"code":400,"message":"This API is unavailable for your account."}"#
+        ));
+        assert!(u(
+            400,
+            r#"{"code":300,"message":"Call history is not available."}"#
+        ));
+        assert!(!u(400, r#"{"code":300,"message":"Invalid field: from."}"#));
+        assert!(!u(
+            403,
+            r#"{"code":4711,"message":"Invalid access token, does not contain scopes:[x]."}"#
+        ));
+    }
+
+    #[test]
+    fn dashboard_times_and_echoes() {
+        let t = "2024-05-30T00:00:00Z".parse().unwrap();
+        assert_eq!(format_dashboard_time(t), "2024-05-30 00:00:00");
+        assert_eq!(echoed_instant(br#"{"to":"2024-05-31"}"#), None);
+        assert_eq!(
+            echoed_instant(br#"{"to":"2024-05-31T12:00:00Z"}"#),
+            Some("2024-05-31T12:00:00Z".parse().unwrap())
+        );
+        assert_eq!(
+            echoed_instant(br#"{"to":"2024-05-31 12:00:00"}"#),
+            Some("2024-05-31T12:00:00Z".parse().unwrap())
+        );
+        assert_eq!(echoed_instant(br#"{"meetings":[]}"#), None);
+        assert_eq!(echoed_instant(br#"{"to":7}"#), None);
     }
 
     #[test]

@@ -49,20 +49,29 @@ impl RetryPolicy {
     }
 }
 
-/// In-process pacing of API calls per rate-limit category (requests per second; 0 disables).
+/// In-process pacing of API calls per rate-limit category (0 disables a category).
 ///
-/// Zoom's limits are per account and shared by every app on it; the defaults are the
-/// Pro-plan numbers, below the Business+ ones, so that one archiver leaves room for others.
+/// Zoom's limits are per account and shared by every app on it. The Meetings Light /
+/// Medium / Heavy and Phone Medium defaults are the Pro-plan numbers, below the Business+
+/// ones, so that one archiver leaves room for others; the reconciliation endpoints
+/// (Resource-intensive, Phone Heavy, Phone Light) default to the Business+ numbers, the
+/// plans that have the dashboard and Zoom Phone.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct PacingConfig {
-    /// Meetings API "Light" endpoints (`/past_meetings/{uuid}/archive_files`).
+    /// Meetings API "Light" endpoints (`/past_meetings/{uuid}/archive_files`), per second.
     pub light_per_second: u32,
-    /// Meetings API "Medium" endpoints (`/archive_files`).
+    /// Meetings API "Medium" endpoints (`/archive_files`), per second.
     pub medium_per_second: u32,
-    /// Meetings API "Heavy" endpoints (`/metrics/meetings/{id}/participants`).
+    /// Meetings API "Heavy" endpoints (`/metrics/meetings/{id}/participants`), per second.
     pub heavy_per_second: u32,
-    /// Zoom Phone "Medium" endpoints (`/phone/recordings`).
+    /// Meetings API "Resource-intensive" endpoints (`/metrics/meetings`), **per minute**.
+    pub resource_intensive_per_minute: u32,
+    /// Zoom Phone "Light" endpoints (`/phone/call_history/{uuid}`), per second.
+    pub phone_light_per_second: u32,
+    /// Zoom Phone "Medium" endpoints (`/phone/recordings`), per second.
     pub phone_medium_per_second: u32,
+    /// Zoom Phone "Heavy" endpoints (`/phone/call_history`, `/phone/call_logs`), per second.
+    pub phone_heavy_per_second: u32,
 }
 
 impl Default for PacingConfig {
@@ -71,7 +80,10 @@ impl Default for PacingConfig {
             light_per_second: 30,
             medium_per_second: 20,
             heavy_per_second: 10,
+            resource_intensive_per_minute: 20,
+            phone_light_per_second: 40,
             phone_medium_per_second: 10,
+            phone_heavy_per_second: 10,
         }
     }
 }
@@ -83,7 +95,10 @@ impl PacingConfig {
             light_per_second: 0,
             medium_per_second: 0,
             heavy_per_second: 0,
+            resource_intensive_per_minute: 0,
+            phone_light_per_second: 0,
             phone_medium_per_second: 0,
+            phone_heavy_per_second: 0,
         }
     }
 }

@@ -8,13 +8,18 @@
 //!   once more when Zoom answers 401 / code 124.
 //! - **Listings**: `/archive_files`, `/past_meetings/{uuid}/archive_files` (UUIDs encoded
 //!   per [`encode_meeting_uuid`]) and `/phone/recordings`, parsed with the core's tolerant types.
+//! - **Reconciliation feeds**: `/metrics/meetings?type=past` (dashboard),
+//!   `/metrics/meetings/{uuid}/participants`, `/phone/call_history` (falling back to the
+//!   legacy `/phone/call_logs` for the client's lifetime where the call history is
+//!   unavailable) and `/phone/call_history/{uuid}` (call path).
 //! - **Downloads**: redirects followed by hand; the Bearer token never leaves the origin of
 //!   the download URL; the body is streamed, never buffered.
 //! - **Errors and retries**: Zoom's `{"code","message"}` bodies classified into
 //!   [`archiver_core::ZoomError`]; per-second 429s, 5xx and transport errors retried with
 //!   jittered exponential backoff (honouring `Retry-After`), daily limits returned at once.
-//! - **Pacing**: requests spaced per rate-limit category ([`PacingConfig`]), and the last
-//!   `X-RateLimit-*` headers kept per category ([`ZoomClient::rate_limit_snapshot`]).
+//! - **Pacing**: requests spaced per rate-limit category ([`PacingConfig`]; per second, or
+//!   per minute for Resource-intensive), and the last `X-RateLimit-*` headers kept per
+//!   category ([`ZoomClient::rate_limit_snapshot`]).
 //!
 //! Logs (`tracing`, debug level) carry method, path, status and attempt; never tokens,
 //! secrets, proxy credentials or query strings.

@@ -15,8 +15,15 @@ pub(crate) enum Bucket {
     Medium,
     /// Meetings API, Heavy (`/metrics/meetings/{id}/participants`; shares the daily budget).
     Heavy,
-    /// Zoom Phone API, Medium (a separate table at Zoom).
+    /// Meetings API, Resource-intensive (`/metrics/meetings`: 20 a minute on Business+;
+    /// shares the daily budget with Heavy).
+    ResourceIntensive,
+    /// Zoom Phone API, Light (`/phone/call_history/{uuid}`; a separate table at Zoom).
+    PhoneLight,
+    /// Zoom Phone API, Medium (`/phone/recordings`).
     PhoneMedium,
+    /// Zoom Phone API, Heavy (`/phone/call_history`, `/phone/call_logs`; daily budget).
+    PhoneHeavy,
 }
 
 impl Bucket {
@@ -26,20 +33,23 @@ impl Bucket {
             Bucket::Light => "Light",
             Bucket::Medium => "Medium",
             Bucket::Heavy => "Heavy",
+            Bucket::ResourceIntensive => "Resource-intensive",
+            Bucket::PhoneLight => "Light",
             Bucket::PhoneMedium => "Medium",
+            Bucket::PhoneHeavy => "Heavy",
         }
     }
 
     /// Prefix separating the Phone table from the Meetings one in snapshot keys.
     pub(crate) fn table_prefix(self) -> &'static str {
         match self {
-            Bucket::PhoneMedium => "phone:",
-            _ => "",
+            Bucket::PhoneLight | Bucket::PhoneMedium | Bucket::PhoneHeavy => "phone:",
+            Bucket::Light | Bucket::Medium | Bucket::Heavy | Bucket::ResourceIntensive => "",
         }
     }
 }
 
-/// A GCRA pacer without bursts: calls are spaced `1/rate` apart, in arrival order.
+/// A GCRA pacer without bursts: calls are spaced `period / n` apart, in arrival order.
 #[derive(Debug)]
 pub(crate) struct Pacer {
     interval: Option<Duration>,
@@ -47,12 +57,23 @@ pub(crate) struct Pacer {
 }
 
 impl Pacer {
-    pub(crate) fn new(per_second: u32) -> Self {
-        let interval = (per_second > 0).then(|| Duration::from_secs(1) / per_second);
+    /// `n` calls per `period`, evenly spaced; `n == 0` (or a zero period) disables pacing.
+    pub(crate) fn new(n: u32, period: Duration) -> Self {
+        let interval = (n > 0 && !period.is_zero()).then(|| period / n);
         Pacer {
             interval,
             tat: Mutex::new(None),
         }
+    }
+
+    /// `n` calls a second (0 disables).
+    pub(crate) fn per_second(n: u32) -> Self {
+        Self::new(n, Duration::from_secs(1))
+    }
+
+    /// `n` calls a minute (0 disables).
+    pub(crate) fn per_minute(n: u32) -> Self {
+        Self::new(n, Duration::from_secs(60))
     }
 
     /// Waits for this call's slot.
@@ -94,7 +115,7 @@ mod tests {
 
     #[tokio::test(start_paused = true)]
     async fn spaces_calls() {
-        let p = Pacer::new(10);
+        let p = Pacer::per_second(10);
         let start = Instant::now();
         for _ in 0..5 {
             p.acquire().await;
@@ -104,11 +125,47 @@ mod tests {
             took >= Duration::from_millis(400) && took < Duration::from_millis(450),
             "{took:?}"
         );
-        let off = Pacer::new(0);
+        let off = Pacer::per_second(0);
         let start = Instant::now();
         for _ in 0..100 {
             off.acquire().await;
         }
         assert!(start.elapsed() < Duration::from_millis(1));
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn spaces_calls_per_minute() {
+        let p = Pacer::per_minute(20);
+        let start = Instant::now();
+        // The first call goes at once, the next ones 3 s apart.
+        p.acquire().await;
+        assert!(start.elapsed() < Duration::from_millis(1));
+        for _ in 0..4 {
+            p.acquire().await;
+        }
+        let took = start.elapsed();
+        assert!(
+            took >= Duration::from_secs(12) && took < Duration::from_millis(12_050),
+            "{took:?}"
+        );
+        // After a pause longer than the interval, a call goes at once again (no burst credit
+        // beyond one slot).
+        tokio::time::sleep(Duration::from_secs(60)).await;
+        let start = Instant::now();
+        p.acquire().await;
+        assert!(start.elapsed() < Duration::from_millis(1));
+        p.acquire().await;
+        assert!(
+            start.elapsed() >= Duration::from_secs(3),
+            "{:?}",
+            start.elapsed()
+        );
+        let off = Pacer::per_minute(0);
+        let start = Instant::now();
+        for _ in 0..100 {
+            off.acquire().await;
+        }
+        assert!(start.elapsed() < Duration::from_millis(1));
+        assert!(Pacer::new(5, Duration::ZERO).interval.is_none());
     }
 }

@@ -26,9 +26,25 @@ pub fn encode_meeting_uuid(uuid: &str) -> String {
     }
 }
 
+/// Percent-encodes an identifier once as one path segment (every byte but the RFC 3986
+/// unreserved characters), for ids without Zoom's double-encoding rule (call history UUIDs).
+pub(crate) fn encode_path_segment(id: &str) -> String {
+    utf8_percent_encode(id, NOT_UNRESERVED).to_string()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn path_segments_are_encoded_once() {
+        assert_eq!(
+            encode_path_segment("20211008-48c1dfd4-91ce"),
+            "20211008-48c1dfd4-91ce"
+        );
+        assert_eq!(encode_path_segment("a/b+c= d"), "a%2Fb%2Bc%3D%20d");
+        assert_eq!(encode_path_segment("../x"), "..%2Fx");
+    }
 
     #[test]
     fn encodes_per_zoom_rule() {

@@ -566,7 +566,10 @@ async fn pacing_spaces_calls() {
             light_per_second: 10,
             medium_per_second: 10,
             heavy_per_second: 10,
+            resource_intensive_per_minute: 10,
+            phone_light_per_second: 10,
             phone_medium_per_second: 10,
+            phone_heavy_per_second: 10,
         },
     )
     .unwrap();

@@ -2,14 +2,18 @@
 
 use crate::config::FileConfig;
 use anyhow::{Context, Result, bail};
+use archiver_core::services::budget::BudgetedZoom;
 use archiver_core::services::downloader::{DownloadSettings, Downloader};
 use archiver_core::services::poller::{PollOptions, PollReport, Poller};
+use archiver_core::services::reconcile::Reconciler;
 use archiver_core::services::runner::{DrainOptions, DrainReport, ZoomClients, drain};
 use archiver_core::{
-    Clock, Ports, SecretSource, Source, SystemClock, TenantConfig, TenantId, ZoomApi,
+    Clock, Ports, QuotaLedger, SecretSource, Source, SystemClock, TenantConfig, TenantId, ZoomApi,
     ZoomCredentials,
 };
-use archiver_local::{FsBlobStore, LocalSecretSource, SqliteMetaStore, SqliteTaskQueue};
+use archiver_local::{
+    FsBlobStore, LocalSecretSource, SqliteMetaStore, SqliteQuotaLedger, SqliteTaskQueue,
+};
 use archiver_zoom::{ZoomClient, ZoomClientConfig};
 use secrecy::SecretString;
 use std::sync::Arc;
@@ -28,6 +32,10 @@ pub struct App {
     pub downloader: Downloader,
     /// Drain settings.
     pub drain: DrainOptions,
+    /// The reconciler.
+    pub reconciler: Reconciler,
+    /// Counts of Zoom calls per account, category and day.
+    pub ledger: Arc<dyn QuotaLedger>,
 }
 
 /// The CDR `location` of this process: the configured one, else the host name.
@@ -111,6 +119,8 @@ impl App {
             .recover_in_flight()
             .await
             .context("recovering in-flight tasks")?;
+        let ledger = SqliteQuotaLedger::open(&db)
+            .with_context(|| format!("opening the quota ledger in {}", db.display()))?;
         let ports = Ports {
             blobs: Arc::new(blobs),
             meta: Arc::new(meta),
@@ -118,7 +128,7 @@ impl App {
             clock,
         };
         let zooms = zoom_clients(&cfg.tenants, &LocalSecretSource::new()).await?;
-        Ok(Self::assemble(cfg, ports, zooms))
+        Ok(Self::assemble(cfg, ports, zooms, Arc::new(ledger)))
     }
 
     /// Builds the AWS backend (S3, DynamoDB, SQS, Secrets Manager) from the `[aws]` table.
@@ -155,12 +165,38 @@ impl App {
             };
             zooms.insert(t.id.clone(), zoom_client(t, creds)?);
         }
+        let ledger: Arc<dyn QuotaLedger> = adapters.quota.clone();
         let ports = adapters.ports(clock);
-        Ok(Self::assemble(cfg, ports, zooms))
+        Ok(Self::assemble(cfg, ports, zooms, ledger))
     }
 
-    /// Wires services over given ports and clients.
-    pub fn assemble(cfg: &FileConfig, ports: Ports, zooms: ZoomClients) -> App {
+    /// Wires services over given ports and clients. Every tenant's Zoom client is wrapped
+    /// in its daily budget ([`BudgetedZoom`], counted in `ledger`).
+    pub fn assemble(
+        cfg: &FileConfig,
+        ports: Ports,
+        zooms: ZoomClients,
+        ledger: Arc<dyn QuotaLedger>,
+    ) -> App {
+        let zooms: ZoomClients = zooms
+            .into_iter()
+            .map(|(id, z)| {
+                let budget = cfg
+                    .tenants
+                    .iter()
+                    .find(|t| t.id == id)
+                    .map(|t| (t.account_id.clone(), t.budget()))
+                    .unwrap_or_else(|| (id.to_string(), Default::default()));
+                let z: Arc<dyn ZoomApi> = Arc::new(BudgetedZoom::new(
+                    z,
+                    ledger.clone(),
+                    budget.0,
+                    budget.1,
+                    ports.clock.clone(),
+                ));
+                (id, z)
+            })
+            .collect();
         let d = &cfg.download;
         let settings = DownloadSettings {
             max_attempts: d.max_attempts,
@@ -185,6 +221,8 @@ impl App {
             },
             tenants: cfg.tenants.clone(),
             zooms,
+            reconciler: Reconciler::new(ports.clone(), location(cfg)),
+            ledger,
             ports,
         }
     }

@@ -65,6 +65,17 @@ enum Command {
         #[command(subcommand)]
         what: AwsCommand,
     },
+    /// Find calls and meetings of recorded users without a recording, write "recording
+    /// failed" CDRs, and print per-day counts (archived, not archived, not recorded,
+    /// pending). Exit 1 when a day had to be deferred (daily budget) or failed.
+    Reconcile {
+        /// One UTC day (YYYY-MM-DD); default: every day since the last one reconciled.
+        #[arg(long)]
+        day: Option<chrono::NaiveDate>,
+        /// Only this tenant.
+        #[arg(long)]
+        tenant: Option<String>,
+    },
     /// Export CDRs.
     Cdrs {
         /// Output format.
@@ -227,6 +238,17 @@ async fn real_main(cli: Cli) -> Result<ExitCode> {
                 run_forever(&app).await
             }
         }
+        Command::Reconcile { day, tenant } => {
+            let cfg = match load_config(&cli) {
+                Ok(c) => c,
+                Err(code) => return Ok(code),
+            };
+            let app = match cli.backend {
+                Backend::Local => App::local(&cfg, None).await?,
+                Backend::Aws => App::aws(&cfg).await?,
+            };
+            reconcile(&app, *day, tenant.as_deref()).await
+        }
         Command::Aws {
             what: AwsCommand::Init,
         } => {
@@ -323,6 +345,78 @@ async fn real_main(cli: Cli) -> Result<ExitCode> {
             }
         }
     }
+}
+
+async fn reconcile(
+    app: &App,
+    day: Option<chrono::NaiveDate>,
+    only: Option<&str>,
+) -> Result<ExitCode> {
+    use archiver_core::services::reconcile::store_report;
+    let mut reports = Vec::new();
+    let mut problems = Vec::new();
+    for t in &app.tenants {
+        if only.is_some_and(|o| o != t.id.as_str()) {
+            continue;
+        }
+        let Some(zoom) = app.zooms.get(&t.id) else {
+            continue;
+        };
+        let result = match day {
+            Some(d) => app
+                .reconciler
+                .reconcile_day(t, zoom.as_ref(), d)
+                .await
+                .map(|r| vec![r])
+                .map_err(|e| (Vec::new(), e)),
+            None => app.reconciler.reconcile_due(t, zoom.as_ref()).await,
+        };
+        let (done, err) = match result {
+            Ok(v) => (v, None),
+            Err((v, e)) => (v, Some(e)),
+        };
+        for r in &done {
+            if let Err(e) = store_report(app.ports.blobs.as_ref(), &t.id, r).await {
+                problems.push(format!(
+                    "tenant {}: storing the report of {}: {e}",
+                    t.id, r.day
+                ));
+            }
+        }
+        reports.extend(done);
+        if let Some(e) = err {
+            problems.push(format!("tenant {}: {e}", t.id));
+        }
+    }
+    println!(
+        "{:<16} {:<10} {:<9} {:>9} {:>13} {:>13} {:>8}  final",
+        "tenant", "day", "source", "archived", "not_archived", "not_recorded", "pending"
+    );
+    for r in &reports {
+        for (source, c) in [("phone", &r.phone), ("meetings", &r.meetings)] {
+            println!(
+                "{:<16} {:<10} {:<9} {:>9} {:>13} {:>13} {:>8}  {}",
+                r.tenant,
+                r.day,
+                source,
+                c.archived,
+                c.not_archived,
+                c.not_recorded,
+                c.pending,
+                if r.complete { "yes" } else { "no" }
+            );
+        }
+    }
+    let written: u64 = reports.iter().map(|r| r.failed_cdrs_written).sum();
+    println!("\"recording failed\" CDRs written: {written}");
+    for p in &problems {
+        eprintln!("{p}");
+    }
+    Ok(if problems.is_empty() {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(1)
+    })
 }
 
 async fn aws_init(cfg: &FileConfig) -> Result<ExitCode> {

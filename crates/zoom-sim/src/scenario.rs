@@ -724,7 +724,7 @@ impl Scenario {
                     "MP4" => "meeting_video.mp4",
                     "M4A" if f.individual => {
                         individual += 1;
-                        if individual % 2 == 0 {
+                        if individual.is_multiple_of(2) {
                             "meeting_audio_party_b.m4a"
                         } else {
                             "meeting_audio.m4a"

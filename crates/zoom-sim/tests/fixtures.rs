@@ -36,11 +36,24 @@ fn fixtures_are_embedded_and_small() {
 }
 
 #[test]
-fn demo_maps_alice_bob_and_two_phone_recordings() {
+fn demo_maps_every_meeting_media_file_and_two_phone_recordings() {
     let d = Scenario::demo(t0());
     let fx = &d.options.fixtures;
-    assert_eq!(fx.len(), 4);
     let a = &d.accounts[0];
+    // Every meeting audio and video file is served from a fixture, nothing else is.
+    let media: Vec<_> = a
+        .meetings
+        .iter()
+        .flat_map(|m| &m.files)
+        .filter(|f| f.file_type == "M4A" || f.file_type == "MP4")
+        .collect();
+    assert!(media.iter().all(|f| fx.contains_key(&f.id)));
+    assert_eq!(fx.len(), media.len() + 2);
+    for f in &media {
+        let name = &fx[&f.id];
+        assert_eq!(f.size, fixture(name).len() as u64, "{name}");
+        assert_eq!(name == "meeting_video.mp4", f.file_type == "MP4");
+    }
     let m = &a.meetings[0];
     for (email, name) in [
         ("alice@acme.example", "meeting_audio.m4a"),
@@ -62,6 +75,8 @@ fn demo_maps_alice_bob_and_two_phone_recordings() {
         .filter(|r| fx.get(&r.id).map(String::as_str) == Some("phone_tone_silence.mp3"))
         .collect();
     assert_eq!(recs.len(), 2);
+    // Their Zoom duration is the fixture's 20 s, so the measured length agrees.
+    assert!(recs.iter().all(|r| (r.end - r.start).num_seconds() == 20));
     // The option survives a JSON round trip; scenarios without it default to empty.
     let back: Scenario = serde_json::from_str(&serde_json::to_string(&d).unwrap()).unwrap();
     assert_eq!(&back.options.fixtures, fx);
@@ -96,16 +111,34 @@ async fn demo_serves_fixture_bytes_for_archive_files() {
         .flat_map(|m| m["archive_files"].as_array().unwrap())
         .filter(|f| fx.contains_key(f["id"].as_str().unwrap()))
         .collect();
-    assert_eq!(files.len(), 2);
+    // Every listed audio/video file of the demo is a fixture.
+    let media = v["meetings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .flat_map(|m| m["archive_files"].as_array().unwrap())
+        .filter(|f| matches!(f["file_type"].as_str(), Some("M4A" | "MP4")))
+        .count();
+    assert_eq!(files.len(), media);
+    assert!(files.iter().any(|f| f["file_type"] == "MP4"));
+    let mut checked = std::collections::BTreeSet::new();
     for f in files {
         let id = f["id"].as_str().unwrap();
+        // One download per fixture kind is enough.
+        if !checked.insert(fx[id].clone()) {
+            continue;
+        }
         let want = fixture(&fx[id]);
-        assert_eq!(f["file_extension"], "M4A");
+        let video = fx[id] == "meeting_video.mp4";
+        assert_eq!(f["file_extension"], if video { "MP4" } else { "M4A" });
         assert_eq!(f["file_size"].as_u64().unwrap(), want.len() as u64);
         assert_eq!(f["encryption_fingerprint"], sha(want).as_str());
         let r = get(f["download_url"].as_str().unwrap(), &tok).await;
         assert_eq!(r.status(), 200);
-        assert_eq!(r.headers()["content-type"], "audio/mp4");
+        assert_eq!(
+            r.headers()["content-type"],
+            if video { "video/mp4" } else { "audio/mp4" }
+        );
         let body = r.bytes().await.unwrap();
         assert_eq!(&body[..], want, "{id}");
         assert_eq!(sim.file_digest(id).unwrap(), (want.len() as u64, sha(want)));

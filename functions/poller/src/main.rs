@@ -31,6 +31,14 @@ async fn main() -> Result<(), lambda_runtime::Error> {
         ZoomClientConfig::with_urls(tenant.api_base_url.clone(), tenant.oauth_url.clone(), creds);
     zoom_cfg.proxy = tenant.proxy.clone();
     let zoom = ZoomClient::new(zoom_cfg).context("building the Zoom client")?;
+    // Every call counted in the shared ledger and kept within the daily budget.
+    let zoom = archiver_core::services::budget::BudgetedZoom::new(
+        Arc::new(zoom),
+        aws.quota.clone(),
+        tenant.account_id.clone(),
+        tenant.budget(),
+        clock.clone(),
+    );
     let function = std::env::var("AWS_LAMBDA_FUNCTION_NAME").unwrap_or_else(|_| "poller".into());
     let location = format!("aws-lambda:{function}:{}", settings.region);
     let options = PollOptions {

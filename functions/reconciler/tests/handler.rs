@@ -1,21 +1,51 @@
-//! The reconciler handler on the scheduled-event fixture, with in-memory ports.
+//! The reconciler handler on the scheduled-event fixture, against the Zoom simulator with
+//! in-memory ports: it reconciles the due days and stores each day's report in the bucket.
 
-use archiver_core::{Ports, TenantConfig};
-use archiver_testkit::{ManualClock, MemBlobStore, MemMetaStore, MemTaskQueue, fixtures};
+use archiver_core::services::reconcile::Reconciler;
+use archiver_core::{BlobStore, Ports, TenantConfig, ZoomApi, ZoomCredentials};
+use archiver_testkit::{ManualClock, MemBlobStore, MemMetaStore, MemTaskQueue};
+use archiver_zoom::{ZoomClient, ZoomClientConfig};
 use lambda_runtime::{Context, LambdaEvent};
 use reconciler::{ReconcilerEnv, handle};
 use std::sync::Arc;
+use zoom_sim::{Scenario, SimClock, SimServer};
 
 #[tokio::test]
-async fn a_tick_succeeds() {
-    let clock = Arc::new(ManualClock::new(fixtures::t0()));
+async fn a_tick_reconciles_due_days_and_stores_reports() {
+    let now: chrono::DateTime<chrono::Utc> = "2026-11-20T12:00:00Z".parse().unwrap();
+    let sim = SimServer::start_with_clock(Scenario::golden(now), SimClock::manual(now))
+        .await
+        .unwrap();
+    let clock = Arc::new(ManualClock::new(now));
+    let blobs = Arc::new(MemBlobStore::new());
     let ports = Ports {
-        blobs: Arc::new(MemBlobStore::new()),
+        blobs: blobs.clone(),
         meta: Arc::new(MemMetaStore::new()),
         queue: Arc::new(MemTaskQueue::new(clock.clone())),
         clock,
     };
-    let tenant: TenantConfig = serde_json::from_value(serde_json::json!({"id": "acme", "account_id": "a", "client_id": "c", "client_secret_ref": "s"})).unwrap();
+    let tenant: TenantConfig = serde_json::from_value(serde_json::json!({
+        "id": "acme", "account_id": "golden-account", "client_id": "golden-client",
+        "client_secret_ref": "s", "initial_lookback": "2d",
+        "users": [{"email": "alice@acme.example", "extension": "1001", "mode": "voice"}]
+    }))
+    .unwrap();
+    let zoom = ZoomClient::new(ZoomClientConfig::with_urls(
+        sim.api_base_url(),
+        sim.oauth_url(),
+        ZoomCredentials {
+            account_id: "golden-account".into(),
+            client_id: "golden-client".into(),
+            client_secret: "golden-secret".to_string().into(),
+        },
+    ))
+    .unwrap();
+    let env = ReconcilerEnv {
+        reconciler: Reconciler::new(ports.clone(), "test"),
+        blobs: blobs.clone(),
+        tenant,
+        zoom: Arc::new(zoom) as Arc<dyn ZoomApi>,
+    };
     let event = serde_json::from_str(
         &std::fs::read_to_string(concat!(
             env!("CARGO_MANIFEST_DIR"),
@@ -24,11 +54,33 @@ async fn a_tick_succeeds() {
         .unwrap(),
     )
     .unwrap();
-    let out = handle(
-        &ReconcilerEnv { ports, tenant },
-        LambdaEvent::new(event, Context::default()),
+    let out = handle(&env, LambdaEvent::new(event, Context::default()))
+        .await
+        .unwrap();
+    assert_eq!(out["tenant"], "acme");
+    assert!(out["stopped"].is_null(), "{out}");
+    let reports = out["reports"].as_array().unwrap();
+    assert_eq!(
+        reports.len(),
+        2,
+        "the two final days (today is not over): {out}"
+    );
+    let stored = blobs.list("acme/reports/reconcile/").await.unwrap();
+    assert_eq!(stored.len(), 2);
+    // Nothing was archived here: Alice's two calls (1 and 3) and her meeting of the golden
+    // day are reported missing, as three "recording failed" CDRs.
+    let day = &out["days"][1];
+    assert_eq!(day["day"], "2026-11-19");
+    assert_eq!(day["phone"]["not_archived"], 2, "{day}");
+    assert_eq!(day["meetings"]["not_archived"], 1, "{day}");
+    assert_eq!(day["failed_cdrs_written"], 3, "{day}");
+
+    // A bad day in the input is a clear error.
+    let bad = handle(
+        &env,
+        LambdaEvent::new(serde_json::json!({"day": "19/11/2026"}), Context::default()),
     )
     .await
-    .unwrap();
-    assert_eq!(out["tenant"], "acme");
+    .unwrap_err();
+    assert!(bad.to_string().contains("19/11/2026"));
 }

@@ -159,9 +159,30 @@ pub struct TenantConfig {
         serialize_with = "ser_duration"
     )]
     pub reconcile_grace: Duration,
+    /// The share of Zoom's daily limits this system may spend (0–1; other apps of the
+    /// account use the rest).
+    #[serde(default = "default_quota_share")]
+    pub quota_share: f64,
+    /// Zoom's daily limit of Heavy + Resource-intensive Meetings-API calls for the
+    /// account's plan (Business+: 60,000; Pro: 30,000).
+    #[serde(default = "default_heavy_daily")]
+    pub heavy_daily_limit: u64,
+    /// Zoom's daily limit of Heavy + Resource-intensive Phone-API calls (Business+: 30,000).
+    #[serde(default = "default_phone_heavy_daily")]
+    pub phone_heavy_daily_limit: u64,
     /// The recorded users.
     #[serde(default)]
     pub users: Vec<UserConfig>,
+}
+
+fn default_quota_share() -> f64 {
+    0.8
+}
+fn default_heavy_daily() -> u64 {
+    60_000
+}
+fn default_phone_heavy_daily() -> u64 {
+    30_000
 }
 
 fn default_reconcile_grace() -> Duration {
@@ -315,6 +336,15 @@ impl TenantConfig {
                 "must be more than 0",
             ));
         }
+        if !(self.quota_share > 0.0 && self.quota_share <= 1.0) {
+            return Err(ConfigError::new(
+                k("quota_share"),
+                format!(
+                    "{} is not a share between 0 (excluded) and 1",
+                    self.quota_share
+                ),
+            ));
+        }
         for (i, pat) in self.internal_numbers.iter().enumerate() {
             let n = normalize_number(pat);
             if n.is_empty()
@@ -390,6 +420,15 @@ impl TenantConfig {
     /// The configured user with this extension, if any.
     pub fn user_by_extension(&self, ext: &str) -> Option<&UserConfig> {
         self.users.iter().find(|u| u.has_extension(ext))
+    }
+
+    /// This tenant's daily budget (see `services::budget`).
+    pub fn budget(&self) -> crate::services::budget::Budget {
+        crate::services::budget::Budget {
+            meetings_daily: self.heavy_daily_limit,
+            phone_daily: self.phone_heavy_daily_limit,
+            share: self.quota_share,
+        }
     }
 
     /// True when `number` matches one of `internal_numbers`.

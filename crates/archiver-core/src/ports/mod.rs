@@ -1,6 +1,7 @@
 //! Ports: the capabilities the services need, implemented by adapter crates.
 //!
-//! Every port is an object-safe `async_trait`, held as `Arc<dyn …>` in [`Ports`]. Every
+//! Every port is an object-safe `async_trait`, held as `Arc<dyn …>` in [`Ports`] (the
+//! [`QuotaLedger`] and [`MediaAnalyser`] are given to the services that use them). Every
 //! write that can race is conditional (insert-if-absent, compare-and-set on `version`),
 //! so duplicate deliveries, reruns and redundant deployments cannot create a second copy.
 //! The conformance suites in `archiver-testkit` define the contract of each port.
@@ -11,6 +12,7 @@ mod clock;
 mod media;
 mod meta;
 mod queue;
+mod quota;
 mod secrets;
 mod zoom;
 
@@ -20,6 +22,7 @@ pub use clock::*;
 pub use media::*;
 pub use meta::*;
 pub use queue::*;
+pub use quota::*;
 pub use secrets::*;
 pub use zoom::*;
 

@@ -1,5 +1,7 @@
 use super::body::ByteStream;
-use crate::domain::{ArchiveMeeting, MeetingParticipant, PhoneRecording};
+use crate::domain::{
+    ArchiveMeeting, CallHistoryItem, CallPath, DashboardMeeting, MeetingParticipant, PhoneRecording,
+};
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 
@@ -170,6 +172,49 @@ pub trait ZoomApi: Send + Sync {
         meeting_uuid: &str,
         page_token: Option<&str>,
     ) -> Result<Page<MeetingParticipant>, ZoomError>;
+    /// `GET /metrics/meetings?type=past` for one window and page (Resource-intensive:
+    /// 20 a minute, and the daily budget shared with Heavy calls).
+    ///
+    /// The default refuses (`Forbidden`): for clients that cannot reconcile.
+    async fn list_past_meetings(
+        &self,
+        window: Window,
+        page_token: Option<&str>,
+    ) -> Result<Page<DashboardMeeting>, ZoomError> {
+        let _ = (window, page_token);
+        Err(ZoomError::Forbidden(
+            "listing past meetings is not supported by this client".into(),
+        ))
+    }
+    /// `GET /phone/call_history` for one window and page (Phone Heavy, daily budget);
+    /// falls back to the legacy `GET /phone/call_logs` where the account lacks the call
+    /// history. The default refuses (`Forbidden`).
+    async fn list_call_history(
+        &self,
+        window: Window,
+        page_token: Option<&str>,
+    ) -> Result<Page<CallHistoryItem>, ZoomError> {
+        let _ = (window, page_token);
+        Err(ZoomError::Forbidden(
+            "listing the call history is not supported by this client".into(),
+        ))
+    }
+    /// `GET /phone/call_history/{callHistoryUuid}` (Phone Light): the recordings of one
+    /// call leg. `None` when Zoom does not know it. The default refuses (`Forbidden`).
+    async fn get_call_path(&self, call_history_uuid: &str) -> Result<Option<CallPath>, ZoomError> {
+        let _ = call_history_uuid;
+        Err(ZoomError::Forbidden(
+            "reading a call path is not supported by this client".into(),
+        ))
+    }
+    /// What Zoom last reported of a daily-limited category through its rate-limit headers:
+    /// `(X-RateLimit-Limit, X-RateLimit-Remaining)`. `category` is `Heavy`,
+    /// `Resource-intensive`, `phone:Heavy` or `phone:Resource-intensive`. The default
+    /// knows nothing.
+    fn daily_remaining(&self, category: &str) -> Option<(u64, u64)> {
+        let _ = category;
+        None
+    }
     /// Opens a download URL (following redirects without leaking the token to another host).
     async fn download(&self, url: &str) -> Result<Download, ZoomError>;
     /// Opens a download URL from byte `offset` on (an HTTP `Range` request), to continue

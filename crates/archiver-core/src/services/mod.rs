@@ -5,11 +5,17 @@
 //!   once, queues downloads only for new files, advances the watermark conditionally.
 //! - [`downloader`]: claims a file, streams it from Zoom into the object store with
 //!   verification, records the outcome and fills the CDRs.
+//! - [`budget`]: counts Zoom calls per account, category and UTC day and keeps within
+//!   this system's share of Zoom's daily limits.
+//! - [`reconcile`]: finds calls and meetings of recorded users without a recording and
+//!   writes "recording failed" CDRs; per-day reports.
 //! - [`runner`]: drains the queue with a bounded number of workers (local process and
 //!   `run --once`; on AWS the Lambda runtime plays this role).
 
+pub mod budget;
 pub mod downloader;
 pub mod poller;
+pub mod reconcile;
 pub mod runner;
 pub mod select;
 

@@ -29,6 +29,22 @@ use chrono::{DateTime, Utc};
 use std::time::Duration;
 use tracing::{debug, info, warn};
 
+/// What the participants lookup of one meeting gave.
+enum Participants {
+    /// The meeting has individual files (or was planned already): no lookup.
+    NotNeeded,
+    /// The recorded users' joins.
+    Known(Vec<MeetingParticipant>),
+    /// The daily budget is spent: plan the meeting after 00:00 UTC.
+    Deferred,
+}
+
+/// True for a daily limit or budget (as opposed to a per-second limit).
+pub fn is_daily(kind: &str) -> bool {
+    kind.eq_ignore_ascii_case("Daily-limit")
+        || kind.eq_ignore_ascii_case(crate::services::budget::BUDGET_KIND)
+}
+
 /// How long the participants of a meeting are remembered (well past any listing overlap).
 pub const PARTICIPANTS_MEMO_TTL: Duration = Duration::from_secs(90 * 86_400);
 
@@ -83,6 +99,11 @@ pub struct PollReport {
     pub participant_calls: u64,
     /// Meetings whose participants Zoom would not give (reported, not retried).
     pub participant_errors: u64,
+    /// Meetings whose participants lookup was deferred by the daily budget (listed again
+    /// by a later poll: the watermark is held back for them).
+    pub participants_deferred: u64,
+    /// "Recording failed" CDRs of reconciliation turned into normal CDRs by a late recording.
+    pub upgraded_cdrs: u64,
     /// The watermark after the poll.
     pub watermark: Option<DateTime<Utc>>,
 }
@@ -288,8 +309,21 @@ impl Poller {
                             Ok(p) => {
                                 let mut plans = Vec::with_capacity(p.items.len());
                                 for m in &p.items {
-                                    let parts =
-                                        self.meeting_participants(tenant, zoom, m, report).await?;
+                                    let parts = match self
+                                        .meeting_participants(tenant, zoom, m, report)
+                                        .await?
+                                    {
+                                        Participants::Known(p) => Some(p),
+                                        Participants::NotNeeded => None,
+                                        Participants::Deferred => {
+                                            // Listed again by a later poll.
+                                            report.participants_deferred += 1;
+                                            if let Some(t) = m.complete_time.or(m.start_time) {
+                                                *holdback = Some(holdback.map_or(t, |h| h.min(t)));
+                                            }
+                                            continue;
+                                        }
+                                    };
                                     plans.push((
                                         plan_meeting(
                                             tenant,
@@ -399,15 +433,15 @@ impl Poller {
         zoom: &dyn ZoomApi,
         m: &ArchiveMeeting,
         report: &mut PollReport,
-    ) -> Result<Option<Vec<MeetingParticipant>>, PollError> {
+    ) -> Result<Participants, PollError> {
         if has_individual_files(m) || tenant.users.is_empty() {
-            return Ok(None);
+            return Ok(Participants::NotNeeded);
         }
         let Some(first) = m.archive_files.iter().find(|f| {
             (f.file_type.eq_ignore_ascii_case("MP4") || f.file_type.eq_ignore_ascii_case("M4A"))
                 && f.is_completed()
         }) else {
-            return Ok(None);
+            return Ok(Participants::NotNeeded);
         };
         let meta = self.ports.meta.as_ref();
         if meta
@@ -415,13 +449,13 @@ impl Poller {
             .await?
             .is_some()
         {
-            return Ok(None);
+            return Ok(Participants::NotNeeded);
         }
         let key = format!("participants/{}", m.uuid);
         let now = self.ports.clock.now();
         if let Some(v) = meta.get_memo(&tenant.id, &key, now).await? {
             match serde_json::from_str(&v) {
-                Ok(list) => return Ok(Some(list)),
+                Ok(list) => return Ok(Participants::Known(list)),
                 Err(e) => {
                     warn!(tenant = %tenant.id, meeting = %m.uuid, error = %e, "unreadable participants memo; asking Zoom again")
                 }
@@ -431,11 +465,15 @@ impl Poller {
         let mut token: Option<String> = None;
         let mut restarted = false;
         loop {
-            report.participant_calls += 1;
-            match zoom
+            let answer = zoom
                 .list_meeting_participants(&m.uuid, token.as_deref())
-                .await
+                .await;
+            if !matches!(&answer, Err(ZoomError::RateLimited { kind, .. }) if kind == crate::services::budget::BUDGET_KIND)
             {
+                // Made (our own budget refusing a call does not reach Zoom).
+                report.participant_calls += 1;
+            }
+            match answer {
                 Ok(page) => {
                     rows.extend(page.items.into_iter().filter(|p| {
                         p.email
@@ -465,6 +503,10 @@ impl Poller {
                     report.participant_errors += 1;
                     break;
                 }
+                Err(ZoomError::RateLimited { kind, .. }) if is_daily(&kind) => {
+                    warn!(tenant = %tenant.id, meeting = %m.uuid, %kind, "participants lookup deferred: the daily budget is spent");
+                    return Ok(Participants::Deferred);
+                }
                 Err(error) => {
                     return Err(PollError::Zoom {
                         tenant: tenant.id.to_string(),
@@ -478,7 +520,7 @@ impl Poller {
             chrono::Duration::from_std(PARTICIPANTS_MEMO_TTL).unwrap_or(chrono::Duration::days(90));
         let value = serde_json::to_string(&rows).unwrap_or_else(|_| "[]".into());
         meta.put_memo(&tenant.id, &key, &value, now + ttl).await?;
-        Ok(Some(rows))
+        Ok(Participants::Known(rows))
     }
 
     async fn store_plan(
@@ -540,7 +582,20 @@ impl Poller {
                 let Some(mut cur) = meta.get_cdr(&c.tenant, &c.cdr_id).await? else {
                     break;
                 };
-                if !cur.merge_media(&c.media) {
+                // (Reconciliation's CDRs link no media; a CDR whose files were lost keeps them.)
+                let upgrade = cur.recording_failed && cur.media.is_empty() && !c.media.is_empty();
+                if upgrade {
+                    // Reconciliation wrote a "recording failed" CDR; the recording arrived
+                    // after all: the same CDR becomes a normal one (no duplicate).
+                    let media = std::mem::take(&mut cur.media);
+                    let (created, version) = (cur.created_at, cur.version);
+                    cur = c.clone();
+                    cur.media = media;
+                    cur.created_at = created;
+                    cur.version = version;
+                    cur.merge_media(&c.media);
+                    report.upgraded_cdrs += 1;
+                } else if !cur.merge_media(&c.media) {
                     break;
                 }
                 cur.updated_at = self.ports.clock.now();

@@ -4,24 +4,28 @@
 //!
 //! ```no_run
 //! # async fn demo() {
-//! use archiver_testkit::{conformance, MemBlobStore, MemMetaStore, MemTaskQueue};
+//! use archiver_testkit::{conformance, MemBlobStore, MemMetaStore, MemQuotaLedger, MemTaskQueue};
 //! use archiver_core::TaskQueue;
 //! use std::sync::Arc;
 //! conformance::blob_store(&MemBlobStore::new()).await;
 //! conformance::meta_store(&MemMetaStore::new()).await;
 //! conformance::task_queue(|clock| async move { Arc::new(MemTaskQueue::new(clock)) as Arc<dyn TaskQueue> }).await;
+//! conformance::quota_ledger(&MemQuotaLedger::new(), conformance::Concurrency::Check).await;
 //! # }
 //! ```
 //!
-//! The blob and metadata suites write under fresh random tenants, so they can run against a
-//! shared, non-empty store. The queue suite asks its factory for a new, empty queue for each
-//! scenario, built on the [`ManualClock`](crate::ManualClock) it passes in.
-//! A failed expectation panics with a message naming the broken rule.
+//! The blob and metadata suites write under fresh random tenants (the quota suite under fresh
+//! random accounts), so they can run against a shared, non-empty store. The queue suite asks
+//! its factory for a new, empty queue for each scenario, built on the
+//! [`ManualClock`](crate::ManualClock) it passes in. A failed expectation panics with a
+//! message naming the broken rule.
 
 mod blob;
 mod meta;
 mod queue;
+mod quota;
 
 pub use blob::{blob_store, blob_store_large_body};
 pub use meta::meta_store;
 pub use queue::task_queue;
+pub use quota::{Concurrency, quota_ledger};

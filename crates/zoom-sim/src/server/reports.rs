@@ -99,16 +99,28 @@ fn side(
     name: &str,
     ntype: u8,
 ) {
-    let user = (ntype == 1).then(|| user_by_ext(acct, number)).flatten();
-    let (ext, did, email) = if ntype == 1 {
-        (
+    let user = if ntype == 1 {
+        user_by_ext(acct, number)
+    } else {
+        // A call to (or from) a user's direct number is that user's leg: Zoom reports the
+        // extension and email with the DID.
+        acct.users
+            .iter()
+            .find(|u| u.phone_number.as_deref() == Some(number))
+    };
+    let (ext, did, email) = match (ntype, user) {
+        (1, _) => (
             number.to_string(),
             user.and_then(|u| u.phone_number.clone())
                 .unwrap_or_default(),
             user.map(|u| u.email.clone()).unwrap_or_default(),
-        )
-    } else {
-        (String::new(), number.to_string(), String::new())
+        ),
+        (_, Some(u)) => (
+            u.extension.map(|e| e.to_string()).unwrap_or_default(),
+            number.to_string(),
+            u.email.clone(),
+        ),
+        _ => (String::new(), number.to_string(), String::new()),
     };
     o.insert(format!("{prefix}_ext_number"), json!(ext));
     o.insert(format!("{prefix}_name"), json!(name));

@@ -1,0 +1,982 @@
+//! CDR reconciliation: what happened but was not archived is itself a record.
+//!
+//! For one tenant and one UTC day:
+//!
+//! - **Phone**: the account's call history (`/phone/call_history`, Phone Heavy) lists every
+//!   call leg. For each configured user who is a party (caller or callee, by extension or
+//!   email): a normal CDR of that user with the call's `call_id` means **archived**; a
+//!   recording file still being downloaded means **pending**; a call that ended less than
+//!   `reconcile_grace` ago is **pending**; otherwise a "recording failed" CDR is written
+//!   with every field the call history gives, and the reason: **not_archived** when Zoom
+//!   says the call was recorded (its recording id comes from the call path, a Light call
+//!   made only for these gaps) and **not_recorded** when Zoom did not record a call of a
+//!   user configured for recording (beyond the spec).
+//! - **Meetings**: the dashboard's past meetings (`/metrics/meetings?type=past`,
+//!   Resource-intensive, one call per 300 meetings). A meeting with an archived CDR is
+//!   **archived** and costs nothing more. For the others that ended more than the grace
+//!   ago, the participants (Heavy, once per meeting, remembered) say which configured users
+//!   were there: each gets a "recording failed" CDR spanning their joins, **not_archived**
+//!   when the meeting had archiving on, **not_recorded** when it had not. Breakout rooms:
+//!   participants rows that carry a breakout meeting id are reconciled under the parent
+//!   meeting (the archive of a breakout room is its own meeting).
+//!
+//! A failed CDR has the id the normal CDR would have (recording id for phone, meeting UUID
+//! for meetings), so a recording that arrives later turns it into a normal CDR (the poller
+//! merges, no duplicate). Reconciliation is idempotent: a rerun writes nothing new.
+//!
+//! Budget: the listing calls draw on Zoom's daily pools (see [`super::budget`]); when the
+//! budget is spent the day stays open ([`ReconcileError::Deferred`]) and is done again
+//! after 00:00 UTC.
+
+use super::budget::next_midnight;
+use super::poller::is_daily;
+use super::select::{classify_call, party_is_internal};
+use crate::domain::{
+    CallHistoryItem, Cdr, CdrQuery, DashboardMeeting, MeetingParticipant, RecordingMode, Segment,
+    Source, TenantConfig, UserConfig,
+};
+use crate::ports::{MetaError, Ports, Window, ZoomApi, ZoomError};
+use chrono::{DateTime, Duration, NaiveDate, Utc};
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+use tracing::{info, warn};
+
+/// Reason of a failed CDR: Zoom recorded it, the archive does not have it.
+pub const NOT_ARCHIVED: &str = "not_archived";
+/// Reason of a failed CDR: Zoom did not record a conversation of a recorded user.
+pub const NOT_RECORDED: &str = "not_recorded";
+
+/// Counts of one source on one day.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Counts {
+    /// Conversations of recorded users with their recording archived (per user).
+    pub archived: u64,
+    /// Recorded by Zoom, missing from the archive after the grace period (per user).
+    pub not_archived: u64,
+    /// Not recorded by Zoom (per user).
+    pub not_recorded: u64,
+    /// Still within the grace period, or being downloaded.
+    pub pending: u64,
+}
+
+/// The reconciliation of one tenant and day.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct DayReport {
+    /// Tenant.
+    pub tenant: String,
+    /// The UTC day.
+    pub day: NaiveDate,
+    /// Zoom Phone.
+    pub phone: Counts,
+    /// Zoom Meetings.
+    pub meetings: Counts,
+    /// "Recording failed" CDRs written by this run.
+    pub failed_cdrs_written: u64,
+    /// Whether the day is final (its end + grace has passed): reruns change nothing.
+    pub complete: bool,
+    /// Zoom calls made: call-history/meeting pages, call paths, participants lookups.
+    pub zoom_calls: BTreeMap<String, u64>,
+    /// When it ran.
+    pub reconciled_at: DateTime<Utc>,
+}
+
+/// Why reconciliation stopped.
+#[derive(Debug, thiserror::Error)]
+pub enum ReconcileError {
+    /// The daily budget (ours or Zoom's) is spent: the day stays open until `until`.
+    #[error("reconciliation deferred until {until}: {reason}")]
+    Deferred {
+        /// When to try again.
+        until: DateTime<Utc>,
+        /// Why.
+        reason: String,
+    },
+    /// Zoom failed.
+    #[error("Zoom failed during reconciliation: {0}")]
+    Zoom(ZoomError),
+    /// The metadata store failed.
+    #[error("metadata store failed during reconciliation: {0}")]
+    Meta(#[from] MetaError),
+}
+
+impl From<ZoomError> for ReconcileError {
+    fn from(e: ZoomError) -> Self {
+        match e {
+            ZoomError::RateLimited {
+                ref kind,
+                retry_after,
+                ..
+            } if is_daily(kind) => ReconcileError::Deferred {
+                until: match retry_after {
+                    Some(crate::ports::RetryHint::At(t)) => t,
+                    _ => next_midnight(Utc::now()),
+                },
+                reason: e.to_string(),
+            },
+            e => ReconcileError::Zoom(e),
+        }
+    }
+}
+
+/// The memo key of the last final day reconciled.
+const RECONCILED_THROUGH: &str = "reconciled-through";
+
+/// Runs reconciliation.
+#[derive(Clone)]
+pub struct Reconciler {
+    ports: Ports,
+    location: String,
+}
+
+fn day_window(day: NaiveDate) -> Window {
+    let from =
+        DateTime::from_naive_utc_and_offset(day.and_hms_opt(0, 0, 0).unwrap_or_default(), Utc);
+    Window {
+        from,
+        to: from + Duration::days(1) - Duration::seconds(1),
+    }
+}
+
+impl Reconciler {
+    /// A reconciler over `ports`; `location` fills the failed CDRs' `location`.
+    pub fn new(ports: Ports, location: impl Into<String>) -> Self {
+        Self {
+            ports,
+            location: location.into(),
+        }
+    }
+
+    /// The days to reconcile at `now`: from the day after the last day reconciled (else
+    /// `initial_lookback` ago) through the last day that is final (its end + the grace has
+    /// passed). Each day is listed once: a partial day is only reconciled when asked for
+    /// explicitly ([`Reconciler::reconcile_day`]).
+    pub async fn due_days(&self, tenant: &TenantConfig) -> Result<Vec<NaiveDate>, ReconcileError> {
+        let now = self.ports.clock.now();
+        let today = now.date_naive();
+        let first = match self
+            .ports
+            .meta
+            .get_memo(&tenant.id, RECONCILED_THROUGH, now)
+            .await?
+            .and_then(|v| v.parse::<NaiveDate>().ok())
+        {
+            Some(d) => d + Duration::days(1),
+            None => (now
+                - Duration::from_std(tenant.initial_lookback).unwrap_or(Duration::days(30)))
+            .date_naive(),
+        };
+        let grace = Duration::from_std(tenant.reconcile_grace).unwrap_or(Duration::hours(6));
+        let mut days = Vec::new();
+        let mut d = first;
+        while d <= today && day_window(d).to + Duration::seconds(1) + grace <= now {
+            days.push(d);
+            d += Duration::days(1);
+        }
+        Ok(days)
+    }
+
+    /// Reconciles every due day (see [`Reconciler::due_days`]), in order; stops at the
+    /// first error (a deferred day is retried by the next run). Returns the reports of the
+    /// days done.
+    pub async fn reconcile_due(
+        &self,
+        tenant: &TenantConfig,
+        zoom: &dyn ZoomApi,
+    ) -> Result<Vec<DayReport>, (Vec<DayReport>, ReconcileError)> {
+        let days = match self.due_days(tenant).await {
+            Ok(d) => d,
+            Err(e) => return Err((Vec::new(), e)),
+        };
+        let mut out = Vec::new();
+        for day in days {
+            match self.reconcile_day(tenant, zoom, day).await {
+                Ok(r) => out.push(r),
+                Err(e) => return Err((out, e)),
+            }
+        }
+        Ok(out)
+    }
+
+    /// Reconciles one UTC day of one tenant.
+    pub async fn reconcile_day(
+        &self,
+        tenant: &TenantConfig,
+        zoom: &dyn ZoomApi,
+        day: NaiveDate,
+    ) -> Result<DayReport, ReconcileError> {
+        let now = self.ports.clock.now();
+        let grace = Duration::from_std(tenant.reconcile_grace).unwrap_or(Duration::hours(6));
+        let mut report = DayReport {
+            tenant: tenant.id.to_string(),
+            day,
+            complete: day_window(day).to + Duration::seconds(1) + grace <= now,
+            reconciled_at: now,
+            ..DayReport::default()
+        };
+        if tenant.sources.contains(&Source::Phone) {
+            self.phone(tenant, zoom, day, now, grace, &mut report)
+                .await?;
+        }
+        if tenant.sources.contains(&Source::Meetings) {
+            self.meetings(tenant, zoom, day, now, grace, &mut report)
+                .await?;
+        }
+        if report.complete {
+            let meta = &self.ports.meta;
+            let prev = meta
+                .get_memo(&tenant.id, RECONCILED_THROUGH, now)
+                .await?
+                .and_then(|v| v.parse::<NaiveDate>().ok());
+            if prev.is_none_or(|p| p < day) {
+                meta.put_memo(
+                    &tenant.id,
+                    RECONCILED_THROUGH,
+                    &day.to_string(),
+                    now + Duration::days(3650),
+                )
+                .await?;
+            }
+        }
+        info!(tenant = %tenant.id, %day, phone = ?report.phone, meetings = ?report.meetings, failed_written = report.failed_cdrs_written, "reconciled");
+        Ok(report)
+    }
+
+    fn bump(report: &mut DayReport, what: &str) {
+        *report.zoom_calls.entry(what.to_string()).or_default() += 1;
+    }
+
+    /// The CDRs of one conversation, by the call-id index.
+    async fn cdrs_of(&self, tenant: &TenantConfig, call_id: &str) -> Result<Vec<Cdr>, MetaError> {
+        self.ports
+            .meta
+            .query_cdrs(&CdrQuery {
+                tenant: Some(tenant.id.clone()),
+                platform_call_id: Some(call_id.to_string()),
+                ..CdrQuery::default()
+            })
+            .await
+    }
+
+    async fn phone(
+        &self,
+        tenant: &TenantConfig,
+        zoom: &dyn ZoomApi,
+        day: NaiveDate,
+        now: DateTime<Utc>,
+        grace: Duration,
+        report: &mut DayReport,
+    ) -> Result<(), ReconcileError> {
+        let items = {
+            let mut items: Vec<CallHistoryItem> = Vec::new();
+            let mut token: Option<String> = None;
+            let mut restarted = false;
+            loop {
+                Self::bump(report, "GET /phone/call_history");
+                match zoom
+                    .list_call_history(day_window(day), token.as_deref())
+                    .await
+                {
+                    Ok(p) => {
+                        items.extend(p.items);
+                        match p.next_page_token.filter(|t| !t.is_empty()) {
+                            Some(t) => token = Some(t),
+                            None => break,
+                        }
+                    }
+                    Err(ZoomError::InvalidPageToken) if !restarted => {
+                        restarted = true;
+                        items.clear();
+                        token = None;
+                    }
+                    Err(e) => return Err(e.into()),
+                }
+            }
+            items
+        };
+        // (call id, user key) → the legs naming that user.
+        let mut calls: BTreeMap<(String, String), (&UserConfig, Vec<&CallHistoryItem>)> =
+            BTreeMap::new();
+        for it in &items {
+            let Some(call_id) = it.call_id.as_deref().filter(|c| !c.is_empty()) else {
+                continue;
+            };
+            for u in parties(tenant, it) {
+                calls
+                    .entry((call_id.to_string(), u.key()))
+                    .or_insert_with(|| (u, Vec::new()))
+                    .1
+                    .push(it);
+            }
+        }
+        let mut by_call: BTreeMap<String, Vec<Cdr>> = BTreeMap::new();
+        for ((call_id, key), (user, legs)) in calls {
+            if !by_call.contains_key(&call_id) {
+                by_call.insert(call_id.clone(), self.cdrs_of(tenant, &call_id).await?);
+            }
+            let cdrs = &by_call[&call_id];
+            let mine: Vec<&Cdr> = cdrs
+                .iter()
+                .filter(|c| c.source == Source::Phone && c.cdr_id.ends_with(&format!(":{key}")))
+                .collect();
+            match self.settle(&mine, report.complete).await? {
+                Settled::Archived => {
+                    report.phone.archived += 1;
+                    continue;
+                }
+                Settled::Pending => {
+                    report.phone.pending += 1;
+                    continue;
+                }
+                Settled::Lost { written } => {
+                    report.failed_cdrs_written += written;
+                    report.phone.not_archived += 1;
+                    continue;
+                }
+                Settled::None => {}
+            }
+            let leg = legs[0];
+            let end = leg
+                .end_time
+                .or_else(|| {
+                    leg.start_time
+                        .map(|s| s + Duration::seconds(leg.duration.unwrap_or(0)))
+                })
+                .unwrap_or(now);
+            if end + grace > now {
+                report.phone.pending += 1;
+                continue;
+            }
+            let recorded_leg = legs.iter().find(|l| l.is_recorded()).copied();
+            let mut reason = NOT_RECORDED;
+            let mut detail =
+                "Zoom did not record this call of a user configured for recording".to_string();
+            let mut conversation = format!("call-{call_id}");
+            if let Some(l) = recorded_leg {
+                reason = NOT_ARCHIVED;
+                let mut ids: Vec<String> = l.recording_id.iter().cloned().collect();
+                if ids.is_empty()
+                    && let Some(uuid) = l.call_history_uuid.as_deref()
+                {
+                    Self::bump(report, "GET /phone/call_history/{uuid}");
+                    if let Some(path) = zoom.get_call_path(uuid).await? {
+                        ids = path.recording_ids();
+                    }
+                }
+                if let Some(rid) = ids.first() {
+                    conversation = rid.clone();
+                    match self
+                        .ports
+                        .meta
+                        .get_file(&tenant.id, Source::Phone, rid)
+                        .await?
+                    {
+                        Some(f) if !f.state.is_terminal() => {
+                            report.phone.pending += 1;
+                            continue;
+                        }
+                        Some(f) => {
+                            detail = format!(
+                                "Zoom recorded it (recording {rid}); the archive has it {}: {}",
+                                f.state.name(),
+                                state_reason(&f.state)
+                            );
+                        }
+                        None => {
+                            detail = format!(
+                                "Zoom recorded it (recording {rid}) but the recording was never listed by Zoom Phone's recordings"
+                            );
+                        }
+                    }
+                } else {
+                    detail = "Zoom marks the call recorded but names no recording".into();
+                }
+            }
+            if mine.iter().any(|c| is_reconciliation_cdr(c)) {
+                count(&mut report.phone, reason);
+                continue;
+            }
+            let cdr = self.failed_phone_cdr(
+                tenant,
+                user,
+                leg,
+                &call_id,
+                &conversation,
+                reason,
+                &detail,
+                now,
+            );
+            if self.ports.meta.insert_cdr(&cdr).await? {
+                report.failed_cdrs_written += 1;
+            }
+            count(&mut report.phone, reason);
+        }
+        Ok(())
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn failed_phone_cdr(
+        &self,
+        tenant: &TenantConfig,
+        u: &UserConfig,
+        leg: &CallHistoryItem,
+        call_id: &str,
+        conversation: &str,
+        reason: &str,
+        detail: &str,
+        now: DateTime<Utc>,
+    ) -> Cdr {
+        let start = leg.start_time.unwrap_or(now);
+        let end = leg
+            .end_time
+            .unwrap_or_else(|| start + Duration::seconds(leg.duration.unwrap_or(0)))
+            .max(start);
+        let number = |ext: &Option<String>, did: &Option<String>| {
+            ext.clone()
+                .filter(|x| !x.is_empty())
+                .or_else(|| did.clone())
+                .unwrap_or_default()
+        };
+        let from = number(&leg.caller_ext_number, &leg.caller_did_number);
+        let to = number(&leg.callee_ext_number, &leg.callee_did_number);
+        let side_internal = |ext: &Option<String>, did: &Option<String>, email: &Option<String>| {
+            if ext.as_deref().is_some_and(|x| !x.is_empty()) {
+                Some(true)
+            } else {
+                // Zoom names the extension of every party inside the account: a number
+                // without one is outside, unless the tenant's patterns or domains say not.
+                party_is_internal(tenant, did.as_deref(), None, email.as_deref())
+                    .or(did.as_deref().filter(|d| !d.is_empty()).map(|_| false))
+            }
+        };
+        let direction = classify_call(
+            side_internal(
+                &leg.caller_ext_number,
+                &leg.caller_did_number,
+                &leg.caller_email,
+            ),
+            side_internal(
+                &leg.callee_ext_number,
+                &leg.callee_did_number,
+                &leg.callee_email,
+            ),
+            leg.direction.as_deref(),
+        );
+        let is_caller = leg
+            .caller_ext_number
+            .as_deref()
+            .is_some_and(|x| u.has_extension(x))
+            || leg.caller_email.as_deref().is_some_and(|e| u.has_email(e));
+        let mut participants = Vec::new();
+        for n in [&leg.caller_name, &leg.callee_name].into_iter().flatten() {
+            if !n.is_empty() && !participants.contains(n) {
+                participants.push(n.clone());
+            }
+        }
+        let name_from_leg = if is_caller {
+            &leg.caller_name
+        } else {
+            &leg.callee_name
+        };
+        let ext = u.extension.clone().unwrap_or_default();
+        Cdr {
+            tenant: tenant.id.clone(),
+            cdr_id: Cdr::make_id(Source::Phone, conversation, &u.key()),
+            source: Source::Phone,
+            source_platform: Source::Phone.platform().into(),
+            platform_call_id: call_id.to_string(),
+            conversation_id: conversation.to_string(),
+            user: u
+                .name
+                .clone()
+                .or_else(|| name_from_leg.clone().filter(|n| !n.is_empty()))
+                .or_else(|| u.email.clone())
+                .unwrap_or_else(|| ext.clone()),
+            user_id: ext,
+            user_email: u.email.as_ref().map(|e| e.to_ascii_lowercase()),
+            user_extension: u.extension.clone(),
+            start_time: start,
+            end_time: end,
+            duration_seconds: leg
+                .duration
+                .filter(|d| *d > 0)
+                .unwrap_or((end - start).num_seconds()),
+            from,
+            from_info: leg.caller_name.clone().unwrap_or_default(),
+            to,
+            to_info: leg.callee_name.clone().unwrap_or_default(),
+            participants,
+            direction: direction.as_str().into(),
+            direction_user: if is_caller { "Outgoing" } else { "Incoming" }.into(),
+            conversation_type: "Voice".into(),
+            record_type: "Standard".into(),
+            location: self.location.clone(),
+            recording_failed: true,
+            failure_reason: Some(format!("{reason}: {detail}")),
+            parent_meeting_id: None,
+            segments: Vec::new(),
+            media_length: None,
+            media_error: None,
+            voice_quality: None,
+            audio_codec: None,
+            video_codec: None,
+            silence_ratio: None,
+            longest_silence_seconds: None,
+            talkover_ratio: None,
+            media: Vec::new(),
+            created_at: now,
+            updated_at: now,
+            version: 0,
+        }
+    }
+
+    async fn meetings(
+        &self,
+        tenant: &TenantConfig,
+        zoom: &dyn ZoomApi,
+        day: NaiveDate,
+        now: DateTime<Utc>,
+        grace: Duration,
+        report: &mut DayReport,
+    ) -> Result<(), ReconcileError> {
+        let mut meetings: Vec<DashboardMeeting> = Vec::new();
+        let mut token: Option<String> = None;
+        let mut restarted = false;
+        loop {
+            Self::bump(report, "GET /metrics/meetings");
+            match zoom
+                .list_past_meetings(day_window(day), token.as_deref())
+                .await
+            {
+                Ok(p) => {
+                    meetings.extend(p.items);
+                    match p.next_page_token.filter(|t| !t.is_empty()) {
+                        Some(t) => token = Some(t),
+                        None => break,
+                    }
+                }
+                Err(ZoomError::InvalidPageToken) if !restarted => {
+                    restarted = true;
+                    meetings.clear();
+                    token = None;
+                }
+                Err(e) => return Err(e.into()),
+            }
+        }
+        for m in &meetings {
+            let cdrs = self.cdrs_of(tenant, &m.uuid).await?;
+            let archive: Vec<&Cdr> = cdrs.iter().filter(|c| !is_reconciliation_cdr(c)).collect();
+            if !archive.is_empty() {
+                // The archive of this meeting exists: it names every recorded participant
+                // (individual files), so no participants call can change the answer.
+                for c in archive {
+                    match self.settle(&[c], report.complete).await? {
+                        Settled::Archived => report.meetings.archived += 1,
+                        Settled::Pending | Settled::None => report.meetings.pending += 1,
+                        Settled::Lost { written } => {
+                            report.failed_cdrs_written += written;
+                            report.meetings.not_archived += 1;
+                        }
+                    }
+                }
+                continue;
+            }
+            let end = m.end_time.or(m.start_time).unwrap_or(now);
+            if end + grace > now {
+                report.meetings.pending += 1;
+                continue;
+            }
+            let rows = match self.presence(tenant, zoom, m, report).await? {
+                Some(r) => r,
+                None => continue,
+            };
+            // Group the joins per configured user (breakout joins count for the meeting).
+            let mut present: Vec<(&UserConfig, Vec<&MeetingParticipant>)> = Vec::new();
+            for p in &rows {
+                let u = p
+                    .email
+                    .as_deref()
+                    .and_then(|e| tenant.user_by_email(e))
+                    .or_else(|| p.zoom_user_id().and_then(|id| tenant.user_by_zoom_id(id)));
+                let Some(u) = u else { continue };
+                match present.iter_mut().find(|(x, _)| std::ptr::eq(*x, u)) {
+                    Some((_, v)) => v.push(p),
+                    None => present.push((u, vec![p])),
+                }
+            }
+            let names: Vec<String> = present.iter().map(|(u, rows)| display(u, rows)).collect();
+            let reason = if m.has_archiving == Some(false) {
+                NOT_RECORDED
+            } else {
+                NOT_ARCHIVED
+            };
+            for (u, rows) in &present {
+                let key = u.key();
+                if let Some(existing) = cdrs.iter().find(|c| c.cdr_id.ends_with(&format!(":{key}")))
+                {
+                    if existing.recording_failed {
+                        count(&mut report.meetings, reason);
+                    }
+                    continue;
+                }
+                let cdr = self.failed_meeting_cdr(tenant, u, rows, m, &names, reason, now);
+                if self.ports.meta.insert_cdr(&cdr).await? {
+                    report.failed_cdrs_written += 1;
+                }
+                count(&mut report.meetings, reason);
+            }
+        }
+        Ok(())
+    }
+
+    /// Who of the configured users was in a meeting the archive has nothing of. Cheapest
+    /// first: the participants the poller or an earlier run remembered; for a meeting Zoom
+    /// archived, its archive (Light, no daily budget), whose individual files name every
+    /// archived participant (none of ours: nothing to reconcile, no Heavy call); only
+    /// otherwise (archiving off, or an archive without individual files) the participants
+    /// lookup (Heavy).
+    async fn presence(
+        &self,
+        tenant: &TenantConfig,
+        zoom: &dyn ZoomApi,
+        m: &DashboardMeeting,
+        report: &mut DayReport,
+    ) -> Result<Option<Vec<MeetingParticipant>>, ReconcileError> {
+        let now = self.ports.clock.now();
+        let key = format!("participants/{}", m.uuid);
+        if let Some(v) = self.ports.meta.get_memo(&tenant.id, &key, now).await?
+            && let Ok(rows) = serde_json::from_str(&v)
+        {
+            return Ok(Some(rows));
+        }
+        if m.has_archiving != Some(false) {
+            Self::bump(report, "GET /past_meetings/{meetingUUID}/archive_files");
+            if let Some(a) = zoom.get_meeting_archive(&m.uuid).await?
+                && super::select::has_individual_files(&a)
+            {
+                let rows = a
+                    .archive_files
+                    .iter()
+                    .filter(|f| f.is_individual())
+                    .filter(|f| {
+                        f.participant_email
+                            .as_deref()
+                            .is_some_and(|e| tenant.user_by_email(e).is_some())
+                    })
+                    .map(|f| MeetingParticipant {
+                        email: f.participant_email.clone(),
+                        join_time: f.participant_join_time,
+                        leave_time: f.participant_leave_time,
+                        ..MeetingParticipant::default()
+                    })
+                    .collect();
+                return Ok(Some(rows));
+            }
+        }
+        self.participants(tenant, zoom, &m.uuid, report).await
+    }
+
+    /// The configured users' joins of a meeting: the memo the poller or an earlier run
+    /// left, else one participants lookup (Heavy), remembered. `None` when Zoom cannot say.
+    async fn participants(
+        &self,
+        tenant: &TenantConfig,
+        zoom: &dyn ZoomApi,
+        uuid: &str,
+        report: &mut DayReport,
+    ) -> Result<Option<Vec<MeetingParticipant>>, ReconcileError> {
+        let meta = &self.ports.meta;
+        let now = self.ports.clock.now();
+        let key = format!("participants/{uuid}");
+        if let Some(v) = meta.get_memo(&tenant.id, &key, now).await?
+            && let Ok(rows) = serde_json::from_str(&v)
+        {
+            return Ok(Some(rows));
+        }
+        let mut rows: Vec<MeetingParticipant> = Vec::new();
+        let mut token: Option<String> = None;
+        loop {
+            Self::bump(report, "GET /metrics/meetings/{meetingId}/participants");
+            match zoom.list_meeting_participants(uuid, token.as_deref()).await {
+                Ok(p) => {
+                    rows.extend(p.items.into_iter().filter(|p| {
+                        p.email
+                            .as_deref()
+                            .is_some_and(|e| tenant.user_by_email(e).is_some())
+                            || p.zoom_user_id()
+                                .is_some_and(|id| tenant.user_by_zoom_id(id).is_some())
+                    }));
+                    match p.next_page_token.filter(|t| !t.is_empty()) {
+                        Some(t) => token = Some(t),
+                        None => break,
+                    }
+                }
+                Err(
+                    e @ (ZoomError::NotFound(_)
+                    | ZoomError::Forbidden(_)
+                    | ZoomError::BadRequest { .. }),
+                ) => {
+                    warn!(tenant = %tenant.id, meeting = %uuid, error = %e, "participants unavailable; meeting not reconciled");
+                    return Ok(None);
+                }
+                Err(e) => return Err(e.into()),
+            }
+        }
+        let value = serde_json::to_string(&rows).unwrap_or_else(|_| "[]".into());
+        meta.put_memo(&tenant.id, &key, &value, now + Duration::days(90))
+            .await?;
+        Ok(Some(rows))
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn failed_meeting_cdr(
+        &self,
+        tenant: &TenantConfig,
+        u: &UserConfig,
+        rows: &[&MeetingParticipant],
+        m: &DashboardMeeting,
+        names: &[String],
+        reason: &str,
+        now: DateTime<Utc>,
+    ) -> Cdr {
+        let mut segments: Vec<Segment> = rows
+            .iter()
+            .filter_map(|p| {
+                let join_time = p.join_time?;
+                Some(Segment {
+                    join_time,
+                    leave_time: p.leave_time.unwrap_or(join_time).max(join_time),
+                })
+            })
+            .collect();
+        segments.sort_by_key(|s| s.join_time);
+        segments.dedup();
+        let start = segments
+            .first()
+            .map(|s| s.join_time)
+            .or(m.start_time)
+            .unwrap_or(now);
+        let end = segments
+            .iter()
+            .map(|s| s.leave_time)
+            .max()
+            .or(m.end_time)
+            .unwrap_or(start)
+            .max(start);
+        let name = display(u, rows);
+        let zoom_id = u
+            .zoom_user_id
+            .clone()
+            .or_else(|| {
+                rows.iter()
+                    .find_map(|p| p.zoom_user_id().map(str::to_string))
+            })
+            .or_else(|| u.email.clone())
+            .unwrap_or_default();
+        let detail = if reason == NOT_RECORDED {
+            "the meeting was not archived by Zoom (archiving off)"
+        } else {
+            "Zoom archived the meeting but the archive has no recording of this user"
+        };
+        Cdr {
+            tenant: tenant.id.clone(),
+            cdr_id: Cdr::make_id(Source::Meetings, &m.uuid, &u.key()),
+            source: Source::Meetings,
+            source_platform: Source::Meetings.platform().into(),
+            platform_call_id: m.uuid.clone(),
+            conversation_id: m.uuid.clone(),
+            user: name.clone(),
+            user_id: zoom_id.clone(),
+            user_email: u.email.as_ref().map(|e| e.to_ascii_lowercase()),
+            user_extension: u.extension.clone(),
+            start_time: start,
+            end_time: end,
+            duration_seconds: (end - start).num_seconds(),
+            from: zoom_id,
+            from_info: name,
+            to: "Conference".into(),
+            to_info: m.topic.clone().unwrap_or_default(),
+            participants: names.to_vec(),
+            direction: "Conference".into(),
+            direction_user: "Outgoing".into(),
+            conversation_type: match u.mode {
+                RecordingMode::Voice => "Voice".into(),
+                RecordingMode::Video => "Screen & Application Share".into(),
+            },
+            record_type: "Standard".into(),
+            location: self.location.clone(),
+            recording_failed: true,
+            failure_reason: Some(format!("{reason}: {detail}")),
+            parent_meeting_id: None,
+            segments,
+            media_length: None,
+            media_error: None,
+            voice_quality: None,
+            audio_codec: None,
+            video_codec: None,
+            silence_ratio: None,
+            longest_silence_seconds: None,
+            talkover_ratio: None,
+            media: Vec::new(),
+            created_at: now,
+            updated_at: now,
+            version: 0,
+        }
+    }
+}
+
+/// Where the CDRs of one user in one conversation stand.
+enum Settled {
+    /// A recording is archived.
+    Archived,
+    /// A recording is still being downloaded (or the CDR waits for Zoom's processing).
+    Pending,
+    /// The recordings were gone at Zoom or failed for good: the CDR is (now) marked failed.
+    Lost {
+        /// CDRs marked failed by this call.
+        written: u64,
+    },
+    /// No CDR from the archive: reconciliation decides.
+    None,
+}
+
+/// A "recording failed" CDR written by reconciliation (no media linked).
+fn is_reconciliation_cdr(c: &Cdr) -> bool {
+    c.recording_failed && c.media.is_empty()
+}
+
+impl Reconciler {
+    /// Classifies the archive's CDRs of one user; marks a CDR whose every file is gone or
+    /// failed as "recording failed" (`not_archived`, with the files' reasons) once `final_`.
+    async fn settle(&self, cdrs: &[&Cdr], final_: bool) -> Result<Settled, MetaError> {
+        let archive: Vec<&&Cdr> = cdrs.iter().filter(|c| !is_reconciliation_cdr(c)).collect();
+        if archive.is_empty() {
+            return Ok(Settled::None);
+        }
+        if archive
+            .iter()
+            .any(|c| c.media.iter().any(|m| m.state == "archived"))
+        {
+            return Ok(Settled::Archived);
+        }
+        if archive
+            .iter()
+            .any(|c| c.media.is_empty() || c.media.iter().any(|m| m.state == "pending"))
+            || !final_
+        {
+            return Ok(Settled::Pending);
+        }
+        let mut written = 0;
+        for c in archive {
+            if c.recording_failed {
+                continue;
+            }
+            let mut cdr = (**c).clone();
+            let states: Vec<String> = cdr
+                .media
+                .iter()
+                .map(|m| format!("{} {} {}", m.file_type, m.file_id, m.state))
+                .collect();
+            cdr.recording_failed = true;
+            cdr.failure_reason = Some(format!(
+                "{NOT_ARCHIVED}: Zoom listed the recording but it could not be archived ({})",
+                states.join(", ")
+            ));
+            cdr.updated_at = self.ports.clock.now();
+            match self.ports.meta.update_cdr(&cdr).await {
+                Ok(_) => written += 1,
+                // Changed meanwhile (a late file arrived): the next run looks again.
+                Err(MetaError::Conflict(_)) => return Ok(Settled::Pending),
+                Err(e) => return Err(e),
+            }
+        }
+        Ok(Settled::Lost { written })
+    }
+}
+
+fn count(c: &mut Counts, reason: &str) {
+    if reason == NOT_RECORDED {
+        c.not_recorded += 1;
+    } else {
+        c.not_archived += 1;
+    }
+}
+
+fn state_reason(s: &crate::domain::FileState) -> String {
+    match s {
+        crate::domain::FileState::Gone { reason, .. }
+        | crate::domain::FileState::Failed { reason, .. } => reason.clone(),
+        _ => String::new(),
+    }
+}
+
+fn display(u: &UserConfig, rows: &[&MeetingParticipant]) -> String {
+    u.name
+        .clone()
+        .or_else(|| {
+            rows.iter()
+                .find_map(|p| p.user_name.clone().filter(|n| !n.is_empty()))
+        })
+        .or_else(|| u.email.clone())
+        .unwrap_or_default()
+}
+
+/// The configured users who are a party of a call leg (caller or callee).
+fn parties<'a>(tenant: &'a TenantConfig, it: &CallHistoryItem) -> Vec<&'a UserConfig> {
+    let mut out: Vec<&UserConfig> = Vec::new();
+    let sides = [
+        (&it.caller_ext_number, &it.caller_email),
+        (&it.callee_ext_number, &it.callee_email),
+    ];
+    for (ext, email) in sides {
+        let u = ext
+            .as_deref()
+            .filter(|x| !x.is_empty())
+            .and_then(|x| tenant.user_by_extension(x))
+            .or_else(|| email.as_deref().and_then(|e| tenant.user_by_email(e)));
+        if let Some(u) = u
+            && !out.iter().any(|x| std::ptr::eq(*x, u))
+        {
+            out.push(u);
+        }
+    }
+    out
+}
+
+/// Stores a day report as JSON in the object store, at
+/// `{tenant}/reports/reconcile/{day}/{reconciled_at}.json` (create-only: every run keeps
+/// its own report). Returns the key.
+pub async fn store_report(
+    blobs: &dyn crate::ports::BlobStore,
+    tenant: &crate::domain::TenantId,
+    report: &DayReport,
+) -> Result<crate::domain::ObjectKey, String> {
+    use crate::ports::{BodyExpectations, ObjectMeta, VerifiedBody};
+    let key = crate::domain::ObjectKey::parse(format!(
+        "{tenant}/reports/reconcile/{}/{}.json",
+        report.day,
+        report.reconciled_at.format("%Y%m%dT%H%M%S%.3fZ")
+    ))
+    .map_err(|e| e.to_string())?;
+    let json = serde_json::to_vec_pretty(report).map_err(|e| e.to_string())?;
+    let size = json.len() as u64;
+    let body = futures::stream::iter([Ok::<_, std::io::Error>(bytes::Bytes::from(json))]);
+    let body = VerifiedBody::new(
+        Box::pin(body),
+        BodyExpectations {
+            kind: crate::domain::ContentKind::Document,
+            size: Some(size),
+        },
+    );
+    let meta = ObjectMeta {
+        tenant: tenant.clone(),
+        source: Source::Meetings,
+        conversation_id: "reconciliation".into(),
+        file_id: format!("report-{}", report.day),
+        content_type: Some("application/json".into()),
+    };
+    blobs
+        .put_stream(&key, &meta, body)
+        .await
+        .map_err(|e| e.to_string())?;
+    Ok(key)
+}
