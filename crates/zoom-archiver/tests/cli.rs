@@ -321,3 +321,99 @@ async fn config_errors_exit_2_and_name_the_key() {
     let out = run(vec!["--config".into(), s(&cfg), "frobnicate".into()]).await;
     assert_eq!(out.status.code(), Some(2), "unknown command");
 }
+
+#[tokio::test]
+async fn reconcile_writes_failed_cdrs_once_prints_the_day_and_stores_its_report() {
+    let now = chrono::Utc::now();
+    let mut scenario = Scenario::demo(now);
+    // Alice talks with a customer two days ago and Zoom does not record it.
+    let calls = &mut scenario.accounts[0].calls;
+    let mut c = calls
+        .iter()
+        .find(|c| c.owner.extension_number == 1001)
+        .unwrap()
+        .clone();
+    c.call_id = "7000000000000000042".into();
+    c.start = (now - chrono::Duration::days(2))
+        .date_naive()
+        .and_hms_opt(10, 0, 0)
+        .unwrap()
+        .and_utc();
+    c.end = c.start + chrono::Duration::minutes(3);
+    c.result = "Call connected".into();
+    c.recordings.clear();
+    calls.push(c);
+    let sim = SimServer::start(scenario).await.unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = config(dir.path(), &sim, "");
+    let out = run(vec![
+        "--config".into(),
+        s(&cfg),
+        "run".into(),
+        "--once".into(),
+    ])
+    .await;
+    assert_eq!(out.status.code(), Some(0));
+    let day = (now - chrono::Duration::days(2)).date_naive().to_string();
+    let reconcile = |args: &[&str]| {
+        let mut v = vec!["--config".to_string(), s(&cfg), "reconcile".into()];
+        v.extend(args.iter().map(|a| a.to_string()));
+        run(v)
+    };
+    // Every final day since the initial lookback (the demo spans the last three days).
+    let out = reconcile(&[]).await;
+    let text = String::from_utf8_lossy(&out.stdout).to_string();
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{text}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    for source in ["phone", "meetings"] {
+        assert!(
+            text.lines()
+                .any(|l| l.starts_with("acme") && l.contains(&day) && l.contains(source)),
+            "{text}"
+        );
+    }
+    let written = |t: &str| -> u64 {
+        t.lines()
+            .find_map(|l| l.strip_prefix("\"recording failed\" CDRs written: "))
+            .unwrap()
+            .trim()
+            .parse()
+            .unwrap()
+    };
+    let first = written(&text);
+    assert!(
+        first > 0,
+        "the demo has unrecorded calls of Alice and Bob: {text}"
+    );
+    // The failed CDRs are exported like any other, with their reason.
+    let out = run(vec!["--config".into(), s(&cfg), "cdrs".into()]).await;
+    let failed: Vec<serde_json::Value> = String::from_utf8(out.stdout)
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str::<serde_json::Value>(l).unwrap())
+        .filter(|c| c["recording_failed"] == true)
+        .collect();
+    assert_eq!(failed.len() as u64, first);
+    assert!(failed.iter().all(|c| {
+        let r = c["failure_reason"].as_str().unwrap();
+        r.starts_with("not_recorded") || r.starts_with("not_archived")
+    }));
+    // Idempotent (an explicit day again writes nothing; without --day nothing is due), and
+    // every run keeps its report in the object store.
+    let out = reconcile(&["--day", &day]).await;
+    assert_eq!(written(&String::from_utf8_lossy(&out.stdout)), 0);
+    let out = reconcile(&[]).await;
+    let text = String::from_utf8_lossy(&out.stdout).to_string();
+    assert_eq!(written(&text), 0);
+    assert!(!text.contains(&day), "{text}");
+    let reports = dir
+        .path()
+        .join("data/objects/acme/reports/reconcile")
+        .join(&day);
+    let n = std::fs::read_dir(&reports).unwrap().count();
+    assert_eq!(n, 2, "{}", reports.display());
+}

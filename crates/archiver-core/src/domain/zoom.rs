@@ -520,6 +520,24 @@ impl From<CallHistoryItemWire> for CallHistoryItem {
 }
 
 impl CallHistoryItem {
+    /// True when the call was a conversation (answered): only those can be recorded.
+    /// Call-history results `answered`, `accepted`, `picked_up`, `connected`,
+    /// `succeeded`, the legacy `Call connected`, or an answer time without a result.
+    pub fn connected(&self) -> bool {
+        match self.call_result.as_deref().map(str::to_ascii_lowercase) {
+            Some(r) => matches!(
+                r.as_str(),
+                "answered"
+                    | "accepted"
+                    | "picked_up"
+                    | "connected"
+                    | "succeeded"
+                    | "call connected"
+            ),
+            None => self.answer_time.is_some(),
+        }
+    }
+
     /// True when Zoom says the call was recorded.
     pub fn is_recorded(&self) -> bool {
         self.recording_status.as_deref() == Some("recorded")

@@ -3,8 +3,9 @@
 //! For one tenant and one UTC day:
 //!
 //! - **Phone**: the account's call history (`/phone/call_history`, Phone Heavy) lists every
-//!   call leg. For each configured user who is a party (caller or callee, by extension or
-//!   email): a normal CDR of that user with the call's `call_id` means **archived**; a
+//!   call leg. For each connected call (answered: missed and voicemail calls are no
+//!   conversation) and each configured user who is a party (caller or callee, by extension
+//!   or email): a normal CDR of that user with the call's `call_id` means **archived**; a
 //!   recording file still being downloaded means **pending**; a call that ended less than
 //!   `reconcile_grace` ago is **pending**; otherwise a "recording failed" CDR is written
 //!   with every field the call history gives, and the reason: **not_archived** when Zoom
@@ -300,6 +301,11 @@ impl Reconciler {
             let Some(call_id) = it.call_id.as_deref().filter(|c| !c.is_empty()) else {
                 continue;
             };
+            // A missed, rejected or voicemail call was no conversation: nothing to record
+            // (unless Zoom recorded something anyway).
+            if !it.connected() && !it.is_recorded() {
+                continue;
+            }
             for u in parties(tenant, it) {
                 calls
                     .entry((call_id.to_string(), u.key()))
