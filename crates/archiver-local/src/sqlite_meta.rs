@@ -86,6 +86,129 @@ impl MetaStore for SqliteMetaStore {
             .await?)
     }
 
+    async fn insert_files(&self, recs: &[FileRecord]) -> Result<Vec<bool>, MetaError> {
+        let mut rows = Vec::with_capacity(recs.len());
+        for r in recs {
+            let mut stored = r.clone();
+            stored.version = 1;
+            let body = encode(&stored)?;
+            rows.push((stored, body));
+        }
+        Ok(self
+            .db
+            .call(move |c| {
+                let tx = c.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+                let mut out = Vec::with_capacity(rows.len());
+                {
+                    let mut stmt = tx.prepare_cached(
+                        "INSERT INTO files (tenant, source, file_id, state, queued, first_seen, version, body)
+                         VALUES (?1, ?2, ?3, ?4, ?5, ?6, 1, ?7) ON CONFLICT DO NOTHING",
+                    )?;
+                    for (stored, body) in &rows {
+                        let n = stmt.execute(params![
+                            stored.tenant.as_str(),
+                            stored.source.as_str(),
+                            stored.file_id,
+                            stored.state.name(),
+                            stored.queued,
+                            ts(stored.first_seen),
+                            body
+                        ])?;
+                        out.push(n == 1);
+                    }
+                }
+                tx.commit()?;
+                Ok(out)
+            })
+            .await?)
+    }
+
+    async fn insert_cdrs(&self, cdrs: &[Cdr]) -> Result<Vec<bool>, MetaError> {
+        let mut rows = Vec::with_capacity(cdrs.len());
+        for c in cdrs {
+            let mut stored = c.clone();
+            stored.version = 1;
+            let body = encode(&stored)?;
+            rows.push((stored, body));
+        }
+        Ok(self
+            .db
+            .call(move |c| {
+                let tx = c.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+                let mut out = Vec::with_capacity(rows.len());
+                {
+                    let mut stmt = tx.prepare_cached(
+                        "INSERT INTO cdrs (tenant, cdr_id, start_time, user_email, user_extension, platform_call_id, version, body)
+                         VALUES (?1, ?2, ?3, ?4, ?5, ?6, 1, ?7) ON CONFLICT DO NOTHING",
+                    )?;
+                    for (stored, body) in &rows {
+                        let n = stmt.execute(params![
+                            stored.tenant.as_str(),
+                            stored.cdr_id,
+                            ts(stored.start_time),
+                            email_key(stored.user_email.as_deref()),
+                            stored.user_extension,
+                            stored.platform_call_id,
+                            body
+                        ])?;
+                        out.push(n == 1);
+                    }
+                }
+                tx.commit()?;
+                Ok(out)
+            })
+            .await?)
+    }
+
+    async fn mark_queued(
+        &self,
+        tenant: &TenantId,
+        source: Source,
+        file_ids: &[String],
+    ) -> Result<(), MetaError> {
+        let (tenant, ids) = (tenant.clone(), file_ids.to_vec());
+        Ok(self
+            .db
+            .call(move |c| {
+                let tx = c.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+                {
+                    let mut read = tx.prepare_cached(
+                        "SELECT body FROM files WHERE tenant = ?1 AND source = ?2 AND file_id = ?3",
+                    )?;
+                    let mut write = tx.prepare_cached(
+                        "UPDATE files SET queued = 1, version = ?1, body = ?2
+                         WHERE tenant = ?3 AND source = ?4 AND file_id = ?5 AND version = ?6",
+                    )?;
+                    for id in &ids {
+                        let body: Option<String> = read
+                            .query_row(params![tenant.as_str(), source.as_str(), id], |r| r.get(0))
+                            .optional()?;
+                        let Some(body) = body else { continue };
+                        let mut rec: FileRecord = decode(|| file_key(&tenant, source, id), &body)?;
+                        if rec.queued {
+                            continue;
+                        }
+                        let expected = rec.version as i64;
+                        rec.queued = true;
+                        rec.version += 1;
+                        let body = encode(&rec)?;
+                        // In one transaction nobody else writes: the version still matches.
+                        write.execute(params![
+                            rec.version as i64,
+                            body,
+                            tenant.as_str(),
+                            source.as_str(),
+                            id,
+                            expected
+                        ])?;
+                    }
+                }
+                tx.commit()?;
+                Ok(())
+            })
+            .await?)
+    }
+
     async fn get_file(
         &self,
         tenant: &TenantId,

@@ -102,6 +102,56 @@ pub trait MetaStore: Send + Sync {
     /// Releases the lease if `owner` holds it.
     async fn release_lease(&self, name: &str, owner: &str) -> Result<(), MetaError>;
 
+    /// Inserts many file records, each insert-if-absent as [`MetaStore::insert_file`]
+    /// (a record repeated in `recs` is inserted once); returns, per record, whether it was
+    /// inserted. Stores that can do it in one transaction override the default loop.
+    async fn insert_files(&self, recs: &[FileRecord]) -> Result<Vec<bool>, MetaError> {
+        let mut out = Vec::with_capacity(recs.len());
+        for r in recs {
+            out.push(self.insert_file(r).await?);
+        }
+        Ok(out)
+    }
+
+    /// Inserts many CDRs, each insert-if-absent as [`MetaStore::insert_cdr`]; returns, per
+    /// CDR, whether it was inserted. Stores may override the default loop with one
+    /// transaction.
+    async fn insert_cdrs(&self, cdrs: &[Cdr]) -> Result<Vec<bool>, MetaError> {
+        let mut out = Vec::with_capacity(cdrs.len());
+        for c in cdrs {
+            out.push(self.insert_cdr(c).await?);
+        }
+        Ok(out)
+    }
+
+    /// Marks files as queued (their download task was sent): each a compare-and-set that
+    /// sets `queued` and bumps `version`; files missing or already queued are left alone.
+    /// The default loops over read + update; stores may do it in one transaction.
+    async fn mark_queued(
+        &self,
+        tenant: &TenantId,
+        source: Source,
+        file_ids: &[String],
+    ) -> Result<(), MetaError> {
+        for id in file_ids {
+            for _ in 0..8 {
+                let Some(mut cur) = self.get_file(tenant, source, id).await? else {
+                    break;
+                };
+                if cur.queued {
+                    break;
+                }
+                cur.queued = true;
+                match self.update_file(&cur).await {
+                    Ok(_) => break,
+                    Err(MetaError::Conflict(_)) => continue,
+                    Err(e) => return Err(e),
+                }
+            }
+        }
+        Ok(())
+    }
+
     /// A memo of `tenant`: a small remembered fact (e.g. that a meeting's participants were
     /// looked up, and what they were), so that a costly Zoom call is made once. `None` when
     /// absent or expired at `now`.

@@ -22,7 +22,8 @@ use super::downloader::sync_file_into_cdrs;
 use super::select::{Plan, has_individual_files, plan_meeting, plan_phone_recording};
 use super::{CAS_ATTEMPTS, is_conflict};
 use crate::domain::{
-    ArchiveMeeting, Cursor, DownloadTask, MeetingParticipant, Source, TenantConfig,
+    ArchiveMeeting, Cdr, Cursor, DownloadTask, FileRecord, MeetingParticipant, Source,
+    TenantConfig, TenantId,
 };
 use crate::ports::{ArchiveDateType, MetaError, Ports, QueueError, Window, ZoomApi, ZoomError};
 use chrono::{DateTime, Utc};
@@ -382,6 +383,7 @@ impl Poller {
                 report.pages += 1;
                 report.listed += plans.len() as u64;
                 let mut tasks = Vec::new();
+                let mut page_plans = Vec::with_capacity(plans.len());
                 for (plan, completed_at, conversation) in plans {
                     if plan.waiting {
                         report.waiting += 1;
@@ -396,8 +398,10 @@ impl Poller {
                     if plan.without_url > 0 {
                         warn!(tenant = %tenant.id, conversation = %conversation, files = plan.without_url, "files without a download URL (on-prem storage) skipped");
                     }
-                    self.store_plan(plan, report, &mut tasks).await?;
+                    page_plans.push(plan);
                 }
+                // One batch of writes per page (one transaction each on SQLite).
+                self.store_plans(page_plans, report, &mut tasks).await?;
                 self.enqueue(tasks, report).await?;
                 if let Some(t) = echoed_to {
                     win.to = t;
@@ -523,17 +527,19 @@ impl Poller {
         Ok(Participants::Known(rows))
     }
 
-    async fn store_plan(
+    async fn store_plans(
         &self,
-        plan: Plan,
+        plans: Vec<Plan>,
         report: &mut PollReport,
         tasks: &mut Vec<DownloadTask>,
     ) -> Result<(), PollError> {
         let meta = &self.ports.meta;
         let mut existing_terminal = Vec::new();
-        for f in &plan.files {
+        let files: Vec<FileRecord> = plans.iter().flat_map(|p| p.files.iter().cloned()).collect();
+        let inserted = meta.insert_files(&files).await?;
+        for (f, new) in files.iter().zip(inserted) {
             report.selected += 1;
-            if meta.insert_file(f).await? {
+            if new {
                 report.new_files += 1;
                 tasks.push(DownloadTask::new(f.tenant.clone(), f.source, &f.file_id));
                 continue;
@@ -573,8 +579,10 @@ impl Poller {
                 }
             }
         }
-        for c in &plan.cdrs {
-            if meta.insert_cdr(c).await? {
+        let cdrs: Vec<Cdr> = plans.iter().flat_map(|p| p.cdrs.iter().cloned()).collect();
+        let inserted = meta.insert_cdrs(&cdrs).await?;
+        for (c, new) in cdrs.iter().zip(inserted) {
+            if new {
                 report.new_cdrs += 1;
                 continue;
             }
@@ -626,21 +634,16 @@ impl Poller {
             report.enqueued += chunk.len() as u64;
         }
         let meta = &self.ports.meta;
+        let mut groups: std::collections::BTreeMap<(TenantId, Source), Vec<String>> =
+            std::collections::BTreeMap::new();
         for t in &tasks {
-            for _ in 0..CAS_ATTEMPTS {
-                let Some(mut cur) = meta.get_file(&t.tenant, t.source, &t.file_id).await? else {
-                    break;
-                };
-                if cur.queued {
-                    break;
-                }
-                cur.queued = true;
-                match meta.update_file(&cur).await {
-                    Ok(_) => break,
-                    Err(e) if is_conflict(&e) => continue,
-                    Err(e) => return Err(e.into()),
-                }
-            }
+            groups
+                .entry((t.tenant.clone(), t.source))
+                .or_default()
+                .push(t.file_id.clone());
+        }
+        for ((tenant, source), ids) in groups {
+            meta.mark_queued(&tenant, source, &ids).await?;
         }
         debug!(count = tasks.len(), "download tasks queued");
         Ok(())

@@ -14,6 +14,88 @@ pub async fn meta_store(store: &dyn MetaStore) {
     cursors(store).await;
     leases(store).await;
     memos(store).await;
+    batches(store).await;
+}
+
+async fn batches(store: &dyn MetaStore) {
+    let t = fixtures::unique_tenant("batch");
+    let a = file_record(&t, "b1");
+    let b = file_record(&t, "b2");
+    assert!(store.insert_file(&b).await.unwrap());
+    let got = store
+        .insert_files(&[a.clone(), b.clone(), a.clone()])
+        .await
+        .unwrap();
+    assert_eq!(
+        got,
+        vec![true, false, false],
+        "insert_files: insert-if-absent per record, a repeat inserts once"
+    );
+    let stored = store
+        .get_file(&t, Source::Meetings, "b1")
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(stored.version, 1);
+    assert!(!stored.queued);
+
+    store
+        .mark_queued(
+            &t,
+            Source::Meetings,
+            &["b1".to_string(), "missing".to_string(), "b2".to_string()],
+        )
+        .await
+        .unwrap();
+    for id in ["b1", "b2"] {
+        let f = store
+            .get_file(&t, Source::Meetings, id)
+            .await
+            .unwrap()
+            .unwrap();
+        assert!(f.queued, "mark_queued sets queued on {id}");
+        assert_eq!(f.version, 2, "mark_queued is a versioned update of {id}");
+    }
+    assert!(
+        store
+            .get_file(&t, Source::Meetings, "missing")
+            .await
+            .unwrap()
+            .is_none(),
+        "mark_queued creates nothing"
+    );
+    store
+        .mark_queued(&t, Source::Meetings, &["b1".to_string()])
+        .await
+        .unwrap();
+    let f = store
+        .get_file(&t, Source::Meetings, "b1")
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(f.version, 2, "an already queued file is left alone");
+
+    let c1 = fixtures::cdr(&t, "c1", fixtures::at(0), "a@acme.example");
+    let c2 = fixtures::cdr(&t, "c2", fixtures::at(1), "b@acme.example");
+    assert!(store.insert_cdr(&c2).await.unwrap());
+    assert_eq!(
+        store
+            .insert_cdrs(&[c1.clone(), c2.clone(), c1.clone()])
+            .await
+            .unwrap(),
+        vec![true, false, false]
+    );
+    let q = archiver_core::CdrQuery {
+        tenant: Some(t.clone()),
+        user: Some("A@acme.example".into()),
+        ..Default::default()
+    };
+    let found = store.query_cdrs(&q).await.unwrap();
+    assert_eq!(
+        found.iter().map(|c| c.cdr_id.as_str()).collect::<Vec<_>>(),
+        vec!["c1"],
+        "CDRs inserted in a batch are indexed like single inserts"
+    );
 }
 
 async fn memos(store: &dyn MetaStore) {
