@@ -13,13 +13,18 @@
 //!   made only for these gaps) and **not_recorded** when Zoom did not record a call of a
 //!   user configured for recording (beyond the spec).
 //! - **Meetings**: the dashboard's past meetings (`/metrics/meetings?type=past`,
-//!   Resource-intensive, one call per 300 meetings). A meeting with an archived CDR is
-//!   **archived** and costs nothing more. For the others that ended more than the grace
-//!   ago, the participants (Heavy, once per meeting, remembered) say which configured users
-//!   were there: each gets a "recording failed" CDR spanning their joins, **not_archived**
-//!   when the meeting had archiving on, **not_recorded** when it had not. Breakout rooms:
-//!   participants rows that carry a breakout meeting id are reconciled under the parent
-//!   meeting (the archive of a breakout room is its own meeting).
+//!   Resource-intensive, one call per 300 meetings). A meeting with a CDR from the archive
+//!   is settled from it (**archived**, **pending**, or **not_archived** when every file
+//!   of it was lost) and costs nothing more. For the others that ended more than the grace
+//!   ago, the configured users present are taken, cheapest first, from the participants
+//!   the poller remembered, from the meeting's archive at Zoom (Light: its individual files
+//!   name every archived participant, so a meeting without ours costs no Heavy call), and
+//!   only then from the participants lookup (Heavy, once per meeting, remembered). Each
+//!   gets a "recording failed" CDR spanning their joins, **not_archived** when the meeting
+//!   had archiving on, **not_recorded** when it had not. The dashboard lists the account's
+//!   own meetings: breakout rooms are not listed on their own (their archive CDRs carry the
+//!   parent meeting's id; a participant's breakout joins are joins of the parent), and
+//!   meetings hosted by other accounts are not listed at all.
 //!
 //! A failed CDR has the id the normal CDR would have (recording id for phone, meeting UUID
 //! for meetings), so a recording that arrives later turns it into a normal CDR (the poller
