@@ -76,6 +76,46 @@ enum Command {
         #[arg(long)]
         tenant: Option<String>,
     },
+    /// Expected Zoom API calls per rate-limit category and day against Zoom's Business+
+    /// limits, and storage per day, for a tenant's traffic (no configuration file needed).
+    /// Assumptions (defaults): 10 % of meetings not archived, 20 % of archived meetings
+    /// without individual files, 85 % of calls connected, 2.5 participants a meeting,
+    /// calls 5 min, meetings 32.5 min, MP3 75 kbps, M4A 128 kbps, MP4 1 Mbps.
+    Estimate {
+        /// Meetings held in the account per day (all of them).
+        #[arg(long)]
+        meetings_per_day: u64,
+        /// Zoom Phone calls of the account per day (all of them).
+        #[arg(long)]
+        calls_per_day: u64,
+        /// Poll interval.
+        #[arg(long, default_value = "5m", value_parser = humantime::parse_duration)]
+        interval: Duration,
+        /// Include the daily CDR reconciliation.
+        #[arg(long)]
+        reconcile: bool,
+        /// Users configured for recording (default: every user).
+        #[arg(long, requires = "users")]
+        recorded_users: Option<u64>,
+        /// All users of the account (with --recorded-users).
+        #[arg(long)]
+        users: Option<u64>,
+        /// Share of meetings Zoom does not archive.
+        #[arg(long, default_value_t = 0.10)]
+        unarchived_share: f64,
+        /// Share of archived meetings without individual (per-participant) files.
+        #[arg(long, default_value_t = 0.20)]
+        no_individual_share: f64,
+        /// Share of calls connected (only connected calls are recorded).
+        #[arg(long, default_value_t = 0.85)]
+        connected_share: f64,
+        /// Zoom Phone MP3 bitrate in kbps (spec: 40-75).
+        #[arg(long, default_value_t = 75.0)]
+        phone_kbps: f64,
+        /// Whole-meeting MP4 bitrate in kbps (audio + video).
+        #[arg(long, default_value_t = 1000.0)]
+        mp4_kbps: f64,
+    },
     /// Export CDRs.
     Cdrs {
         /// Output format.
@@ -139,6 +179,33 @@ enum BenchCommand {
         /// Scratch directory (must not exist; removed afterwards).
         #[arg(long, default_value = "zoom-archiver-bench")]
         dir: PathBuf,
+    },
+    /// Zoom API calls of one tenant's simulated day (polls + reconciliation) per rate-limit
+    /// category, cross-checked with the quota ledger, and the capacity beside the spec's
+    /// table. Runs the given scale and `--also-scale` times it. Exit 1 when the ledger disagrees.
+    ApiBudget {
+        /// Meetings on the simulated day.
+        #[arg(long, default_value_t = 2_000)]
+        meetings: usize,
+        /// Phone calls on the simulated day.
+        #[arg(long, default_value_t = 20_000)]
+        calls: usize,
+        /// Users of the account.
+        #[arg(long, default_value_t = 200)]
+        users: usize,
+        /// Users configured for recording (voice and video alternately).
+        #[arg(long, default_value_t = 50)]
+        recorded_users: usize,
+        /// Poll interval.
+        #[arg(long, default_value = "5m", value_parser = humantime::parse_duration)]
+        interval: Duration,
+        /// Scenario seed.
+        #[arg(long, default_value_t = 42)]
+        seed: u64,
+        /// A second run at this multiple of the scale, to show the per-unit costs are flat
+        /// (0: none; 2: twice the scale, about 4 minutes at the defaults on 2 cores).
+        #[arg(long, default_value_t = 0.5)]
+        also_scale: f64,
     },
     /// Simulator → downloader → filesystem object store for one file.
     Stream {
@@ -215,6 +282,63 @@ async fn real_main(cli: Cli) -> Result<ExitCode> {
             what: BenchCommand::Listing { count, dir },
         } => {
             zoom_archiver::bench::listing(*count, dir).await?;
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Bench {
+            what:
+                BenchCommand::ApiBudget {
+                    meetings,
+                    calls,
+                    users,
+                    recorded_users,
+                    interval,
+                    seed,
+                    also_scale,
+                },
+        } => {
+            let outcome =
+                zoom_archiver::bench_api::api_budget(&zoom_archiver::bench_api::ApiBudgetOptions {
+                    meetings: *meetings,
+                    calls: *calls,
+                    users: *users,
+                    recorded_users: *recorded_users,
+                    interval: *interval,
+                    seed: *seed,
+                    also_scale: *also_scale,
+                })
+                .await?;
+            print!("{}", outcome.text);
+            Ok(if outcome.ok {
+                ExitCode::SUCCESS
+            } else {
+                ExitCode::from(1)
+            })
+        }
+        Command::Estimate {
+            meetings_per_day,
+            calls_per_day,
+            interval,
+            reconcile,
+            recorded_users,
+            users,
+            unarchived_share,
+            no_individual_share,
+            connected_share,
+            phone_kbps,
+            mp4_kbps,
+        } => {
+            use zoom_archiver::estimate;
+            let mut i = estimate::Inputs::new(*meetings_per_day as f64, *calls_per_day as f64);
+            i.interval = *interval;
+            i.reconcile = *reconcile;
+            i.recorded_users = *recorded_users;
+            i.users = *users;
+            i.mix.unarchived = unarchived_share.clamp(0.0, 1.0);
+            i.mix.no_individual = no_individual_share.clamp(0.0, 1.0);
+            i.mix.connected_calls = connected_share.clamp(0.0, 1.0);
+            i.media.phone_kbps = *phone_kbps;
+            i.media.mp4_kbps = *mp4_kbps;
+            print!("{}", estimate::render(&i, &estimate::estimate(&i)));
             Ok(ExitCode::SUCCESS)
         }
         Command::Bench {

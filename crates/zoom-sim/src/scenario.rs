@@ -875,8 +875,34 @@ impl Scenario {
     }
 
     /// A deterministic scenario of arbitrary size (one account `gen-account-{seed}`,
-    /// client `gen-client` / `gen-secret`).
+    /// client `gen-client` / `gen-secret`): every meeting archived, with individual files
+    /// for every participant; `recorded_call_ratio` of the calls recorded, whoever the user.
     pub fn generate(spec: &GenSpec) -> Scenario {
+        Self::generate_mixed(spec, 0.0, 0.0, None)
+    }
+
+    /// [`Scenario::generate`] with a less ideal account (the `generate` defaults are
+    /// `0.0, 0.0, None`, which give exactly the `generate` scenario):
+    ///
+    /// - `unarchived_ratio`: share of meetings Zoom did not archive (archiving off for the
+    ///   host's group, end-to-end encrypted meetings): no files, an archive that never
+    ///   completes (so the archive listing, by completion time, never shows them) and
+    ///   `has_archiving: false` in the dashboard;
+    /// - `no_individual_ratio`: share of the archived meetings without individual
+    ///   (per-participant) files: whole-meeting files only, so the participants API is the
+    ///   only way to know who was there;
+    /// - `recording_users`: `Some(k)` records only the calls of the first `k` users (the
+    ///   users with automatic call recording); `recorded_call_ratio` is then the share of
+    ///   calls connected (the others are missed, never recorded), and the connected calls of
+    ///   the other users are connected but not recorded.
+    pub fn generate_mixed(
+        spec: &GenSpec,
+        unarchived_ratio: f64,
+        no_individual_ratio: f64,
+        recording_users: Option<usize>,
+    ) -> Scenario {
+        // Draws only when a knob is set, so the defaults keep `generate`'s sequence.
+        let draw = |rng: &mut Rng, p: f64| p > 0.0 && rng.chance(p);
         let mut rng = Rng::new(spec.seed);
         let n_users = spec.users.max(2);
         let users: Vec<SimUser> = (0..n_users)
@@ -919,15 +945,23 @@ impl Scenario {
                     .map(|&p| participant(&users[p], start, end, rng.chance(0.1)))
                     .collect();
                 let with_whole = rng.chance(0.7);
-                let files = meeting_files(
+                let unarchived = draw(&mut rng, unarchived_ratio);
+                let whole_only = !unarchived && draw(&mut rng, no_individual_ratio);
+                let mut files = meeting_files(
                     &mut rng,
                     start,
                     end,
                     &participants,
                     spec.min_size,
                     spec.max_size,
-                    with_whole,
+                    with_whole || whole_only,
                 );
+                if whole_only {
+                    files.retain(|f| !f.individual);
+                }
+                if unarchived {
+                    files.clear();
+                }
                 meetings.push(SimMeeting {
                     uuid: rng.meeting_uuid(),
                     id: rng.range(81_000_000_000, 99_999_999_999) as i64,
@@ -937,15 +971,24 @@ impl Scenario {
                     duration_secs: (mins * 60) as u32,
                     external: rng.chance(0.05),
                     parent_uuid: None,
-                    complete_time: end + Duration::minutes(rng.range(5, 40) as i64),
+                    complete_time: {
+                        let done = end + Duration::minutes(rng.range(5, 40) as i64);
+                        if unarchived {
+                            end + Duration::days(36_500)
+                        } else {
+                            done
+                        }
+                    },
                     participants,
                     files,
                 });
             }
             for _ in 0..spec.calls_per_day {
                 let start = day_start + Duration::seconds(rng.range(0, 86_399 - 1_800) as i64);
-                let user = &users[rng.range(0, n_users as u64 - 1) as usize];
-                let recorded = rng.chance(spec.recorded_call_ratio);
+                let user_index = rng.range(0, n_users as u64 - 1) as usize;
+                let user = &users[user_index];
+                let connected = rng.chance(spec.recorded_call_ratio);
+                let recorded = connected && recording_users.is_none_or(|k| user_index < k);
                 let num = external_number(&mut rng);
                 let name = format!("{} {}", rng.pick(FIRST_NAMES), rng.pick(LAST_NAMES));
                 let secs = rng.range(20, 1_200) as i64;
@@ -959,7 +1002,11 @@ impl Scenario {
                         inbound,
                         external_number: num,
                         external_name: name,
-                        result: if recorded { "Call connected" } else { "Missed" },
+                        result: if connected {
+                            "Call connected"
+                        } else {
+                            "Missed"
+                        },
                         recordings: u8::from(recorded),
                         min_size: spec.min_size,
                         max_size: spec.max_size,
