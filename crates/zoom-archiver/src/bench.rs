@@ -75,18 +75,74 @@ mode = "voice"
         bail!("stored {stored} {sha256} but the simulator served {expected:?}");
     }
     let peak = peak_rss_kib().unwrap_or(0);
+    // The reference: curl downloading the same URL to a file on the same disk, in the same
+    // run (the simulator serving it shares the machine the same way).
+    let url = files[0].download_url.clone();
+    let oauth = sim.oauth_url();
+    let out = dir.join("curl.out");
+    let curl = tokio::task::spawn_blocking(move || curl_reference(&oauth, &url, &out, size))
+        .await
+        .context("curl reference")?;
+    let mbps = size as f64 / 1e6 / secs;
     println!(
-        "| file size | seconds | MB/s | peak RSS (MiB) | RSS before (MiB) | SHA-256 verified |"
+        "| file size | seconds | MB/s | curl MB/s | ratio to curl | peak RSS (MiB) | RSS before (MiB) | SHA-256 verified |"
     );
-    println!("|---|---|---|---|---|---|");
+    println!("|---|---|---|---|---|---|---|---|");
+    let (curl_mbps, ratio) = match &curl {
+        Ok(c) => {
+            let m = size as f64 / 1e6 / c;
+            (format!("{m:.0}"), format!("{:.2}", mbps / m))
+        }
+        Err(e) => (format!("n/a ({e})"), "n/a".to_string()),
+    };
     println!(
-        "| {size_mib} MiB | {secs:.2} | {:.0} | {:.1} | {:.1} | yes |",
-        size as f64 / 1e6 / secs,
+        "| {size_mib} MiB | {secs:.2} | {mbps:.0} | {curl_mbps} | {ratio} | {:.1} | {:.1} | yes |",
         peak as f64 / 1024.0,
         rss_before as f64 / 1024.0
     );
     std::fs::remove_dir_all(dir).ok();
     Ok(())
+}
+
+/// Times `curl` fetching `url` (with a token from `oauth`, following the redirect without
+/// the token as the archiver does) into `out`; returns seconds. The file is removed after.
+fn curl_reference(
+    oauth: &str,
+    url: &str,
+    out: &std::path::Path,
+    size: u64,
+) -> std::result::Result<f64, String> {
+    use std::process::Command;
+    let token = Command::new("curl")
+        .args([
+            "-sS",
+            "-u",
+            "single-client:single-secret",
+            "-d",
+            "grant_type=account_credentials&account_id=single-account",
+            oauth,
+        ])
+        .output()
+        .map_err(|e| format!("curl not runnable: {e}"))?;
+    let v: serde_json::Value =
+        serde_json::from_slice(&token.stdout).map_err(|e| format!("token: {e}"))?;
+    let token = v["access_token"].as_str().ok_or("no access_token")?;
+    let started = Instant::now();
+    let status = Command::new("curl")
+        .args(["-sS", "-L", "--fail", "-o"])
+        .arg(out)
+        .args(["-H", &format!("Authorization: Bearer {token}"), url])
+        .status()
+        .map_err(|e| format!("curl: {e}"))?;
+    // The archiver's store syncs the file to disk before publishing it: so does this.
+    let synced = std::fs::File::open(out).and_then(|f| f.sync_all());
+    let secs = started.elapsed().as_secs_f64();
+    let len = std::fs::metadata(out).map(|m| m.len()).unwrap_or(0);
+    std::fs::remove_file(out).ok();
+    if !status.success() || synced.is_err() || len != size {
+        return Err(format!("curl failed ({status}, {len} bytes)"));
+    }
+    Ok(secs)
 }
 
 /// CPU time (user + system) of this process so far, in seconds.
@@ -128,6 +184,7 @@ fn phone_config(
     sim: &SimServer,
     concurrency: usize,
     account: &SimAccount,
+    analyse: bool,
 ) -> String {
     let mut users = String::new();
     for u in &account.users {
@@ -142,6 +199,7 @@ fn phone_config(
 data_dir = "{}"
 [download]
 concurrency = {concurrency}
+analyse_media = {analyse}
 [[tenants]]
 id = "bench"
 account_id = "{}"
@@ -166,6 +224,7 @@ pub async fn small_files(
     count: usize,
     size_kb: u64,
     concurrency: usize,
+    analyse: bool,
     dir: &std::path::Path,
 ) -> Result<()> {
     if dir.exists() {
@@ -175,7 +234,7 @@ pub async fn small_files(
         .await
         .context("starting the simulator")?;
     let account = sim.scenario().accounts[0].clone();
-    let cfg = FileConfig::parse(&phone_config(dir, &sim, concurrency, &account))
+    let cfg = FileConfig::parse(&phone_config(dir, &sim, concurrency, &account, analyse))
         .map_err(|e| anyhow::anyhow!(e))?;
     let app = App::local(&cfg, None).await?;
     let (cpu0, t0) = (cpu_seconds(), Instant::now());
@@ -195,11 +254,12 @@ pub async fn small_files(
         );
     }
     println!(
-        "| files | size | workers | seconds (poll + download) | files/s | CPU ms per file (incl. simulator) | poll seconds | poll CPU s | peak RSS (MiB) |"
+        "| files | size | workers | media analysis | seconds (poll + download) | files/s | CPU ms per file (incl. simulator) | poll seconds | poll CPU s | peak RSS (MiB) |"
     );
-    println!("|---|---|---|---|---|---|---|---|---|");
+    println!("|---|---|---|---|---|---|---|---|---|---|");
     println!(
-        "| {count} | {size_kb} KB | {concurrency} | {secs:.2} | {:.0} | {:.2} | {t_poll:.2} | {cpu_poll:.2} | {:.1} |",
+        "| {count} | {size_kb} KB | {concurrency} | {} | {secs:.2} | {:.0} | {:.2} | {t_poll:.2} | {cpu_poll:.2} | {:.1} |",
+        if analyse { "on" } else { "off" },
         count as f64 / secs,
         cpu * 1000.0 / count as f64,
         peak_rss_kib().unwrap_or(0) as f64 / 1024.0
@@ -217,8 +277,8 @@ pub async fn listing(count: usize, dir: &std::path::Path) -> Result<()> {
         .await
         .context("starting the simulator")?;
     let account = sim.scenario().accounts[0].clone();
-    let cfg =
-        FileConfig::parse(&phone_config(dir, &sim, 1, &account)).map_err(|e| anyhow::anyhow!(e))?;
+    let cfg = FileConfig::parse(&phone_config(dir, &sim, 1, &account, false))
+        .map_err(|e| anyhow::anyhow!(e))?;
     let app = App::local(&cfg, None).await?;
     let rss0 = peak_rss_kib().unwrap_or(0);
     let t0 = Instant::now();

@@ -167,6 +167,9 @@ enum BenchCommand {
         /// Concurrent downloads.
         #[arg(long, default_value_t = 8)]
         workers: usize,
+        /// Skip media analysis (decoding each MP3), to separate its cost.
+        #[arg(long)]
+        no_analysis: bool,
         /// Scratch directory (must not exist; removed afterwards).
         #[arg(long, default_value = "zoom-archiver-bench")]
         dir: PathBuf,
@@ -272,10 +275,12 @@ async fn real_main(cli: Cli) -> Result<ExitCode> {
                     count,
                     size_kb,
                     workers,
+                    no_analysis,
                     dir,
                 },
         } => {
-            zoom_archiver::bench::small_files(*count, *size_kb, *workers, dir).await?;
+            zoom_archiver::bench::small_files(*count, *size_kb, *workers, !*no_analysis, dir)
+                .await?;
             Ok(ExitCode::SUCCESS)
         }
         Command::Bench {
