@@ -272,33 +272,12 @@ impl Reconciler {
         grace: Duration,
         report: &mut DayReport,
     ) -> Result<(), ReconcileError> {
-        let items = {
-            let mut items: Vec<CallHistoryItem> = Vec::new();
-            let mut token: Option<String> = None;
-            let mut restarted = false;
-            loop {
-                Self::bump(report, "GET /phone/call_history");
-                match zoom
-                    .list_call_history(day_window(day), token.as_deref())
-                    .await
-                {
-                    Ok(p) => {
-                        items.extend(p.items);
-                        match p.next_page_token.filter(|t| !t.is_empty()) {
-                            Some(t) => token = Some(t),
-                            None => break,
-                        }
-                    }
-                    Err(ZoomError::InvalidPageToken) if !restarted => {
-                        restarted = true;
-                        items.clear();
-                        token = None;
-                    }
-                    Err(e) => return Err(e.into()),
-                }
-            }
-            items
-        };
+        let window = day_window(day);
+        let items: Vec<CallHistoryItem> =
+            all_pages(report, "GET /phone/call_history", |t| async move {
+                zoom.list_call_history(window, t.as_deref()).await
+            })
+            .await?;
         // (call id, user key) → the legs naming that user.
         let mut calls: BTreeMap<(String, String), (&UserConfig, Vec<&CallHistoryItem>)> =
             BTreeMap::new();
@@ -549,30 +528,12 @@ impl Reconciler {
         grace: Duration,
         report: &mut DayReport,
     ) -> Result<(), ReconcileError> {
-        let mut meetings: Vec<DashboardMeeting> = Vec::new();
-        let mut token: Option<String> = None;
-        let mut restarted = false;
-        loop {
-            Self::bump(report, "GET /metrics/meetings");
-            match zoom
-                .list_past_meetings(day_window(day), token.as_deref())
-                .await
-            {
-                Ok(p) => {
-                    meetings.extend(p.items);
-                    match p.next_page_token.filter(|t| !t.is_empty()) {
-                        Some(t) => token = Some(t),
-                        None => break,
-                    }
-                }
-                Err(ZoomError::InvalidPageToken) if !restarted => {
-                    restarted = true;
-                    meetings.clear();
-                    token = None;
-                }
-                Err(e) => return Err(e.into()),
-            }
-        }
+        let window = day_window(day);
+        let meetings: Vec<DashboardMeeting> =
+            all_pages(report, "GET /metrics/meetings", |t| async move {
+                zoom.list_past_meetings(window, t.as_deref()).await
+            })
+            .await?;
         for m in &meetings {
             let cdrs = self.cdrs_of(tenant, &m.uuid).await?;
             let archive: Vec<&Cdr> = cdrs.iter().filter(|c| !is_reconciliation_cdr(c)).collect();
@@ -901,6 +862,38 @@ impl Reconciler {
             }
         }
         Ok(Settled::Lost { written })
+    }
+}
+
+/// Every page of a listing, restarting once on an expired page token; counts the calls.
+async fn all_pages<T, F, Fut>(
+    report: &mut DayReport,
+    label: &str,
+    mut fetch: F,
+) -> Result<Vec<T>, ReconcileError>
+where
+    F: FnMut(Option<String>) -> Fut,
+    Fut: std::future::Future<Output = Result<crate::ports::Page<T>, ZoomError>>,
+{
+    let mut items: Vec<T> = Vec::new();
+    let mut token: Option<String> = None;
+    let mut restarted = false;
+    loop {
+        *report.zoom_calls.entry(label.to_string()).or_default() += 1;
+        match fetch(token.take()).await {
+            Ok(p) => {
+                items.extend(p.items);
+                match p.next_page_token.filter(|t| !t.is_empty()) {
+                    Some(t) => token = Some(t),
+                    None => return Ok(items),
+                }
+            }
+            Err(ZoomError::InvalidPageToken) if !restarted => {
+                restarted = true;
+                items.clear();
+            }
+            Err(e) => return Err(e.into()),
+        }
     }
 }
 

@@ -130,6 +130,26 @@ struct Present<'a> {
     zoom_user_id: Option<String>,
 }
 
+/// The entry of `u` in `present`, added (last) when missing.
+fn presence_of<'a, 'b>(
+    present: &'b mut Vec<Present<'a>>,
+    u: &'a UserConfig,
+) -> &'b mut Present<'a> {
+    let i = match present.iter().position(|p| std::ptr::eq(p.user, u)) {
+        Some(i) => i,
+        None => {
+            present.push(Present {
+                user: u,
+                segments: Vec::new(),
+                display_name: None,
+                zoom_user_id: None,
+            });
+            present.len() - 1
+        }
+    };
+    &mut present[i]
+}
+
 fn push_segment(
     segments: &mut Vec<Segment>,
     join: Option<DateTime<Utc>>,
@@ -184,20 +204,8 @@ pub fn plan_meeting(
             else {
                 continue;
             };
-            let i = match present.iter().position(|p| std::ptr::eq(p.user, u)) {
-                Some(i) => i,
-                None => {
-                    present.push(Present {
-                        user: u,
-                        segments: Vec::new(),
-                        display_name: None,
-                        zoom_user_id: None,
-                    });
-                    present.len() - 1
-                }
-            };
             push_segment(
-                &mut present[i].segments,
+                &mut presence_of(&mut present, u).segments,
                 f.participant_join_time,
                 f.participant_leave_time,
             );
@@ -210,19 +218,7 @@ pub fn plan_meeting(
                 .and_then(|e| tenant.user_by_email(e))
                 .or_else(|| p.zoom_user_id().and_then(|id| tenant.user_by_zoom_id(id)));
             let Some(u) = u else { continue };
-            let i = match present.iter().position(|x| std::ptr::eq(x.user, u)) {
-                Some(i) => i,
-                None => {
-                    present.push(Present {
-                        user: u,
-                        segments: Vec::new(),
-                        display_name: None,
-                        zoom_user_id: None,
-                    });
-                    present.len() - 1
-                }
-            };
-            let x = &mut present[i];
+            let x = presence_of(&mut present, u);
             if x.display_name.is_none() {
                 x.display_name = p.user_name.clone().filter(|n| !n.is_empty());
             }
