@@ -8,9 +8,10 @@ use crate::pacing::{Bucket, Pacer, RateLimitInfo};
 use crate::uuid::{encode_meeting_uuid, encode_path_segment};
 use archiver_core::domain::time::{format_zoom_time, parse_zoom_time};
 use archiver_core::{
-    ArchiveDateType, ArchiveFilesPage, ArchiveMeeting, CallHistoryItem, CallHistoryPage, CallPath,
-    DashboardMeeting, DashboardMeetingsPage, Download, MeetingParticipant, Page, ParticipantsPage,
-    PhoneRecording, PhoneRecordingsPage, Window, ZoomApi, ZoomError,
+    ArchiveDateType, ArchiveFilesPage, ArchiveMeeting, ByteStream, CallHistoryItem,
+    CallHistoryPage, CallPath, DashboardMeeting, DashboardMeetingsPage, Download,
+    MeetingParticipant, Page, ParticipantsPage, PhoneRecording, PhoneRecordingsPage, Window,
+    ZoomApi, ZoomError,
 };
 use async_trait::async_trait;
 use bytes::Bytes;
@@ -646,7 +647,7 @@ impl ZoomClient {
         &self,
         url: &Url,
         token: Option<&AccessToken>,
-        from: Option<u64>,
+        from: Option<(u64, Option<u64>)>,
     ) -> Result<Response, ZoomError> {
         let log_path = loggable(url);
         let op = Op {
@@ -656,8 +657,10 @@ impl ZoomClient {
         };
         self.send(op, || {
             let mut rb = self.inner.http.get(url.clone());
-            if let Some(from) = from {
-                rb = rb.header(RANGE, format!("bytes={from}-"));
+            match from {
+                Some((from, Some(last))) => rb = rb.header(RANGE, format!("bytes={from}-{last}")),
+                Some((from, None)) => rb = rb.header(RANGE, format!("bytes={from}-")),
+                None => {}
             }
             match token {
                 Some(t) => rb.bearer_auth(t.value.expose_secret()),
@@ -675,7 +678,7 @@ impl ZoomClient {
         &self,
         original: &Url,
         token: &AccessToken,
-        from: Option<u64>,
+        from: Option<(u64, Option<u64>)>,
     ) -> Result<Response, ZoomError> {
         let mut current = original.clone();
         for hop in 0..=MAX_REDIRECTS {
@@ -886,6 +889,103 @@ impl ZoomApi for ZoomClient {
         self.fetch(url, 0).await
     }
 
+    /// Ranges of `part` bytes, `streams` at a time (each `Range: bytes={start}-{last}`). A probe of the second range first: a server that
+    /// ignores `Range` answers with the whole file, which is then the (single) download.
+    async fn download_parallel(
+        &self,
+        url: &str,
+        size: u64,
+        part: u64,
+        streams: usize,
+    ) -> Result<Download, ZoomError> {
+        const SLICE: usize = 64 * 1024;
+        if streams < 2 || part == 0 || size <= part {
+            return self.fetch(url, 0).await;
+        }
+        let last_of = |start: u64| Some((start + part).min(size) - 1);
+        let probe = self.fetch_range(url, part, last_of(part)).await?;
+        if probe.offset != part {
+            debug!("the server ignored Range; downloading in one stream");
+            return Ok(probe);
+        }
+        let first = self.fetch_range(url, 0, last_of(0)).await?;
+        let content_type = first.content_type.clone();
+        enum Job {
+            Open(ByteStream, u64),
+            Fetch(u64, u64),
+        }
+        let mut jobs = vec![
+            Job::Open(first.body, part),
+            Job::Open(probe.body, part.min(size - part)),
+        ];
+        let mut start = 2 * part;
+        while start < size {
+            jobs.push(Job::Fetch(start, part.min(size - start)));
+            start += part;
+        }
+        let me = self.clone();
+        let url = url.to_string();
+        let body = futures::stream::iter(jobs)
+            .map(move |job| {
+                let (me, url) = (me.clone(), url.clone());
+                async move {
+                    let (mut body, len) = match job {
+                        Job::Open(b, len) => (b, len),
+                        Job::Fetch(start, len) => {
+                            let d = me
+                                .fetch_range(&url, start, Some((start + len).min(size) - 1))
+                                .await
+                                .map_err(|e| std::io::Error::other(e.to_string()))?;
+                            if d.offset != start {
+                                return Err(std::io::Error::other(format!(
+                                    "asked bytes from {start}, the server sent from {}",
+                                    d.offset
+                                )));
+                            }
+                            (d.body, len)
+                        }
+                    };
+                    let mut buf = bytes::BytesMut::with_capacity(len as usize);
+                    while (buf.len() as u64) < len {
+                        match body.next().await {
+                            Some(Ok(chunk)) => {
+                                let want = (len - buf.len() as u64) as usize;
+                                buf.extend_from_slice(&chunk[..want.min(chunk.len())]);
+                            }
+                            Some(Err(e)) => return Err(e),
+                            None => {
+                                return Err(std::io::Error::new(
+                                    std::io::ErrorKind::UnexpectedEof,
+                                    format!("a range ended after {} of {len} bytes", buf.len()),
+                                ));
+                            }
+                        }
+                    }
+                    // Dropping the rest of the response closes its connection.
+                    Ok::<Bytes, std::io::Error>(buf.freeze())
+                }
+            })
+            .buffered(streams)
+            // Hand the part on in 64 KiB slices (no copy): stores buffer by chunk count.
+            .flat_map(|part: Result<Bytes, std::io::Error>| {
+                let pieces: Vec<Result<Bytes, std::io::Error>> = match part {
+                    Ok(b) => (0..b.len())
+                        .step_by(SLICE)
+                        .map(|i| Ok(b.slice(i..(i + SLICE).min(b.len()))))
+                        .collect(),
+                    Err(e) => vec![Err(e)],
+                };
+                futures::stream::iter(pieces)
+            })
+            .boxed();
+        Ok(Download {
+            content_type,
+            content_length: Some(size),
+            offset: 0,
+            body,
+        })
+    }
+
     /// `Range: bytes={offset}-`: a 206 whose `Content-Range` starts at `offset` gives a body
     /// from `offset`; a 200 (the server ignored the range) gives the whole file
     /// (`offset` 0); a 416 (nothing at or after `offset`) is retried without a range.
@@ -897,6 +997,16 @@ impl ZoomApi for ZoomClient {
 impl ZoomClient {
     /// Opens a download, from `offset` when it is not 0.
     async fn fetch(&self, url: &str, offset: u64) -> Result<Download, ZoomError> {
+        self.fetch_range(url, offset, None).await
+    }
+
+    /// Opens a download from byte `offset` (to byte `last`, inclusive, when given).
+    async fn fetch_range(
+        &self,
+        url: &str,
+        offset: u64,
+        last: Option<u64>,
+    ) -> Result<Download, ZoomError> {
         let original = Url::parse(url).map_err(|e| ZoomError::BadRequest {
             code: 0,
             message: format!("invalid download URL: {e}"),
@@ -910,9 +1020,11 @@ impl ZoomClient {
         let what = loggable(&original);
         let mut token = self.token().await?;
         let mut refreshed = false;
-        let mut from = (offset > 0).then_some(offset);
+        let mut from = (offset > 0 || last.is_some()).then_some(offset);
         loop {
-            let resp = self.open(&original, &token, from).await?;
+            let resp = self
+                .open(&original, &token, from.map(|f| (f, last)))
+                .await?;
             let status = resp.status();
             if status == StatusCode::RANGE_NOT_SATISFIABLE && from.is_some() {
                 debug!(url = %what, offset, "range not satisfiable; downloading the whole file");

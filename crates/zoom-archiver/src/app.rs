@@ -202,6 +202,7 @@ impl App {
             max_attempts: d.max_attempts,
             retry_base: d.retry_base,
             retry_max: d.retry_max,
+            parallel_streams: d.parallel_streams.max(1),
             ..DownloadSettings::default()
         };
         App {

@@ -23,10 +23,20 @@ pub fn peak_rss_kib() -> Option<u64> {
 
 /// Archives one file of `size_mib` MiB from the simulator into a fresh embedded archive and
 /// prints throughput and peak RSS. Run it in its own process: peak RSS is per process.
-pub async fn stream(size_mib: u64, dir: &std::path::Path) -> Result<()> {
+///
+/// `parallel` ranges at once (1: one stream); `throttle_mib_s` limits each connection of the
+/// simulator, as a CDN does.
+pub async fn stream(
+    size_mib: u64,
+    parallel: usize,
+    throttle_mib_s: Option<u64>,
+    dir: &std::path::Path,
+) -> Result<()> {
     let size = size_mib * 1024 * 1024;
     let rss_before = peak_rss_kib().unwrap_or(0);
-    let sim = SimServer::start(Scenario::single_file(Utc::now(), size))
+    let mut scenario = Scenario::single_file(Utc::now(), size);
+    scenario.options.throttle_bytes_per_sec_per_conn = throttle_mib_s.map(|m| m * 1024 * 1024);
+    let sim = SimServer::start(scenario)
         .await
         .context("starting the simulator")?;
     if dir.exists() {
@@ -35,6 +45,8 @@ pub async fn stream(size_mib: u64, dir: &std::path::Path) -> Result<()> {
     let config = format!(
         r#"[storage]
 data_dir = "{}"
+[download]
+parallel_streams = {parallel}
 [[tenants]]
 id = "bench"
 account_id = "single-account"
@@ -85,9 +97,9 @@ mode = "voice"
         .context("curl reference")?;
     let mbps = size as f64 / 1e6 / secs;
     println!(
-        "| file size | seconds | MB/s | curl MB/s | ratio to curl | peak RSS (MiB) | RSS before (MiB) | SHA-256 verified |"
+        "| file size | ranges at once | throttle per connection | seconds | MB/s | curl MB/s | ratio to curl | peak RSS (MiB) | RSS before (MiB) | SHA-256 verified |"
     );
-    println!("|---|---|---|---|---|---|---|---|");
+    println!("|---|---|---|---|---|---|---|---|---|---|");
     let (curl_mbps, ratio) = match &curl {
         Ok(c) => {
             let m = size as f64 / 1e6 / c;
@@ -96,7 +108,8 @@ mode = "voice"
         Err(e) => (format!("n/a ({e})"), "n/a".to_string()),
     };
     println!(
-        "| {size_mib} MiB | {secs:.2} | {mbps:.0} | {curl_mbps} | {ratio} | {:.1} | {:.1} | yes |",
+        "| {size_mib} MiB | {parallel} | {} | {secs:.2} | {mbps:.0} | {curl_mbps} | {ratio} | {:.1} | {:.1} | yes |",
+        throttle_mib_s.map_or("none".to_string(), |m| format!("{m} MiB/s")),
         peak as f64 / 1024.0,
         rss_before as f64 / 1024.0
     );

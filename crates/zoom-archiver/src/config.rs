@@ -58,6 +58,13 @@ pub struct DownloadConfig {
     /// talk-over) for the CDRs, reading it back from the object store.
     #[serde(default = "default_analyse_media")]
     pub analyse_media: bool,
+    /// Ranges fetched at once for files of at least 64 MiB (1: one stream).
+    #[serde(default = "default_parallel_streams")]
+    pub parallel_streams: usize,
+}
+
+fn default_parallel_streams() -> usize {
+    1
 }
 
 fn default_analyse_media() -> bool {
@@ -73,6 +80,7 @@ impl Default for DownloadConfig {
             retry_max: default_retry_max(),
             max_wait: default_max_wait(),
             analyse_media: default_analyse_media(),
+            parallel_streams: default_parallel_streams(),
         }
     }
 }

@@ -215,6 +215,12 @@ enum BenchCommand {
         /// File size in MiB.
         #[arg(long, default_value_t = 1024)]
         size_mib: u64,
+        /// Ranges fetched at once (1: one stream; used for files of 64 MiB or more).
+        #[arg(long, default_value_t = 1)]
+        parallel: usize,
+        /// Throttle each simulator connection to this many MiB/s (as a CDN does).
+        #[arg(long)]
+        throttle_mib_s: Option<u64>,
         /// Scratch directory (must not exist; removed afterwards).
         #[arg(long, default_value = "zoom-archiver-bench")]
         dir: PathBuf,
@@ -347,9 +353,15 @@ async fn real_main(cli: Cli) -> Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
         Command::Bench {
-            what: BenchCommand::Stream { size_mib, dir },
+            what:
+                BenchCommand::Stream {
+                    size_mib,
+                    parallel,
+                    throttle_mib_s,
+                    dir,
+                },
         } => {
-            zoom_archiver::bench::stream(*size_mib, dir).await?;
+            zoom_archiver::bench::stream(*size_mib, *parallel, *throttle_mib_s, dir).await?;
             Ok(ExitCode::SUCCESS)
         }
         Command::Run { once } => {

@@ -217,6 +217,22 @@ pub trait ZoomApi: Send + Sync {
     }
     /// Opens a download URL (following redirects without leaking the token to another host).
     async fn download(&self, url: &str) -> Result<Download, ZoomError>;
+    /// Opens a download of a file of `size` bytes fetched as `part`-byte ranges, up to
+    /// `streams` at a time, each on its own connection; the body yields the bytes in order
+    /// (memory: at most `streams` parts). Pays where the file host throttles each
+    /// connection. When the server does not honour `Range`, the download is one stream.
+    ///
+    /// The default is one stream ([`ZoomApi::download`]).
+    async fn download_parallel(
+        &self,
+        url: &str,
+        size: u64,
+        part: u64,
+        streams: usize,
+    ) -> Result<Download, ZoomError> {
+        let _ = (size, part, streams);
+        self.download(url).await
+    }
     /// Opens a download URL from byte `offset` on (an HTTP `Range` request), to continue
     /// an interrupted upload. A server may ignore the range: `Download::offset` says where
     /// the body really starts (0 = the whole file), and the caller skips what it has.

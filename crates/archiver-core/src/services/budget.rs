@@ -277,4 +277,14 @@ impl ZoomApi for BudgetedZoom {
     async fn download_from(&self, url: &str, offset: u64) -> Result<Download, ZoomError> {
         self.inner.download_from(url, offset).await
     }
+
+    async fn download_parallel(
+        &self,
+        url: &str,
+        size: u64,
+        part: u64,
+        streams: usize,
+    ) -> Result<Download, ZoomError> {
+        self.inner.download_parallel(url, size, part, streams).await
+    }
 }

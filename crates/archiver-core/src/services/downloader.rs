@@ -58,6 +58,13 @@ pub struct DownloadSettings {
     pub retry_base: Duration,
     /// Longest retry delay (rate-limit hints may be longer: a daily limit waits for 00:00 UTC).
     pub retry_max: Duration,
+    /// Ranges fetched at once for a large file (1: one stream). Pays where Zoom's file host
+    /// throttles each connection; memory grows by `parallel_streams × parallel_part`.
+    pub parallel_streams: usize,
+    /// Size of each range.
+    pub parallel_part: u64,
+    /// Files of at least this size (announced by Zoom) use parallel ranges.
+    pub parallel_min_size: u64,
 }
 
 impl Default for DownloadSettings {
@@ -68,6 +75,9 @@ impl Default for DownloadSettings {
             max_attempts: 6,
             retry_base: Duration::from_secs(5),
             retry_max: Duration::from_secs(15 * 60),
+            parallel_streams: 1,
+            parallel_part: 8 * 1024 * 1024,
+            parallel_min_size: 64 * 1024 * 1024,
         }
     }
 }
@@ -474,8 +484,20 @@ impl Downloader {
         }
         let resume = rec.upload.clone();
         let from = resume.as_ref().map_or(0, |cp| cp.bytes);
+        let st = &self.settings;
         let download = if from > 0 {
             zoom.download_from(&rec.download_url, from).await
+        } else if let Some(size) = rec
+            .expected_size
+            .filter(|s| st.parallel_streams > 1 && *s >= st.parallel_min_size)
+        {
+            zoom.download_parallel(
+                &rec.download_url,
+                size,
+                st.parallel_part,
+                st.parallel_streams,
+            )
+            .await
         } else {
             zoom.download(&rec.download_url).await
         }

@@ -91,12 +91,18 @@ pub async fn drain(
                 if stop.lock().unwrap().is_some() {
                     return;
                 }
+                // Counted busy from before the receive: a worker that finds the queue empty
+                // must not conclude that nobody holds a task while this one is receiving it
+                // (it would wait the in-flight task's visibility out, and a simulated clock
+                // would jump past it: a second delivery).
+                busy.fetch_add(1, Ordering::SeqCst);
                 let deliveries = match queue.receive(1, opts.visibility).await {
                     Ok(d) => {
                         receive_failures.store(0, Ordering::SeqCst);
                         d
                     }
                     Err(e) => {
+                        busy.fetch_sub(1, Ordering::SeqCst);
                         let failures = receive_failures.fetch_add(1, Ordering::SeqCst) + 1;
                         let retryable = matches!(e, QueueError::Backend { retryable: true, .. });
                         if retryable && failures < 6 {
@@ -110,6 +116,7 @@ pub async fn drain(
                     }
                 };
                 let Some(delivery) = deliveries.into_iter().next() else {
+                    busy.fetch_sub(1, Ordering::SeqCst);
                     match queue.counts().await {
                         Ok(c) if c.is_drained() => return,
                         Ok(c) => {
@@ -140,7 +147,6 @@ pub async fn drain(
                         }
                     }
                 };
-                busy.fetch_add(1, Ordering::SeqCst);
                 let outcome = match zooms.get(&delivery.task.tenant) {
                     Some(zoom) => downloader.handle(&delivery, zoom.as_ref()).await,
                     None => TaskOutcome::DeadLetter { reason: format!("tenant {} is not configured", delivery.task.tenant) },
