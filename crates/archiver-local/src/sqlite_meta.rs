@@ -62,28 +62,7 @@ impl SqliteMetaStore {
 #[async_trait]
 impl MetaStore for SqliteMetaStore {
     async fn insert_file(&self, rec: &FileRecord) -> Result<bool, MetaError> {
-        let mut stored = rec.clone();
-        stored.version = 1;
-        let body = encode(&stored)?;
-        Ok(self
-            .db
-            .call(move |c| {
-                let n = c.execute(
-                    "INSERT INTO files (tenant, source, file_id, state, queued, first_seen, version, body)
-                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, 1, ?7) ON CONFLICT DO NOTHING",
-                    params![
-                        stored.tenant.as_str(),
-                        stored.source.as_str(),
-                        stored.file_id,
-                        stored.state.name(),
-                        stored.queued,
-                        ts(stored.first_seen),
-                        body
-                    ],
-                )?;
-                Ok(n == 1)
-            })
-            .await?)
+        Ok(self.insert_files(std::slice::from_ref(rec)).await?[0])
     }
 
     async fn insert_files(&self, recs: &[FileRecord]) -> Result<Vec<bool>, MetaError> {
@@ -297,28 +276,7 @@ impl MetaStore for SqliteMetaStore {
     }
 
     async fn insert_cdr(&self, cdr: &Cdr) -> Result<bool, MetaError> {
-        let mut stored = cdr.clone();
-        stored.version = 1;
-        let body = encode(&stored)?;
-        Ok(self
-            .db
-            .call(move |c| {
-                let n = c.execute(
-                    "INSERT INTO cdrs (tenant, cdr_id, start_time, user_email, user_extension, platform_call_id, version, body)
-                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, 1, ?7) ON CONFLICT DO NOTHING",
-                    params![
-                        stored.tenant.as_str(),
-                        stored.cdr_id,
-                        ts(stored.start_time),
-                        email_key(stored.user_email.as_deref()),
-                        stored.user_extension,
-                        stored.platform_call_id,
-                        body
-                    ],
-                )?;
-                Ok(n == 1)
-            })
-            .await?)
+        Ok(self.insert_cdrs(std::slice::from_ref(cdr)).await?[0])
     }
 
     async fn get_cdr(&self, tenant: &TenantId, cdr_id: &str) -> Result<Option<Cdr>, MetaError> {

@@ -1,6 +1,8 @@
 //! Services: every business rule of the archiver.
 //!
 //! - [`select`]: which Zoom files belong to which configured user; CDR drafts.
+//! - [`participants`]: who of the configured users was in a meeting, asked of Zoom once
+//!   per meeting and remembered.
 //! - [`poller`]: lists a tenant source from its watermark, stores new files and CDR drafts
 //!   once, queues downloads only for new files, advances the watermark conditionally.
 //! - [`downloader`]: claims a file, streams it from Zoom into the object store with
@@ -14,6 +16,7 @@
 
 pub mod budget;
 pub mod downloader;
+pub mod participants;
 pub mod poller;
 pub mod reconcile;
 pub mod runner;

@@ -19,6 +19,7 @@
 //! moved past the meeting's start cannot miss it.
 
 use super::downloader::sync_file_into_cdrs;
+use super::participants::{self, Lookup};
 use super::select::{Plan, has_individual_files, plan_meeting, plan_phone_recording};
 use super::{CAS_ATTEMPTS, is_conflict};
 use crate::domain::{
@@ -46,8 +47,7 @@ pub fn is_daily(kind: &str) -> bool {
         || kind.eq_ignore_ascii_case(crate::services::budget::BUDGET_KIND)
 }
 
-/// How long the participants of a meeting are remembered (well past any listing overlap).
-pub const PARTICIPANTS_MEMO_TTL: Duration = Duration::from_secs(90 * 86_400);
+pub use super::participants::PARTICIPANTS_MEMO_TTL;
 
 /// How a poll behaves.
 #[derive(Clone, Debug)]
@@ -455,76 +455,29 @@ impl Poller {
         {
             return Ok(Participants::NotNeeded);
         }
-        let key = format!("participants/{}", m.uuid);
         let now = self.ports.clock.now();
-        if let Some(v) = meta.get_memo(&tenant.id, &key, now).await? {
-            match serde_json::from_str(&v) {
-                Ok(list) => return Ok(Participants::Known(list)),
-                Err(e) => {
-                    warn!(tenant = %tenant.id, meeting = %m.uuid, error = %e, "unreadable participants memo; asking Zoom again")
-                }
+        let mut calls = 0;
+        let answer = participants::lookup(meta, zoom, tenant, &m.uuid, now, &mut calls).await?;
+        report.participant_calls += calls;
+        match answer {
+            Ok(Lookup::Known(rows)) => Ok(Participants::Known(rows)),
+            Ok(Lookup::Unavailable { error, rows }) => {
+                // Permanent for this meeting: remember that, so it is not asked every poll.
+                warn!(tenant = %tenant.id, meeting = %m.uuid, %error, "participants unavailable; recorded users without individual files cannot be found in this meeting");
+                report.participant_errors += 1;
+                participants::remember(meta, tenant, &m.uuid, &rows, now).await?;
+                Ok(Participants::Known(rows))
             }
+            Err(ZoomError::RateLimited { kind, .. }) if is_daily(&kind) => {
+                warn!(tenant = %tenant.id, meeting = %m.uuid, %kind, "participants lookup deferred: the daily budget is spent");
+                Ok(Participants::Deferred)
+            }
+            Err(error) => Err(PollError::Zoom {
+                tenant: tenant.id.to_string(),
+                import: Source::Meetings,
+                error,
+            }),
         }
-        let mut rows: Vec<MeetingParticipant> = Vec::new();
-        let mut token: Option<String> = None;
-        let mut restarted = false;
-        loop {
-            let answer = zoom
-                .list_meeting_participants(&m.uuid, token.as_deref())
-                .await;
-            if !matches!(&answer, Err(ZoomError::RateLimited { kind, .. }) if kind == crate::services::budget::BUDGET_KIND)
-            {
-                // Made (our own budget refusing a call does not reach Zoom).
-                report.participant_calls += 1;
-            }
-            match answer {
-                Ok(page) => {
-                    rows.extend(page.items.into_iter().filter(|p| {
-                        p.email
-                            .as_deref()
-                            .is_some_and(|e| tenant.user_by_email(e).is_some())
-                            || p.zoom_user_id()
-                                .is_some_and(|id| tenant.user_by_zoom_id(id).is_some())
-                    }));
-                    match page.next_page_token.filter(|t| !t.is_empty()) {
-                        Some(t) => token = Some(t),
-                        None => break,
-                    }
-                }
-                Err(ZoomError::InvalidPageToken) if !restarted => {
-                    restarted = true;
-                    rows.clear();
-                    token = None;
-                }
-                Err(
-                    e @ (ZoomError::NotFound(_)
-                    | ZoomError::Forbidden(_)
-                    | ZoomError::BadRequest { .. }),
-                ) => {
-                    // Permanent for this meeting (no Dashboard on the plan, a meeting Zoom no
-                    // longer reports): remember that, so it is not asked again every poll.
-                    warn!(tenant = %tenant.id, meeting = %m.uuid, error = %e, "participants unavailable; recorded users without individual files cannot be found in this meeting");
-                    report.participant_errors += 1;
-                    break;
-                }
-                Err(ZoomError::RateLimited { kind, .. }) if is_daily(&kind) => {
-                    warn!(tenant = %tenant.id, meeting = %m.uuid, %kind, "participants lookup deferred: the daily budget is spent");
-                    return Ok(Participants::Deferred);
-                }
-                Err(error) => {
-                    return Err(PollError::Zoom {
-                        tenant: tenant.id.to_string(),
-                        import: Source::Meetings,
-                        error,
-                    });
-                }
-            }
-        }
-        let ttl =
-            chrono::Duration::from_std(PARTICIPANTS_MEMO_TTL).unwrap_or(chrono::Duration::days(90));
-        let value = serde_json::to_string(&rows).unwrap_or_else(|_| "[]".into());
-        meta.put_memo(&tenant.id, &key, &value, now + ttl).await?;
-        Ok(Participants::Known(rows))
     }
 
     async fn store_plans(

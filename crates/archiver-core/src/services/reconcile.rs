@@ -35,6 +35,7 @@
 //! after 00:00 UTC.
 
 use super::budget::next_midnight;
+use super::participants;
 use super::poller::is_daily;
 use super::select::{classify_call, party_is_internal};
 use crate::domain::{
@@ -614,10 +615,8 @@ impl Reconciler {
         report: &mut DayReport,
     ) -> Result<Option<Vec<MeetingParticipant>>, ReconcileError> {
         let now = self.ports.clock.now();
-        let key = format!("participants/{}", m.uuid);
-        if let Some(v) = self.ports.meta.get_memo(&tenant.id, &key, now).await?
-            && let Ok(rows) = serde_json::from_str(&v)
-        {
+        let meta = self.ports.meta.as_ref();
+        if let Some(rows) = participants::remembered(meta, tenant, &m.uuid, now).await? {
             return Ok(Some(rows));
         }
         if m.has_archiving != Some(false) {
@@ -644,59 +643,19 @@ impl Reconciler {
                 return Ok(Some(rows));
             }
         }
-        self.participants(tenant, zoom, &m.uuid, report).await
-    }
-
-    /// The configured users' joins of a meeting: the memo the poller or an earlier run
-    /// left, else one participants lookup (Heavy), remembered. `None` when Zoom cannot say.
-    async fn participants(
-        &self,
-        tenant: &TenantConfig,
-        zoom: &dyn ZoomApi,
-        uuid: &str,
-        report: &mut DayReport,
-    ) -> Result<Option<Vec<MeetingParticipant>>, ReconcileError> {
-        let meta = &self.ports.meta;
-        let now = self.ports.clock.now();
-        let key = format!("participants/{uuid}");
-        if let Some(v) = meta.get_memo(&tenant.id, &key, now).await?
-            && let Ok(rows) = serde_json::from_str(&v)
-        {
-            return Ok(Some(rows));
-        }
-        let mut rows: Vec<MeetingParticipant> = Vec::new();
-        let mut token: Option<String> = None;
-        loop {
-            Self::bump(report, "GET /metrics/meetings/{meetingId}/participants");
-            match zoom.list_meeting_participants(uuid, token.as_deref()).await {
-                Ok(p) => {
-                    rows.extend(p.items.into_iter().filter(|p| {
-                        p.email
-                            .as_deref()
-                            .is_some_and(|e| tenant.user_by_email(e).is_some())
-                            || p.zoom_user_id()
-                                .is_some_and(|id| tenant.user_by_zoom_id(id).is_some())
-                    }));
-                    match p.next_page_token.filter(|t| !t.is_empty()) {
-                        Some(t) => token = Some(t),
-                        None => break,
-                    }
-                }
-                Err(
-                    e @ (ZoomError::NotFound(_)
-                    | ZoomError::Forbidden(_)
-                    | ZoomError::BadRequest { .. }),
-                ) => {
-                    warn!(tenant = %tenant.id, meeting = %uuid, error = %e, "participants unavailable; meeting not reconciled");
-                    return Ok(None);
-                }
-                Err(e) => return Err(e.into()),
+        let mut calls = 0;
+        let answer = participants::lookup(meta, zoom, tenant, &m.uuid, now, &mut calls).await?;
+        *report
+            .zoom_calls
+            .entry("GET /metrics/meetings/{meetingId}/participants".to_string())
+            .or_default() += calls;
+        match answer? {
+            participants::Lookup::Known(rows) => Ok(Some(rows)),
+            participants::Lookup::Unavailable { error, .. } => {
+                warn!(tenant = %tenant.id, meeting = %m.uuid, %error, "participants unavailable; meeting not reconciled");
+                Ok(None)
             }
         }
-        let value = serde_json::to_string(&rows).unwrap_or_else(|_| "[]".into());
-        meta.put_memo(&tenant.id, &key, &value, now + Duration::days(90))
-            .await?;
-        Ok(Some(rows))
     }
 
     #[allow(clippy::too_many_arguments)]
