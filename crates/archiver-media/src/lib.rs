@@ -242,6 +242,56 @@ pub fn analyse(
     decode(src, hint_ext, mp4)
 }
 
+/// The decoder alone, as a reference for [`analyse`]'s cost: probes and decodes every packet
+/// of the default audio track with symphonia and returns the number of sample frames, with no
+/// measurement, sample conversion or checks. Benchmarks time it beside [`analyse`] on the same
+/// bytes; the difference is what the measurements cost.
+pub fn decode_only(
+    reader: impl Read + Seek + Send + Sync + 'static,
+    hint_ext: &str,
+) -> Result<u64, MediaError> {
+    let src = Source::new(reader)?;
+    let mss = MediaSourceStream::new(Box::new(src), MediaSourceStreamOptions::default());
+    let mut hint = Hint::new();
+    hint.with_extension(hint_ext);
+    let mut format = symphonia::default::get_probe()
+        .probe(
+            &hint,
+            mss,
+            FormatOptions::default(),
+            MetadataOptions::default(),
+        )
+        .map_err(|e| MediaError::NotMedia(e.to_string()))?;
+    let track = format
+        .default_track(TrackType::Audio)
+        .cloned()
+        .ok_or_else(|| MediaError::Unsupported("no audio track".into()))?;
+    let params = track
+        .codec_params
+        .as_ref()
+        .and_then(|p| p.audio())
+        .cloned()
+        .ok_or_else(|| MediaError::Unsupported("no audio parameters".into()))?;
+    let mut decoder = symphonia::default::get_codecs()
+        .make_audio_decoder(&params, &AudioDecoderOptions::default())
+        .map_err(|e| MediaError::Unsupported(e.to_string()))?;
+    let mut frames = 0u64;
+    loop {
+        match format.next_packet() {
+            Ok(Some(p)) if p.track_id == track.id => {
+                if let Ok(buf) = decoder.decode(&p) {
+                    frames += buf.frames() as u64;
+                }
+            }
+            Ok(Some(_)) => {}
+            Ok(None) => break,
+            Err(e) if is_eof(&e) => break,
+            Err(e) => return Err(MediaError::NotMedia(e.to_string())),
+        }
+    }
+    Ok(frames)
+}
+
 // ---------------------------------------------------------------------------------------------
 // Source adapter
 // ---------------------------------------------------------------------------------------------
@@ -634,7 +684,7 @@ fn decode<R: Read + Seek + Send + Sync + 'static>(
     let mut trim = Trim {
         skip: u64::from(track.delay.unwrap_or(0)),
         hold: track.padding.unwrap_or(0) as usize,
-        held: std::collections::VecDeque::new(),
+        held: Vec::new(),
     };
     let mut decoder = symphonia::default::get_codecs()
         .make_audio_decoder(&params, &opts)
@@ -729,11 +779,12 @@ fn decode<R: Read + Seek + Send + Sync + 'static>(
 }
 
 /// Drops the encoder delay (`skip` leading frames) and padding (`hold` trailing frames,
-/// held back until the end of the stream and then discarded).
+/// held back until the end of the stream and then discarded). Only the last `hold` frames
+/// are ever copied; the rest goes to the accumulator from the decoder's buffer.
 struct Trim {
     skip: u64,
     hold: usize,
-    held: std::collections::VecDeque<f32>,
+    held: Vec<f32>,
 }
 
 impl Trim {
@@ -746,12 +797,24 @@ impl Trim {
             acc.push(rest, ch);
             return;
         }
-        self.held.extend(rest.iter().copied());
         let keep = self.hold * ch;
-        if self.held.len() > keep {
-            let n = (self.held.len() - keep) / ch * ch;
-            let out: Vec<f32> = self.held.drain(..n).collect();
-            acc.push(&out, ch);
+        if rest.len() >= keep {
+            // Everything held so far, and all of `rest` but its last `keep` samples, is
+            // known not to be padding.
+            if !self.held.is_empty() {
+                acc.push(&self.held, ch);
+            }
+            let cut = rest.len() - keep;
+            acc.push(&rest[..cut], ch);
+            self.held.clear();
+            self.held.extend_from_slice(&rest[cut..]);
+        } else {
+            self.held.extend_from_slice(rest);
+            if self.held.len() > keep {
+                let n = (self.held.len() - keep) / ch * ch;
+                acc.push(&self.held[..n], ch);
+                self.held.drain(..n);
+            }
         }
     }
 }
@@ -800,6 +863,15 @@ impl Accumulator {
 
     /// Folds interleaved samples into the measurements.
     fn push(&mut self, interleaved: &[f32], ch: usize) {
+        if ch == 1 {
+            self.push_mono(interleaved);
+        } else {
+            self.push_frames(interleaved, ch);
+        }
+    }
+
+    /// The general path: one frame at a time, channels mixed to mono for the windows.
+    fn push_frames(&mut self, interleaved: &[f32], ch: usize) {
         for frame in interleaved.chunks_exact(ch) {
             let mut mono = 0.0f64;
             for &s in frame {
@@ -815,6 +887,43 @@ impl Accumulator {
             self.w_sum_sq += mono * mono;
             self.w_frames += 1;
             self.frames += 1;
+            if self.w_frames == self.window {
+                self.close_window();
+            }
+        }
+    }
+
+    /// [`Accumulator::push`] for one channel (phone MP3, meeting M4A), a window at a time:
+    /// the sum of squares of up to one window (4,800 samples at 48 kHz) is taken in `f32`
+    /// over eight lanes, which the compiler vectorises, and folded into the `f64` totals once
+    /// per window. The same figures as the per-frame path to within `f32` rounding of one
+    /// window (relative 1e-6), about four times faster.
+    fn push_mono(&mut self, mut samples: &[f32]) {
+        while !samples.is_empty() {
+            let room = (self.window - self.w_frames) as usize;
+            let (part, rest) = samples.split_at(room.min(samples.len()));
+            samples = rest;
+            let mut lanes = [0f32; 8];
+            let mut clipped = 0u64;
+            let mut chunks = part.chunks_exact(8);
+            for c in &mut chunks {
+                for (lane, &x) in lanes.iter_mut().zip(c) {
+                    *lane += x * x;
+                }
+                clipped += c.iter().filter(|x| x.abs() >= CLIP_LEVEL).count() as u64;
+            }
+            let mut sq = f64::from(lanes.iter().sum::<f32>());
+            for &x in chunks.remainder() {
+                sq += f64::from(x) * f64::from(x);
+                clipped += u64::from(x.abs() >= CLIP_LEVEL);
+            }
+            let n = part.len() as u64;
+            self.sum_sq += sq;
+            self.w_sum_sq += sq;
+            self.clipped += clipped;
+            self.samples += n;
+            self.frames += n;
+            self.w_frames += n;
             if self.w_frames == self.window {
                 self.close_window();
             }
@@ -1013,6 +1122,43 @@ mod tests {
         assert!((r.longest_silence_secs - 0.5).abs() < 1e-9);
         assert_eq!(r.clipping_ratio, 0.0);
         assert_eq!(r.voice_quality, 5.0);
+    }
+
+    #[test]
+    fn mono_fast_path_matches_the_frame_path() {
+        // A tone with a silent stretch and a clipped burst, fed in uneven packets.
+        let signal: Vec<f32> = (0..48_000 * 3)
+            .map(|i| match i / 24_000 {
+                1 => 0.0,
+                3 => 1.0,
+                _ => (i as f32 * 0.0576).sin() * 0.3,
+            })
+            .collect();
+        let (mut fast, mut slow) = (Accumulator::new(48_000, 1), Accumulator::new(48_000, 1));
+        for (k, packet) in signal.chunks(1_000 + 37).enumerate() {
+            let (a, b) = packet.split_at(packet.len().min(k % 7 * 3));
+            fast.push_mono(a);
+            fast.push_mono(b);
+            slow.push_frames(packet, 1);
+        }
+        let (f, s) = (fast.finish("mp3", None, 0), slow.finish("mp3", None, 0));
+        assert_eq!(f.activity, s.activity);
+        assert_eq!(f.duration_secs, s.duration_secs);
+        assert_eq!(f.clipping_ratio, s.clipping_ratio);
+        assert!(f.clipping_ratio > 0.1, "{}", f.clipping_ratio);
+        assert_eq!(f.silence_ratio, s.silence_ratio);
+        assert!(
+            (f.silence_ratio - 1.0 / 6.0).abs() < 0.01,
+            "{}",
+            f.silence_ratio
+        );
+        assert!(
+            (f.rms_dbfs - s.rms_dbfs).abs() < 1e-4,
+            "{} {}",
+            f.rms_dbfs,
+            s.rms_dbfs
+        );
+        assert!((f.voice_quality - s.voice_quality).abs() < 1e-4);
     }
 
     #[test]
