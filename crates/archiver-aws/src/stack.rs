@@ -47,16 +47,28 @@ pub fn settings_from_env() -> Result<AwsSettings, AwsError> {
 }
 
 /// Parses a tenant configuration (JSON when it starts with `{`, TOML otherwise) and
-/// validates it; the error names the offending key.
-pub fn parse_tenant_config(text: &str, origin: &str) -> Result<TenantConfig, AwsError> {
+/// validates it; the error names the offending key. A configuration that names no client
+/// secret (`client_secret`, `client_secret_env`, `client_secret_ref`) takes
+/// `default_secret_ref` (the stack's `ZOOM_SECRET_ARN`) as its `client_secret_ref`.
+pub fn parse_tenant_config(
+    text: &str,
+    origin: &str,
+    default_secret_ref: Option<&str>,
+) -> Result<TenantConfig, AwsError> {
     let trimmed = text.trim_start_matches('\u{feff}').trim_start();
-    let cfg: TenantConfig = if trimmed.starts_with('{') {
+    let mut cfg: TenantConfig = if trimmed.starts_with('{') {
         serde_json::from_str(trimmed)
             .map_err(|e| AwsError::Settings(format!("tenant configuration {origin}: {e}")))?
     } else {
         toml::from_str(trimmed)
             .map_err(|e| AwsError::Settings(format!("tenant configuration {origin}: {e}")))?
     };
+    if cfg.client_secret.is_none()
+        && cfg.client_secret_env.is_none()
+        && cfg.client_secret_ref.is_none()
+    {
+        cfg.client_secret_ref = default_secret_ref.map(str::to_string);
+    }
     cfg.validate("tenant")
         .map_err(|e| AwsError::Settings(format!("tenant configuration {origin}: {e}")))?;
     Ok(cfg)
@@ -98,7 +110,7 @@ pub async fn load_tenant_config(settings: &AwsSettings) -> Result<TenantConfig, 
             .into_bytes();
         let text = String::from_utf8(bytes.to_vec())
             .map_err(|_| AwsError::Settings(format!("tenant configuration {uri} is not UTF-8")))?;
-        return parse_tenant_config(&text, &uri);
+        return parse_tenant_config(&text, &uri, env("ZOOM_SECRET_ARN").as_deref());
     }
     if let Some(param) = env("TENANT_CONFIG_SSM_PARAM") {
         let ssm = aws_sdk_ssm::Client::new(&cfg);
@@ -113,7 +125,11 @@ pub async fn load_tenant_config(settings: &AwsSettings) -> Result<TenantConfig, 
             .parameter
             .and_then(|p| p.value)
             .ok_or_else(|| AwsError::Settings(format!("SSM parameter {param} has no value")))?;
-        return parse_tenant_config(&text, &format!("ssm:{param}"));
+        return parse_tenant_config(
+            &text,
+            &format!("ssm:{param}"),
+            env("ZOOM_SECRET_ARN").as_deref(),
+        );
     }
     Err(AwsError::Settings(
         "set TENANT_CONFIG_S3_URI or TENANT_CONFIG_SSM_PARAM".into(),
@@ -145,11 +161,11 @@ mod tests {
     #[test]
     fn tenant_config_parses_as_toml_or_json_and_is_validated() {
         let toml = "id = \"acme\"\naccount_id = \"acc\"\nclient_id = \"cid\"\nclient_secret_ref = \"acme/zoom\"\nsources = [\"phone\"]\n\n[[users]]\nemail = \"a@acme.example\"\nmode = \"voice\"\n";
-        let c = parse_tenant_config(toml, "test").unwrap();
+        let c = parse_tenant_config(toml, "test", None).unwrap();
         assert_eq!(c.id.as_str(), "acme");
         let json = r#"{"id":"acme","account_id":"acc","client_id":"cid","client_secret_ref":"acme/zoom","users":[]}"#;
         assert_eq!(
-            parse_tenant_config(json, "test")
+            parse_tenant_config(json, "test", None)
                 .unwrap()
                 .client_secret_ref
                 .as_deref(),
@@ -158,10 +174,25 @@ mod tests {
         let e = parse_tenant_config(
             r#"{"id":"acme","account_id":"","client_id":"cid","client_secret_ref":"x"}"#,
             "test",
+            None,
         )
         .unwrap_err();
         assert!(e.to_string().contains("account_id"), "{e}");
-        assert!(parse_tenant_config("id = \"acme\"\nbogus = 1\n", "test").is_err());
+        assert!(parse_tenant_config("id = \"acme\"\nbogus = 1\n", "test", None).is_err());
+        // No secret named: the stack's ZOOM_SECRET_ARN is the reference; none at all is an
+        // error naming the key.
+        let bare = r#"{"id":"acme","account_id":"acc","client_id":"cid"}"#;
+        let c = parse_tenant_config(bare, "test", Some("arn:aws:secretsmanager:x")).unwrap();
+        assert_eq!(
+            c.client_secret_ref.as_deref(),
+            Some("arn:aws:secretsmanager:x")
+        );
+        let e = parse_tenant_config(bare, "test", None).unwrap_err();
+        assert!(e.to_string().contains("client_secret"), "{e}");
+        // An explicit reference wins over the stack's default.
+        let own = r#"{"id":"acme","account_id":"acc","client_id":"cid","client_secret_ref":"own"}"#;
+        let c = parse_tenant_config(own, "test", Some("arn:default")).unwrap();
+        assert_eq!(c.client_secret_ref.as_deref(), Some("own"));
     }
 
     #[test]
