@@ -396,6 +396,50 @@ fn scenario(o: &ApiBudgetOptions) -> Scenario {
     s
 }
 
+/// The work of the default scenario's day, for the cost model (`bench cost`).
+#[derive(Clone, Debug)]
+pub struct DayVolume {
+    /// Phone recordings made on the day.
+    pub phone_recordings: f64,
+    /// Hours of archived meetings with at least one recorded user.
+    pub meeting_hours: f64,
+    /// One line describing the scenario.
+    pub description: String,
+}
+
+/// [`DayVolume`] of the scenario `bench api-budget` runs by default.
+pub fn default_day_volume() -> DayVolume {
+    let o = ApiBudgetOptions::default();
+    let s = scenario(&o);
+    let f = facts(&s, o.recorded_users);
+    let a = &s.accounts[0];
+    let emails: BTreeSet<&str> = a
+        .users
+        .iter()
+        .take(o.recorded_users)
+        .map(|u| u.email.as_str())
+        .collect();
+    let meeting_hours: f64 = a
+        .meetings
+        .iter()
+        .filter(|m| {
+            !m.files.is_empty()
+                && m.participants
+                    .iter()
+                    .any(|p| emails.contains(p.email.as_str()))
+        })
+        .map(|m| f64::from(m.duration_secs) / 3600.0)
+        .sum();
+    DayVolume {
+        phone_recordings: f.recorded as f64,
+        meeting_hours,
+        description: format!(
+            "{} meetings, {} calls, {} users of which {} recorded",
+            o.meetings, o.calls, o.users, o.recorded_users
+        ),
+    }
+}
+
 fn facts(s: &Scenario, recorded: usize) -> ScenarioFacts {
     let a = &s.accounts[0];
     let emails: BTreeSet<&str> = a

@@ -9,6 +9,8 @@
 pub mod app;
 pub mod bench;
 pub mod bench_api;
+pub mod bench_aws;
+pub mod bench_cold;
 pub mod config;
 pub mod demo;
 pub mod estimate;

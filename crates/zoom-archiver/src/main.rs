@@ -210,11 +210,71 @@ enum BenchCommand {
         #[arg(long, default_value_t = 0.5)]
         also_scale: f64,
     },
-    /// Simulator → downloader → filesystem object store for one file.
+    /// Cold start of the Lambda function binaries against a local Lambda Runtime API
+    /// emulator, moto (`MOTO`, else a `moto_server` it starts) and the Zoom simulator: init
+    /// (spawn → first poll for an event), first invocation, binary size and peak RSS.
+    /// Exit 1 when a function fails to start or its first invocation fails.
+    ColdStart {
+        /// Where the executables `poller`, `downloader`, `reconciler` are.
+        #[arg(long, default_value = "target/release")]
+        bin_dir: PathBuf,
+        /// Cold starts per function.
+        #[arg(long, default_value_t = 5)]
+        runs: usize,
+        /// Which functions (comma-separated).
+        #[arg(
+            long,
+            value_enum,
+            value_delimiter = ',',
+            default_value = "poller,downloader,reconciler"
+        )]
+        functions: Vec<zoom_archiver::bench_cold::Function>,
+    },
+    /// Prints the figures the parts of a `bench/run` collected (`ZA_BENCH_SUMMARY`) as one
+    /// table: each figure, its same-run reference, the target, met or not.
+    Summary {
+        /// The JSON-lines file the parts appended to.
+        file: PathBuf,
+    },
+    /// The simulator of `bench small` and `bench listing` in its own process (internal).
+    #[command(hide = true)]
+    ServeSim {
+        /// Phone recordings.
+        #[arg(long)]
+        calls: usize,
+        /// Size of each, in bytes.
+        #[arg(long)]
+        size_bytes: u64,
+    },
+    /// AWS cost model: requests counted on the wire (S3, DynamoDB, SQS on the local AWS
+    /// emulator) for phone recordings and one archived meeting hour, Lambda time modelled,
+    /// per 1,000 recordings, per meeting hour and per tenant day.
+    Cost {
+        /// Phone recordings in the measured run.
+        #[arg(long, default_value_t = 200)]
+        phone_recordings: usize,
+        /// Size of each phone recording, in KB.
+        #[arg(long, default_value_t = 500)]
+        phone_kb: u64,
+        /// Length of the measured meeting in hours (files scale with it; figures are per hour).
+        #[arg(long, default_value_t = 1.0)]
+        meeting_hours: f64,
+        /// Throughput from Zoom one downloader Lambda gets, MB/s (an assumption).
+        #[arg(long, default_value_t = 30.0)]
+        network_mb_s: f64,
+        /// Skip media analysis.
+        #[arg(long)]
+        no_analysis: bool,
+    },
+    /// Simulator → downloader → object store for one file (`--store s3`: S3 on the local
+    /// AWS emulator, `MOTO` or one started from `.tools/venv`).
     Stream {
         /// File size in MiB.
         #[arg(long, default_value_t = 1024)]
         size_mib: u64,
+        /// Where the file is stored.
+        #[arg(long, value_enum, default_value = "fs")]
+        store: StreamStore,
         /// Ranges fetched at once (1: one stream; used for files of 64 MiB or more).
         #[arg(long, default_value_t = 1)]
         parallel: usize,
@@ -225,6 +285,14 @@ enum BenchCommand {
         #[arg(long, default_value = "zoom-archiver-bench")]
         dir: PathBuf,
     },
+}
+
+#[derive(Clone, Copy, ValueEnum, PartialEq, Eq)]
+enum StreamStore {
+    /// The embedded default's filesystem object store.
+    Fs,
+    /// S3 on the local AWS emulator.
+    S3,
 }
 
 #[derive(Clone, Copy, ValueEnum)]
@@ -325,6 +393,29 @@ async fn real_main(cli: Cli) -> Result<ExitCode> {
                 ExitCode::from(1)
             })
         }
+        Command::Bench {
+            what:
+                BenchCommand::ColdStart {
+                    bin_dir,
+                    runs,
+                    functions,
+                },
+        } => {
+            let outcome = zoom_archiver::bench_cold::cold_start(
+                &zoom_archiver::bench_cold::ColdStartOptions {
+                    bin_dir: bin_dir.clone(),
+                    runs: *runs,
+                    functions: functions.clone(),
+                },
+            )
+            .await?;
+            print!("{}", outcome.text);
+            Ok(if outcome.ok {
+                ExitCode::SUCCESS
+            } else {
+                ExitCode::from(1)
+            })
+        }
         Command::Estimate {
             meetings_per_day,
             calls_per_day,
@@ -356,12 +447,56 @@ async fn real_main(cli: Cli) -> Result<ExitCode> {
             what:
                 BenchCommand::Stream {
                     size_mib,
+                    store,
                     parallel,
                     throttle_mib_s,
                     dir,
                 },
         } => {
-            zoom_archiver::bench::stream(*size_mib, *parallel, *throttle_mib_s, dir).await?;
+            if *store == StreamStore::S3 {
+                if *parallel > 1 || throttle_mib_s.is_some() {
+                    anyhow::bail!(
+                        "--store s3 measures one stream: drop --parallel/--throttle-mib-s"
+                    );
+                }
+                zoom_archiver::bench_aws::stream_s3(*size_mib, dir).await?;
+            } else {
+                zoom_archiver::bench::stream(*size_mib, *parallel, *throttle_mib_s, dir).await?;
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Bench {
+            what: BenchCommand::Summary { file },
+        } => {
+            zoom_archiver::bench::print_summary(file)?;
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Bench {
+            what: BenchCommand::ServeSim { calls, size_bytes },
+        } => {
+            zoom_archiver::bench::serve_sim(*calls, *size_bytes).await?;
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Bench {
+            what:
+                BenchCommand::Cost {
+                    phone_recordings,
+                    phone_kb,
+                    meeting_hours,
+                    network_mb_s,
+                    no_analysis,
+                },
+        } => {
+            zoom_archiver::bench_aws::cost(&zoom_archiver::bench_aws::CostOptions {
+                phone_recordings: *phone_recordings,
+                phone_kb: *phone_kb,
+                network_mb_s: *network_mb_s,
+                downloader_mb: 1024,
+                scheduled_mb: 512,
+                meeting_hours: *meeting_hours,
+                analyse: !*no_analysis,
+            })
+            .await?;
             Ok(ExitCode::SUCCESS)
         }
         Command::Run { once } => {
