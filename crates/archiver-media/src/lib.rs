@@ -250,17 +250,7 @@ pub fn decode_only(
     reader: impl Read + Seek + Send + Sync + 'static,
     hint_ext: &str,
 ) -> Result<u64, MediaError> {
-    let src = Source::new(reader)?;
-    let mss = MediaSourceStream::new(Box::new(src), MediaSourceStreamOptions::default());
-    let mut hint = Hint::new();
-    hint.with_extension(hint_ext);
-    let mut format = symphonia::default::get_probe()
-        .probe(
-            &hint,
-            mss,
-            FormatOptions::default(),
-            MetadataOptions::default(),
-        )
+    let mut format = open_format(Source::new(reader)?, hint_ext)
         .map_err(|e| MediaError::NotMedia(e.to_string()))?;
     let track = format
         .default_track(TrackType::Audio)
@@ -618,35 +608,41 @@ fn is_eof(e: &SymError) -> bool {
     matches!(e, SymError::IoError(io) if io.kind() == ErrorKind::UnexpectedEof)
 }
 
-fn decode<R: Read + Seek + Send + Sync + 'static>(
+/// Probes the container of `src` (the extension, if any, orders the probes).
+fn open_format<R: Read + Seek + Send + Sync + 'static>(
     src: Source<R>,
     hint_ext: &str,
-    mp4: Option<Mp4Info>,
-) -> Result<MediaReport, MediaError> {
-    let file_len = src.len;
+) -> Result<Box<dyn symphonia::core::formats::FormatReader>, SymError> {
     let mss = MediaSourceStream::new(Box::new(src), MediaSourceStreamOptions::default());
     let mut hint = Hint::new();
     let ext = hint_ext.trim_start_matches('.').to_ascii_lowercase();
     if !ext.is_empty() {
         hint.with_extension(&ext);
     }
-    let mut format = symphonia::default::get_probe()
-        .probe(
-            &hint,
-            mss,
-            FormatOptions::default(),
-            MetadataOptions::default(),
-        )
-        .map_err(|e| match e {
-            e if is_eof(&e) => MediaError::Truncated(format!(
-                "stream ends before its first complete header ({file_len} bytes)"
-            )),
-            SymError::Unsupported(_) => MediaError::NotMedia(format!(
-                "no MP3 or MP4/M4A stream found in {file_len} bytes"
-            )),
-            SymError::IoError(io) => MediaError::Io(io.to_string()),
-            other => MediaError::NotMedia(format!("cannot read the container: {other}")),
-        })?;
+    symphonia::default::get_probe().probe(
+        &hint,
+        mss,
+        FormatOptions::default(),
+        MetadataOptions::default(),
+    )
+}
+
+fn decode<R: Read + Seek + Send + Sync + 'static>(
+    src: Source<R>,
+    hint_ext: &str,
+    mp4: Option<Mp4Info>,
+) -> Result<MediaReport, MediaError> {
+    let file_len = src.len;
+    let mut format = open_format(src, hint_ext).map_err(|e| match e {
+        e if is_eof(&e) => MediaError::Truncated(format!(
+            "stream ends before its first complete header ({file_len} bytes)"
+        )),
+        SymError::Unsupported(_) => MediaError::NotMedia(format!(
+            "no MP3 or MP4/M4A stream found in {file_len} bytes"
+        )),
+        SymError::IoError(io) => MediaError::Io(io.to_string()),
+        other => MediaError::NotMedia(format!("cannot read the container: {other}")),
+    })?;
 
     let Some(track) = format.default_track(TrackType::Audio).cloned() else {
         let video = mp4.as_ref().and_then(|m| m.video_codec.clone());

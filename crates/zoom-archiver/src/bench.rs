@@ -101,7 +101,16 @@ pub fn print_summary(path: &std::path::Path) -> Result<()> {
 
 /// Peak resident set size of this process so far (`VmHWM`), in KiB.
 pub fn peak_rss_kib() -> Option<u64> {
-    let status = std::fs::read_to_string("/proc/self/status").ok()?;
+    peak_rss_at("/proc/self/status")
+}
+
+/// Peak RSS (`VmHWM`) of process `pid`, in KiB.
+pub fn peak_rss_of(pid: u32) -> Option<u64> {
+    peak_rss_at(&format!("/proc/{pid}/status"))
+}
+
+fn peak_rss_at(path: &str) -> Option<u64> {
+    let status = std::fs::read_to_string(path).ok()?;
     status
         .lines()
         .find(|l| l.starts_with("VmHWM:"))?
@@ -163,19 +172,7 @@ mode = "voice"
     if !d.dead.is_empty() {
         bail!("benchmark download failed: {:?}", d.dead);
     }
-    let files = app.ports.meta.list_files(&FileQuery::default()).await?;
-    let Some(FileState::Archived {
-        size: stored,
-        sha256,
-        ..
-    }) = files.first().map(|f| &f.state)
-    else {
-        bail!("file not archived")
-    };
-    let expected = sim.file_digest("big-file").context("simulator digest")?;
-    if (*stored, sha256.clone()) != expected {
-        bail!("stored {stored} {sha256} but the simulator served {expected:?}");
-    }
+    let files = verify_single_file(&app, &sim).await?;
     let peak = peak_rss_kib().unwrap_or(0);
     // The reference: curl downloading the same URL to a file on the same disk, in the same
     // run (the simulator serving it shares the machine the same way).
@@ -248,6 +245,28 @@ mode = "voice"
     );
     std::fs::remove_dir_all(dir).ok();
     Ok(())
+}
+
+/// The archive's files after a run of [`Scenario::single_file`], once the one file is
+/// checked to be archived with the size and SHA-256 the simulator served.
+pub(crate) async fn verify_single_file(
+    app: &App,
+    sim: &SimServer,
+) -> Result<Vec<archiver_core::FileRecord>> {
+    let files = app.ports.meta.list_files(&FileQuery::default()).await?;
+    let Some(FileState::Archived {
+        size: stored,
+        sha256,
+        ..
+    }) = files.first().map(|f| &f.state)
+    else {
+        bail!("file not archived")
+    };
+    let expected = sim.file_digest("big-file").context("simulator digest")?;
+    if (*stored, sha256.clone()) != expected {
+        bail!("stored {stored} {sha256} but the simulator served {expected:?}");
+    }
+    Ok(files)
 }
 
 /// Times `curl` fetching `url` (with a token from `oauth`, following the redirect without
@@ -438,10 +457,17 @@ pub async fn serve_sim(calls: usize, size: u64) -> Result<()> {
     let sim = SimServer::start(phone_scenario(calls, size))
         .await
         .context("starting the simulator")?;
+    // The account's credentials and users, not its calls: the parent must not hold the
+    // scenario (its memory is what the benches measure).
+    let account = SimAccount {
+        meetings: Vec::new(),
+        calls: Vec::new(),
+        ..sim.scenario().accounts[0].clone()
+    };
     let line = serde_json::json!({
         "api": sim.api_base_url(),
         "oauth": sim.oauth_url(),
-        "account": sim.scenario().accounts[0],
+        "account": account,
     });
     println!("{line}");
     // Until the parent goes away (its end of stdin closes).

@@ -96,19 +96,7 @@ pub async fn stream_s3(size_mib: u64, dir: &std::path::Path) -> Result<()> {
         bail!("benchmark download failed: {:?}", d.dead);
     }
     let peak = peak_rss_kib().unwrap_or(0);
-    let files = app.ports.meta.list_files(&FileQuery::default()).await?;
-    let Some(FileState::Archived {
-        size: stored,
-        sha256,
-        ..
-    }) = files.first().map(|f| &f.state)
-    else {
-        bail!("file not archived")
-    };
-    let expected = sim.file_digest("big-file").context("simulator digest")?;
-    if (*stored, sha256.clone()) != expected {
-        bail!("stored {stored} {sha256} but the simulator served {expected:?}");
-    }
+    let files = crate::bench::verify_single_file(&app, &sim).await?;
     // References: the same URL with curl to a file, then that file PUT to the emulator.
     let url = files[0].download_url.clone();
     let oauth = sim.oauth_url();

@@ -301,6 +301,16 @@ enum Format {
     Csv,
 }
 
+/// Prints a bench's text; exit code 1 when it failed.
+fn printed(text: &str, ok: bool) -> ExitCode {
+    print!("{text}");
+    if ok {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(1)
+    }
+}
+
 fn init_logs(filter: &str) {
     let filter = format!("{filter},{}", archiver_media::QUIET_DECODERS);
     let filter = tracing_subscriber::EnvFilter::try_new(filter)
@@ -386,12 +396,7 @@ async fn real_main(cli: Cli) -> Result<ExitCode> {
                     also_scale: *also_scale,
                 })
                 .await?;
-            print!("{}", outcome.text);
-            Ok(if outcome.ok {
-                ExitCode::SUCCESS
-            } else {
-                ExitCode::from(1)
-            })
+            Ok(printed(&outcome.text, outcome.ok))
         }
         Command::Bench {
             what:
@@ -409,12 +414,7 @@ async fn real_main(cli: Cli) -> Result<ExitCode> {
                 },
             )
             .await?;
-            print!("{}", outcome.text);
-            Ok(if outcome.ok {
-                ExitCode::SUCCESS
-            } else {
-                ExitCode::from(1)
-            })
+            Ok(printed(&outcome.text, outcome.ok))
         }
         Command::Estimate {
             meetings_per_day,
