@@ -748,31 +748,15 @@ fn meeting_hour_scenario(hours: f64) -> Scenario {
     s
 }
 
-fn phone_scenario(calls: usize, size: u64) -> Scenario {
-    let spec = zoom_sim::GenSpec {
-        seed: 7,
-        start: Utc::now() - Duration::days(2),
-        days: 1,
-        users: 10,
-        meetings_per_day: 0,
-        calls_per_day: calls,
-        recorded_call_ratio: 1.0,
-        min_size: size,
-        max_size: size,
-    };
-    let mut s = Scenario::generate(&spec);
-    s.options.rate_limits = false;
-    s.options.fingerprints = false;
-    s
-}
-
 /// The cost model: measures the AWS requests of archiving phone recordings and one meeting
 /// hour on the emulator, models Lambda time, and prints per 1,000 phone recordings, per
 /// archived meeting hour and per tenant day of the `bench api-budget` scenario.
 pub async fn cost(o: &CostOptions) -> Result<()> {
     let moto = emulator().await?;
     // Phone.
-    let sim = SimServer::start(phone_scenario(o.phone_recordings, o.phone_kb * 1000)).await?;
+    let sim =
+        SimServer::start(crate::bench::phone_scenario(o.phone_recordings, o.phone_kb * 1000))
+            .await?;
     let exts: Vec<u32> = sim.scenario().accounts[0]
         .users
         .iter()
