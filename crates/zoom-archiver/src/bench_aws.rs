@@ -754,9 +754,11 @@ fn meeting_hour_scenario(hours: f64) -> Scenario {
 pub async fn cost(o: &CostOptions) -> Result<()> {
     let moto = emulator().await?;
     // Phone.
-    let sim =
-        SimServer::start(crate::bench::phone_scenario(o.phone_recordings, o.phone_kb * 1000))
-            .await?;
+    let sim = SimServer::start(crate::bench::phone_scenario(
+        o.phone_recordings,
+        o.phone_kb * 1000,
+    ))
+    .await?;
     let exts: Vec<u32> = sim.scenario().accounts[0]
         .users
         .iter()
