@@ -371,37 +371,68 @@ fn phone_config(
     concurrency: usize,
     analyse: bool,
 ) -> String {
-    let account = &sim.account;
+    let exts: Vec<u32> = sim
+        .account
+        .users
+        .iter()
+        .filter_map(|u| u.extension)
+        .collect();
+    format!(
+        "[storage]\ndata_dir = \"{}\"\n[download]\nconcurrency = {concurrency}\n\
+         analyse_media = {analyse}\n{}",
+        dir.display(),
+        tenant_table(&sim.account, &sim.api_base_url, &sim.oauth_url, &[], &exts)
+    )
+}
+
+/// One tenant `bench` on `sim`'s first account ([`tenant_table`]).
+pub(crate) fn tenant_of_sim(sim: &SimServer, emails: &[&str], extensions: &[u32]) -> String {
+    tenant_table(
+        &sim.scenario().accounts[0],
+        &sim.api_base_url(),
+        &sim.oauth_url(),
+        emails,
+        extensions,
+    )
+}
+
+/// The `[[tenants]]` table of one tenant `bench` on `account`: the given users by email
+/// (meetings; voice and video alternately) and by extension (phone, voice), the sources
+/// they need, three days back.
+pub(crate) fn tenant_table(
+    account: &SimAccount,
+    api_base_url: &str,
+    oauth_url: &str,
+    emails: &[&str],
+    extensions: &[u32],
+) -> String {
+    let mut sources = Vec::new();
     let mut users = String::new();
-    for u in &account.users {
-        if let Some(x) = u.extension {
-            users.push_str(&format!(
-                "[[tenants.users]]\nextension = \"{x}\"\nmode = \"voice\"\n"
-            ));
-        }
+    for (i, e) in emails.iter().enumerate() {
+        let mode = if i % 2 == 0 { "voice" } else { "video" };
+        users.push_str(&format!(
+            "[[tenants.users]]\nemail = \"{e}\"\nmode = \"{mode}\"\n"
+        ));
+    }
+    for x in extensions {
+        users.push_str(&format!(
+            "[[tenants.users]]\nextension = \"{x}\"\nmode = \"voice\"\n"
+        ));
+    }
+    if !emails.is_empty() {
+        sources.push("\"meetings\"");
+    }
+    if !extensions.is_empty() {
+        sources.push("\"phone\"");
     }
     format!(
-        r#"[storage]
-data_dir = "{}"
-[download]
-concurrency = {concurrency}
-analyse_media = {analyse}
-[[tenants]]
-id = "bench"
-account_id = "{}"
-client_id = "{}"
-client_secret = "{}"
-api_base_url = "{}"
-oauth_url = "{}"
-sources = ["phone"]
-initial_lookback = "3d"
-{users}"#,
-        dir.display(),
+        "[[tenants]]\nid = \"bench\"\naccount_id = \"{}\"\nclient_id = \"{}\"\n\
+         client_secret = \"{}\"\napi_base_url = \"{api_base_url}\"\noauth_url = \"{oauth_url}\"\n\
+         sources = [{}]\ninitial_lookback = \"3d\"\n{users}",
         account.account_id,
         account.client_id,
         account.client_secret,
-        sim.api_base_url,
-        sim.oauth_url
+        sources.join(", ")
     )
 }
 

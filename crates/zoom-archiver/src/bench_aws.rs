@@ -85,7 +85,7 @@ pub async fn stream_s3(size_mib: u64, dir: &std::path::Path) -> Result<()> {
     let config = format!(
         "{}[download]\nanalyse_media = false\n{}",
         aws_table(&moto.endpoint, &name),
-        single_tenant(&sim, &["alice@acme.example"], &[])
+        crate::bench::tenant_of_sim(&sim, &["alice@acme.example"], &[])
     );
     let app = aws_app(&config).await?;
     let (poll_secs, secs) = crate::bench::poll_then_download(&app).await?;
@@ -158,42 +158,6 @@ fn curl_put(file: &std::path::Path, url: &str) -> std::result::Result<f64, Strin
         return Err(format!("curl PUT failed ({status})"));
     }
     Ok(started.elapsed().as_secs_f64())
-}
-
-/// One tenant on `sim`'s first account: the given users by email (meetings, voice), by
-/// extension (phone).
-fn single_tenant(sim: &SimServer, emails: &[&str], extensions: &[u32]) -> String {
-    let a = &sim.scenario().accounts[0];
-    let mut sources = Vec::new();
-    let mut users = String::new();
-    for (i, e) in emails.iter().enumerate() {
-        let mode = if i % 2 == 0 { "voice" } else { "video" };
-        users.push_str(&format!(
-            "[[tenants.users]]\nemail = \"{e}\"\nmode = \"{mode}\"\n"
-        ));
-    }
-    for x in extensions {
-        users.push_str(&format!(
-            "[[tenants.users]]\nextension = \"{x}\"\nmode = \"voice\"\n"
-        ));
-    }
-    if !emails.is_empty() {
-        sources.push("\"meetings\"");
-    }
-    if !extensions.is_empty() {
-        sources.push("\"phone\"");
-    }
-    format!(
-        "[[tenants]]\nid = \"bench\"\naccount_id = \"{}\"\nclient_id = \"{}\"\n\
-         client_secret = \"{}\"\napi_base_url = \"{}\"\noauth_url = \"{}\"\nsources = [{}]\n\
-         initial_lookback = \"3d\"\n{users}",
-        a.account_id,
-        a.client_id,
-        a.client_secret,
-        sim.api_base_url(),
-        sim.oauth_url(),
-        sources.join(", ")
-    )
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -619,17 +583,9 @@ async fn measure(label: &str, moto: &Moto, tenant: String, analyse: bool) -> Res
     );
     let app = aws_app(&config).await?;
     proxy.reset();
-    let t0 = Instant::now();
-    for (_, _, r) in app.poll_all(&PollOptions::default(), false).await {
-        r.map_err(|e| anyhow::anyhow!("poll failed: {e}"))?;
-    }
-    let poll_secs = t0.elapsed().as_secs_f64();
-    let t1 = Instant::now();
-    let d = app.drain(None).await?;
-    let download_secs = t1.elapsed().as_secs_f64();
-    if !d.dead.is_empty() {
-        bail!("{label}: downloads failed: {:?}", d.dead.first());
-    }
+    let (poll_secs, download_secs) = crate::bench::poll_then_download(&app)
+        .await
+        .with_context(|| format!("{label} run"))?;
     // Each day's reconciliation (a final day: the scenarios are two days old).
     let t2 = Instant::now();
     reconcile_all(&app).await?;
@@ -645,17 +601,17 @@ async fn measure(label: &str, moto: &Moto, tenant: String, analyse: bool) -> Res
     let idle_secs = t3.elapsed().as_secs_f64() / 2.0;
     let idle = proxy.counts();
     let files = app.ports.meta.list_files(&FileQuery::default()).await?;
-    let bytes: u64 = files
+    let archived: Vec<u64> = files
         .iter()
         .filter_map(|f| match &f.state {
             FileState::Archived { size, .. } => Some(*size),
             _ => None,
         })
-        .sum();
+        .collect();
     Ok(Usage {
         label: label.into(),
-        files: d.done.len() as u64,
-        bytes,
+        files: archived.len() as u64,
+        bytes: archived.iter().sum(),
         counts,
         download_secs,
         poll_secs,
@@ -764,7 +720,13 @@ pub async fn cost(o: &CostOptions) -> Result<()> {
         .iter()
         .filter_map(|u| u.extension)
         .collect();
-    let phone = measure("phone", &moto, single_tenant(&sim, &[], &exts), o.analyse).await?;
+    let phone = measure(
+        "phone",
+        &moto,
+        crate::bench::tenant_of_sim(&sim, &[], &exts),
+        o.analyse,
+    )
+    .await?;
     drop(sim);
     if phone.files != o.phone_recordings as u64 {
         bail!(
@@ -778,7 +740,7 @@ pub async fn cost(o: &CostOptions) -> Result<()> {
     let meeting = measure(
         "meeting",
         &moto,
-        single_tenant(&sim, &["alice@acme.example", "bob@acme.example"], &[]),
+        crate::bench::tenant_of_sim(&sim, &["alice@acme.example", "bob@acme.example"], &[]),
         o.analyse,
     )
     .await?;
