@@ -55,11 +55,6 @@ enum Command {
         #[arg(long)]
         once: bool,
     },
-    /// Measure: `bench stream --size-mib N` archives one N MiB file from the simulator and prints MB/s and peak RSS.
-    Bench {
-        #[command(subcommand)]
-        what: BenchCommand,
-    },
     /// AWS resources.
     Aws {
         #[command(subcommand)]
@@ -154,173 +149,10 @@ enum AwsCommand {
     Init,
 }
 
-#[derive(Subcommand)]
-enum BenchCommand {
-    /// Many small phone recordings end to end on the embedded default: files/s, CPU per file.
-    Small {
-        /// Number of recordings.
-        #[arg(long, default_value_t = 10_000)]
-        count: usize,
-        /// Size of each, in KB.
-        #[arg(long, default_value_t = 500)]
-        size_kb: u64,
-        /// Concurrent downloads.
-        #[arg(long, default_value_t = 8)]
-        workers: usize,
-        /// Skip media analysis (decoding each MP3), to separate its cost.
-        #[arg(long)]
-        no_analysis: bool,
-        /// Scratch directory (must not exist; removed afterwards).
-        #[arg(long, default_value = "zoom-archiver-bench")]
-        dir: PathBuf,
-    },
-    /// The poller alone: list, insert and queue N recordings.
-    Listing {
-        /// Number of recordings.
-        #[arg(long, default_value_t = 100_000)]
-        count: usize,
-        /// Scratch directory (must not exist; removed afterwards).
-        #[arg(long, default_value = "zoom-archiver-bench")]
-        dir: PathBuf,
-    },
-    /// Zoom API calls of one tenant's simulated day (polls + reconciliation) per rate-limit
-    /// category, cross-checked with the quota ledger, and the capacity beside the spec's
-    /// table. Runs the given scale and `--also-scale` times it. Exit 1 when the ledger disagrees.
-    ApiBudget {
-        /// Meetings on the simulated day.
-        #[arg(long, default_value_t = 2_000)]
-        meetings: usize,
-        /// Phone calls on the simulated day.
-        #[arg(long, default_value_t = 20_000)]
-        calls: usize,
-        /// Users of the account.
-        #[arg(long, default_value_t = 200)]
-        users: usize,
-        /// Users configured for recording (voice and video alternately).
-        #[arg(long, default_value_t = 50)]
-        recorded_users: usize,
-        /// Poll interval.
-        #[arg(long, default_value = "5m", value_parser = humantime::parse_duration)]
-        interval: Duration,
-        /// Scenario seed.
-        #[arg(long, default_value_t = 42)]
-        seed: u64,
-        /// A second run at this multiple of the scale, to show the per-unit costs are flat
-        /// (0: none; 2: twice the scale, about 4 minutes at the defaults on 2 cores).
-        #[arg(long, default_value_t = 0.5)]
-        also_scale: f64,
-    },
-    /// Cold start of the Lambda function binaries against a local Lambda Runtime API
-    /// emulator, moto (`MOTO`, else a `moto_server` it starts) and the Zoom simulator: init
-    /// (spawn → first poll for an event), first invocation, binary size and peak RSS.
-    /// Exit 1 when a function fails to start or its first invocation fails.
-    ColdStart {
-        /// Where the executables `poller`, `downloader`, `reconciler` are.
-        #[arg(long, default_value = "target/release")]
-        bin_dir: PathBuf,
-        /// Cold starts per function.
-        #[arg(long, default_value_t = 5)]
-        runs: usize,
-        /// Which functions (comma-separated).
-        #[arg(
-            long,
-            value_enum,
-            value_delimiter = ',',
-            default_value = "poller,downloader,reconciler"
-        )]
-        functions: Vec<zoom_archiver::bench_cold::Function>,
-    },
-    /// Prints the figures the parts of a `bench/run` collected (`ZA_BENCH_SUMMARY`) as one
-    /// table: each figure, its same-run reference, the target, met or not.
-    Summary {
-        /// The JSON-lines file the parts appended to.
-        file: PathBuf,
-    },
-    /// The simulator of `bench small` and `bench listing` in its own process (internal).
-    #[command(hide = true)]
-    ServeSim {
-        /// Phone recordings.
-        #[arg(long)]
-        calls: usize,
-        /// Size of each, in bytes.
-        #[arg(long)]
-        size_bytes: u64,
-    },
-    /// AWS cost model: requests counted on the wire (S3, DynamoDB, SQS on the local AWS
-    /// emulator) for phone recordings and one archived meeting hour, Lambda time modelled,
-    /// per 1,000 recordings, per meeting hour and per tenant day.
-    Cost {
-        /// Phone recordings in the measured run.
-        #[arg(long, default_value_t = 200)]
-        phone_recordings: usize,
-        /// Size of each phone recording, in KB.
-        #[arg(long, default_value_t = 500)]
-        phone_kb: u64,
-        /// Length of the measured meeting in hours (files scale with it; figures are per hour).
-        #[arg(long, default_value_t = 1.0)]
-        meeting_hours: f64,
-        /// Throughput from Zoom one downloader Lambda gets, MB/s (an assumption).
-        #[arg(long, default_value_t = 30.0)]
-        network_mb_s: f64,
-        /// Skip media analysis.
-        #[arg(long)]
-        no_analysis: bool,
-    },
-    /// Simulator → downloader → object store for one file (`--store s3`: S3 on the local
-    /// AWS emulator, `MOTO` or one started from `.tools/venv`).
-    Stream {
-        /// File size in MiB.
-        #[arg(long, default_value_t = 1024)]
-        size_mib: u64,
-        /// Where the file is stored.
-        #[arg(long, value_enum, default_value = "fs")]
-        store: StreamStore,
-        /// Ranges fetched at once (1: one stream; used for files of 64 MiB or more).
-        #[arg(long, default_value_t = 1)]
-        parallel: usize,
-        /// Throttle each simulator connection to this many MiB/s (as a CDN does).
-        #[arg(long)]
-        throttle_mib_s: Option<u64>,
-        /// Scratch directory (must not exist; removed afterwards).
-        #[arg(long, default_value = "zoom-archiver-bench")]
-        dir: PathBuf,
-    },
-}
-
-#[derive(Clone, Copy, ValueEnum, PartialEq, Eq)]
-enum StreamStore {
-    /// The embedded default's filesystem object store.
-    Fs,
-    /// S3 on the local AWS emulator.
-    S3,
-}
-
 #[derive(Clone, Copy, ValueEnum)]
 enum Format {
     Jsonl,
     Csv,
-}
-
-/// Prints a bench's text; exit code 1 when it failed.
-fn printed(text: &str, ok: bool) -> ExitCode {
-    print!("{text}");
-    if ok {
-        ExitCode::SUCCESS
-    } else {
-        ExitCode::from(1)
-    }
-}
-
-fn init_logs(filter: &str) {
-    let filter = format!("{filter},{}", archiver_media::QUIET_DECODERS);
-    let filter = tracing_subscriber::EnvFilter::try_new(filter)
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn"));
-    let _ = tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        .with_writer(std::io::stderr)
-        .with_ansi(std::io::stderr().is_terminal())
-        .with_target(false)
-        .try_init();
 }
 
 fn load_config(cli: &Cli) -> Result<FileConfig, ExitCode> {
@@ -337,7 +169,7 @@ fn load_config(cli: &Cli) -> Result<FileConfig, ExitCode> {
 #[tokio::main]
 async fn main() -> ExitCode {
     let cli = Cli::parse();
-    init_logs(&cli.log);
+    zoom_archiver::init_logs(&cli.log);
     match real_main(cli).await {
         Ok(code) => code,
         Err(e) => {
@@ -352,69 +184,6 @@ async fn real_main(cli: Cli) -> Result<ExitCode> {
         Command::Demo { dir } => {
             demo::run(dir).await?;
             Ok(ExitCode::SUCCESS)
-        }
-        Command::Bench {
-            what:
-                BenchCommand::Small {
-                    count,
-                    size_kb,
-                    workers,
-                    no_analysis,
-                    dir,
-                },
-        } => {
-            zoom_archiver::bench::small_files(*count, *size_kb, *workers, !*no_analysis, dir)
-                .await?;
-            Ok(ExitCode::SUCCESS)
-        }
-        Command::Bench {
-            what: BenchCommand::Listing { count, dir },
-        } => {
-            zoom_archiver::bench::listing(*count, dir).await?;
-            Ok(ExitCode::SUCCESS)
-        }
-        Command::Bench {
-            what:
-                BenchCommand::ApiBudget {
-                    meetings,
-                    calls,
-                    users,
-                    recorded_users,
-                    interval,
-                    seed,
-                    also_scale,
-                },
-        } => {
-            let outcome =
-                zoom_archiver::bench_api::api_budget(&zoom_archiver::bench_api::ApiBudgetOptions {
-                    meetings: *meetings,
-                    calls: *calls,
-                    users: *users,
-                    recorded_users: *recorded_users,
-                    interval: *interval,
-                    seed: *seed,
-                    also_scale: *also_scale,
-                })
-                .await?;
-            Ok(printed(&outcome.text, outcome.ok))
-        }
-        Command::Bench {
-            what:
-                BenchCommand::ColdStart {
-                    bin_dir,
-                    runs,
-                    functions,
-                },
-        } => {
-            let outcome = zoom_archiver::bench_cold::cold_start(
-                &zoom_archiver::bench_cold::ColdStartOptions {
-                    bin_dir: bin_dir.clone(),
-                    runs: *runs,
-                    functions: functions.clone(),
-                },
-            )
-            .await?;
-            Ok(printed(&outcome.text, outcome.ok))
         }
         Command::Estimate {
             meetings_per_day,
@@ -441,62 +210,6 @@ async fn real_main(cli: Cli) -> Result<ExitCode> {
             i.media.phone_kbps = *phone_kbps;
             i.media.mp4_kbps = *mp4_kbps;
             print!("{}", estimate::render(&i, &estimate::estimate(&i)));
-            Ok(ExitCode::SUCCESS)
-        }
-        Command::Bench {
-            what:
-                BenchCommand::Stream {
-                    size_mib,
-                    store,
-                    parallel,
-                    throttle_mib_s,
-                    dir,
-                },
-        } => {
-            if *store == StreamStore::S3 {
-                if *parallel > 1 || throttle_mib_s.is_some() {
-                    anyhow::bail!(
-                        "--store s3 measures one stream: drop --parallel/--throttle-mib-s"
-                    );
-                }
-                zoom_archiver::bench_aws::stream_s3(*size_mib, dir).await?;
-            } else {
-                zoom_archiver::bench::stream(*size_mib, *parallel, *throttle_mib_s, dir).await?;
-            }
-            Ok(ExitCode::SUCCESS)
-        }
-        Command::Bench {
-            what: BenchCommand::Summary { file },
-        } => {
-            zoom_archiver::bench::print_summary(file)?;
-            Ok(ExitCode::SUCCESS)
-        }
-        Command::Bench {
-            what: BenchCommand::ServeSim { calls, size_bytes },
-        } => {
-            zoom_archiver::bench::serve_sim(*calls, *size_bytes).await?;
-            Ok(ExitCode::SUCCESS)
-        }
-        Command::Bench {
-            what:
-                BenchCommand::Cost {
-                    phone_recordings,
-                    phone_kb,
-                    meeting_hours,
-                    network_mb_s,
-                    no_analysis,
-                },
-        } => {
-            zoom_archiver::bench_aws::cost(&zoom_archiver::bench_aws::CostOptions {
-                phone_recordings: *phone_recordings,
-                phone_kb: *phone_kb,
-                network_mb_s: *network_mb_s,
-                downloader_mb: 1024,
-                scheduled_mb: 512,
-                meeting_hours: *meeting_hours,
-                analyse: !*no_analysis,
-            })
-            .await?;
             Ok(ExitCode::SUCCESS)
         }
         Command::Run { once } => {

@@ -1,12 +1,12 @@
-//! `bench cold-start` without moto or release binaries: the Lambda Runtime API emulator
+//! `zoom-archiver-bench cold-start` without moto or release binaries: the Lambda Runtime API emulator
 //! driven in-process with an HTTP client, and [`measure_cold_start`] timing small shell
 //! scripts (curl) that play a function.
 
-use std::path::{Path, PathBuf};
-use std::time::{Duration, Instant};
-use zoom_archiver::bench_cold::{
+use archiver_bench::cold_start::{
     Invocation, Outcome, RuntimeEmulator, RuntimeEvent, measure_cold_start,
 };
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
 
 const API: &str = "2018-06-01/runtime";
 

@@ -1,4 +1,4 @@
-//! `zoom-archiver bench cold-start`: cold start of the Lambda function binaries (`poller`,
+//! `zoom-archiver-bench cold-start`: cold start of the Lambda function binaries (`poller`,
 //! `downloader`, `reconciler`), each run as Lambda runs a `provided.al2023` bootstrap, against
 //! a local Lambda Runtime API emulator ([`RuntimeEmulator`]), moto for AWS and the Zoom
 //! simulator in-process.
@@ -521,7 +521,7 @@ pub async fn measure_cold_start(
         }
     }
     if run.exited.is_none() {
-        run.peak_rss_kib = crate::bench::peak_rss_of(child.0.id());
+        run.peak_rss_kib = crate::parts::peak_rss_of(child.0.id());
     }
     drop(child);
     drop(emu);
@@ -900,7 +900,7 @@ pub async fn cold_start(opts: &ColdStartOptions) -> Result<ColdStartOutcome> {
         text.push_str(&format!(
             "| {} | {} B ({:.1} MiB) | {} | {} | {} | {outcome} | {} | size {} / init {} |\n",
             f.name(),
-            crate::estimate::thousands(*size as f64),
+            zoom_archiver::estimate::thousands(*size as f64),
             *size as f64 / 1024.0 / 1024.0,
             ms(median(&inits)),
             ms(init_max),
@@ -917,7 +917,7 @@ pub async fn cold_start(opts: &ColdStartOptions) -> Result<ColdStartOutcome> {
         // The Lambda artefact is the arm64 build: the target applies to it; a host build's
         // size is shown for what it is.
         let artefact = elf_machine(exe) == "aarch64";
-        crate::bench::figure(
+        crate::parts::figure(
             &part,
             "bootstrap size",
             format!("{:.1} MiB", *size as f64 / 1024.0 / 1024.0),
@@ -932,7 +932,7 @@ pub async fn cold_start(opts: &ColdStartOptions) -> Result<ColdStartOutcome> {
         if runs.is_empty() {
             continue;
         }
-        crate::bench::figure(
+        crate::parts::figure(
             &part,
             "init (spawn → first poll of the Runtime API), median",
             format!("{} ms", ms(init_median)),

@@ -1,12 +1,12 @@
-//! `zoom-archiver bench`: measured figures, printed as a table (see BENCHMARKS.md).
+//! Local parts of `zoom-archiver-bench`: measured figures, printed as a table (see BENCHMARKS.md).
 
-use crate::app::App;
-use crate::config::FileConfig;
 use anyhow::{Context, Result, bail};
 use archiver_core::services::poller::PollOptions;
 use archiver_core::{FileQuery, FileState};
 use chrono::{Duration, Utc};
 use std::time::Instant;
+use zoom_archiver::app::App;
+use zoom_archiver::config::FileConfig;
 use zoom_sim::{Scenario, SimAccount, SimServer};
 
 /// The environment variable naming the file [`record`] appends to (`bench/run` sets it).
@@ -436,7 +436,7 @@ pub(crate) fn tenant_table(
     )
 }
 
-/// The simulator in a child process (`zoom-archiver bench serve-sim`), so that this
+/// The simulator in a child process (`zoom-archiver-bench serve-sim`), so that this
 /// process's memory and CPU are the archive's alone; the child's CPU is read from `/proc`.
 pub struct SimProcess {
     child: std::process::Child,
@@ -449,13 +449,12 @@ pub struct SimProcess {
 }
 
 impl SimProcess {
-    /// Starts `bench serve-sim` with `calls` phone recordings of `size` bytes.
+    /// Starts `zoom-archiver-bench serve-sim` with `calls` phone recordings of `size` bytes.
     pub fn start_phone(calls: usize, size: u64) -> Result<SimProcess> {
         use std::io::BufRead;
         let exe = std::env::current_exe().context("locating this executable")?;
         let mut child = std::process::Command::new(exe)
             .args([
-                "bench",
                 "serve-sim",
                 "--calls",
                 &calls.to_string(),
@@ -494,7 +493,7 @@ impl Drop for SimProcess {
     }
 }
 
-/// `bench serve-sim`: serves [`phone_scenario`] and prints one JSON line
+/// `zoom-archiver-bench serve-sim`: serves [`phone_scenario`] and prints one JSON line
 /// `{"api","oauth","account"}`; runs until stdin closes.
 pub async fn serve_sim(calls: usize, size: u64) -> Result<()> {
     let sim = SimServer::start(phone_scenario(calls, size))

@@ -1,4 +1,4 @@
-//! `zoom-archiver bench api-budget`: the Zoom API calls one tenant's day really costs,
+//! `zoom-archiver-bench api-budget`: the Zoom API calls one tenant's day really costs,
 //! measured against the product spec's capacity table.
 //!
 //! One tenant's simulated UTC day runs in-process: the Zoom simulator (rate limits off, so
@@ -32,7 +32,7 @@
 //! the per-unit costs must stay flat. The capacity uses the costs of the larger run (the
 //! closest to real volumes: a listing's last, partial page weighs least there).
 //!
-//! ## Scenario assumptions (see [`crate::estimate::Mix`])
+//! ## Scenario assumptions (see [`zoom_archiver::estimate::Mix`])
 //!
 //! - **Recorded users**: 50 of 200 (25 %) by default. Compliance recording covers the
 //!   regulated staff of an account (traders, advisers), a minority of its users. Meeting
@@ -57,12 +57,7 @@
 //!   the dashboard), 10 % of participants rejoin, archives complete 5–40 min after the
 //!   meeting ends (late archives of meetings ending near midnight arrive on D+1).
 
-use crate::app::App;
-use crate::bench::{cpu_seconds, peak_rss_kib};
-use crate::config::FileConfig;
-use crate::estimate::{
-    self, DAY_SECS, DEFAULT_QUOTA_SHARE, MEETINGS_DAILY, Mix, PAGE, PHONE_DAILY, thousands,
-};
+use crate::parts::{cpu_seconds, peak_rss_kib};
 use anyhow::{Context, Result, bail};
 use archiver_core::services::poller::PollOptions;
 use archiver_core::services::reconcile::DayReport;
@@ -75,6 +70,11 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::fmt::Write as _;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
+use zoom_archiver::app::App;
+use zoom_archiver::config::FileConfig;
+use zoom_archiver::estimate::{
+    self, DAY_SECS, DEFAULT_QUOTA_SHARE, MEETINGS_DAILY, Mix, PAGE, PHONE_DAILY, thousands,
+};
 use zoom_sim::{GenSpec, Scenario, SimClock, SimServer, Stats};
 
 /// The simulated day D.

@@ -1,4 +1,4 @@
-//! `zoom-archiver bench` parts that run on the AWS adapters against the local AWS emulator
+//! `zoom-archiver-bench` parts that run on the AWS adapters against the local AWS emulator
 //! (`moto_server`): streaming into S3 (`bench stream --store s3`) and the cost model
 //! (`bench cost`).
 //!
@@ -12,10 +12,8 @@
 //! answer back. Nothing in the adapters is instrumented, so retries and every request the
 //! SDK makes are counted. Lambda time is modelled from measured wall time (see [`cost`]).
 
-use crate::app::App;
-use crate::bench::peak_rss_kib;
-use crate::bench_cold::{Moto, moto};
-use crate::config::FileConfig;
+use crate::cold_start::{Moto, moto};
+use crate::parts::peak_rss_kib;
 use anyhow::{Context, Result, bail};
 use archiver_core::services::poller::PollOptions;
 use archiver_core::{FileQuery, FileState};
@@ -27,6 +25,8 @@ use std::collections::BTreeMap;
 use std::process::Command;
 use std::sync::{Arc, Mutex};
 use std::time::Instant;
+use zoom_archiver::app::App;
+use zoom_archiver::config::FileConfig;
 use zoom_sim::{Scenario, SimArchiveFile, SimParticipant, SimServer, SimUser};
 
 // ---------------------------------------------------------------------------------------------
@@ -85,19 +85,19 @@ pub async fn stream_s3(size_mib: u64, dir: &std::path::Path) -> Result<()> {
     let config = format!(
         "{}[download]\nanalyse_media = false\n{}",
         aws_table(&moto.endpoint, &name),
-        crate::bench::tenant_of_sim(&sim, &["alice@acme.example"], &[])
+        crate::parts::tenant_of_sim(&sim, &["alice@acme.example"], &[])
     );
     let app = aws_app(&config).await?;
-    let (poll_secs, secs) = crate::bench::poll_then_download(&app).await?;
+    let (poll_secs, secs) = crate::parts::poll_then_download(&app).await?;
     let peak = peak_rss_kib().unwrap_or(0);
-    let files = crate::bench::verify_single_file(&app, &sim).await?;
+    let files = crate::parts::verify_single_file(&app, &sim).await?;
     // References: the same URL with curl to a file, then that file PUT to the emulator.
     let url = files[0].download_url.clone();
     let oauth = sim.oauth_url();
     let out = dir.join("curl.out");
     let put_url = format!("{}/{name}/curl-reference", moto.endpoint);
     let refs = tokio::task::spawn_blocking(move || {
-        let down = crate::bench::curl_reference(&oauth, &url, &out, size, true);
+        let down = crate::parts::curl_reference(&oauth, &url, &out, size, true);
         let up = curl_put(&out, &put_url);
         std::fs::remove_file(&out).ok();
         (down, up)
@@ -125,7 +125,7 @@ pub async fn stream_s3(size_mib: u64, dir: &std::path::Path) -> Result<()> {
     );
     let part = format!("stream → S3 (emulator), {size_mib} MiB");
     let put_rate = refs.1.as_ref().ok().map(|s| size as f64 / 1e6 / s);
-    crate::bench::figure(
+    crate::parts::figure(
         &part,
         "throughput",
         format!("{mbps:.0} MB/s = {up_ratio}× the emulator's own PUT rate"),
@@ -133,7 +133,7 @@ pub async fn stream_s3(size_mib: u64, dir: &std::path::Path) -> Result<()> {
         "≥ 0.9× what the store takes (curl PUT)",
         put_rate.map(|m| mbps / m >= 0.9),
     );
-    crate::bench::figure(
+    crate::parts::figure(
         &part,
         "peak RSS",
         format!("{:.1} MiB", peak as f64 / 1024.0),
@@ -583,7 +583,7 @@ async fn measure(label: &str, moto: &Moto, tenant: String, analyse: bool) -> Res
     );
     let app = aws_app(&config).await?;
     proxy.reset();
-    let (poll_secs, download_secs) = crate::bench::poll_then_download(&app)
+    let (poll_secs, download_secs) = crate::parts::poll_then_download(&app)
         .await
         .with_context(|| format!("{label} run"))?;
     // Each day's reconciliation (a final day: the scenarios are two days old).
@@ -710,7 +710,7 @@ fn meeting_hour_scenario(hours: f64) -> Scenario {
 pub async fn cost(o: &CostOptions) -> Result<()> {
     let moto = emulator().await?;
     // Phone.
-    let sim = SimServer::start(crate::bench::phone_scenario(
+    let sim = SimServer::start(crate::parts::phone_scenario(
         o.phone_recordings,
         o.phone_kb * 1000,
     ))
@@ -723,7 +723,7 @@ pub async fn cost(o: &CostOptions) -> Result<()> {
     let phone = measure(
         "phone",
         &moto,
-        crate::bench::tenant_of_sim(&sim, &[], &exts),
+        crate::parts::tenant_of_sim(&sim, &[], &exts),
         o.analyse,
     )
     .await?;
@@ -740,7 +740,7 @@ pub async fn cost(o: &CostOptions) -> Result<()> {
     let meeting = measure(
         "meeting",
         &moto,
-        crate::bench::tenant_of_sim(&sim, &["alice@acme.example", "bob@acme.example"], &[]),
+        crate::parts::tenant_of_sim(&sim, &["alice@acme.example", "bob@acme.example"], &[]),
         o.analyse,
     )
     .await?;
@@ -793,7 +793,7 @@ pub async fn cost(o: &CostOptions) -> Result<()> {
     let per_meeting = model(&meeting, meeting.files as f64, o).scaled(1.0 / o.meeting_hours);
     // The api-budget scenario's day (its defaults): recorded calls and meeting hours from
     // the generated day, polls every 5 minutes of both sources, one reconciliation.
-    let day = crate::bench_api::default_day_volume();
+    let day = crate::api_budget::default_day_volume();
     // Scheduled ticks that find nothing new: 288 polls of each source and 24 hourly
     // reconciler runs a day, each as the measured idle tick of the phone run (its poll of
     // one source plus its reconciliation, halved).
@@ -862,7 +862,7 @@ pub async fn cost(o: &CostOptions) -> Result<()> {
             m.usd()
         )
     };
-    crate::bench::figure(
+    crate::parts::figure(
         "cost model",
         format!("per 1,000 phone recordings of {} KB", o.phone_kb),
         usd(&per_phone),
@@ -870,7 +870,7 @@ pub async fn cost(o: &CostOptions) -> Result<()> {
         "-",
         None,
     );
-    crate::bench::figure(
+    crate::parts::figure(
         "cost model",
         "per archived meeting hour",
         usd(&per_meeting),
@@ -878,7 +878,7 @@ pub async fn cost(o: &CostOptions) -> Result<()> {
         "-",
         None,
     );
-    crate::bench::figure(
+    crate::parts::figure(
         "cost model",
         "per tenant day (api-budget scenario)",
         usd(&tenant_day),

@@ -1,7 +1,7 @@
-//! Smoke test of `bench api-budget` at a tiny scale, and of the `estimate` command line.
+//! Smoke test of `zoom-archiver-bench api-budget` at a tiny scale.
 
+use archiver_bench::api_budget::{ApiBudgetOptions, api_budget, meetings_pool, phone_pool};
 use std::time::Duration;
-use zoom_archiver::bench_api::{ApiBudgetOptions, api_budget, meetings_pool, phone_pool};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn api_budget_runs_and_the_ledger_agrees_with_the_simulator() {
@@ -49,37 +49,4 @@ async fn api_budget_runs_and_the_ledger_agrees_with_the_simulator() {
     ] {
         assert!(out.text.contains(row), "missing {row} in\n{}", out.text);
     }
-}
-
-#[test]
-fn estimate_prints_both_tables() {
-    let out = std::process::Command::new(env!("CARGO_BIN_EXE_zoom-archiver"))
-        .args([
-            "estimate",
-            "--meetings-per-day",
-            "29000",
-            "--calls-per-day",
-            "4400000",
-            "--interval",
-            "5m",
-            "--reconcile",
-            "--recorded-users",
-            "500",
-            "--users",
-            "2000",
-        ])
-        .env_remove("RUST_LOG")
-        .output()
-        .unwrap();
-    assert!(out.status.success(), "{out:?}");
-    let text = String::from_utf8_lossy(&out.stdout);
-    assert!(
-        text.contains("| phone:Heavy | /phone/call_history |"),
-        "{text}"
-    );
-    assert!(
-        text.contains("| Meetings Heavy + Resource-intensive |"),
-        "{text}"
-    );
-    assert!(text.contains("| Total |"), "{text}");
 }
