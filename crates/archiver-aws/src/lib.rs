@@ -30,8 +30,8 @@ pub use init::{
     DOWNLOADER_TIMEOUT_SECS, InitReport, MAX_RECEIVE_COUNT, QUEUE_VISIBILITY_SECS, init_resources,
 };
 pub use s3::{MAX_PARTS_IN_FLIGHT, PART_SIZE, S3BlobStore};
-pub use secrets::{SECRET_CACHE_TTL, SecretsManagerSource, parse_zoom_credentials};
-pub use sqs::{RawDeadLetters, SqsTaskQueue, delivery_from_sqs_message};
+pub use secrets::{SECRET_CACHE_TTL, SecretsManagerSource};
+pub use sqs::SqsTaskQueue;
 
 use archiver_core::{Clock, Ports};
 use aws_config::{BehaviorVersion, Region, SdkConfig};

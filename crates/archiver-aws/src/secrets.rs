@@ -1,10 +1,11 @@
 //! Secrets Manager source with a short in-process cache. Values are never logged.
 
 use crate::error::Failure;
+use archiver_core::services::credentials::parse_zoom_credentials;
 use archiver_core::{SecretError, SecretSource, ZoomCredentials};
 use async_trait::async_trait;
 use aws_sdk_secretsmanager::Client;
-use secrecy::{ExposeSecret, SecretString};
+use secrecy::SecretString;
 use std::collections::HashMap;
 use std::time::{Duration, Instant};
 use tokio::sync::Mutex;
@@ -25,41 +26,6 @@ impl std::fmt::Debug for SecretsManagerSource {
             .field("ttl", &self.ttl)
             .finish_non_exhaustive()
     }
-}
-
-/// Parses the Zoom credentials secret `{"account_id","client_id","client_secret"}`.
-/// Errors name the secret and the field, never a value.
-pub fn parse_zoom_credentials(
-    name: &str,
-    value: &SecretString,
-) -> Result<ZoomCredentials, SecretError> {
-    let malformed = |message: String| SecretError::Malformed {
-        name: name.to_string(),
-        message,
-    };
-    let v: serde_json::Value = serde_json::from_str(value.expose_secret()).map_err(|e| {
-        malformed(format!(
-            "not JSON (line {} column {})",
-            e.line(),
-            e.column()
-        ))
-    })?;
-    let obj = v
-        .as_object()
-        .ok_or_else(|| malformed("not a JSON object".into()))?;
-    let field = |k: &str| -> Result<String, SecretError> {
-        match obj.get(k) {
-            None | Some(serde_json::Value::Null) => Err(malformed(format!("missing field {k:?}"))),
-            Some(serde_json::Value::String(s)) if !s.trim().is_empty() => Ok(s.clone()),
-            Some(serde_json::Value::String(_)) => Err(malformed(format!("field {k:?} is empty"))),
-            Some(_) => Err(malformed(format!("field {k:?} is not a string"))),
-        }
-    };
-    Ok(ZoomCredentials {
-        account_id: field("account_id")?,
-        client_id: field("client_id")?,
-        client_secret: SecretString::from(field("client_secret")?),
-    })
 }
 
 impl SecretsManagerSource {
@@ -92,6 +58,10 @@ impl SecretsManagerSource {
 #[async_trait]
 impl SecretSource for SecretsManagerSource {
     async fn get(&self, name: &str) -> Result<SecretString, SecretError> {
+        // `client_secret_env` of a tenant configuration: the function's environment.
+        if name.starts_with("env:") {
+            return archiver_core::secret_from_env(name);
+        }
         if let Some((at, v)) = self.cache.lock().await.get(name)
             && at.elapsed() < self.ttl
         {
@@ -127,41 +97,5 @@ impl SecretSource for SecretsManagerSource {
                 .insert(name.to_string(), (Instant::now(), value.clone()));
         }
         Ok(value)
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn parses_credentials_and_names_missing_fields_without_values() {
-        let ok = parse_zoom_credentials(
-            "s",
-            &SecretString::from(
-                r#"{"account_id":"a","client_id":"c","client_secret":"TOPSECRET"}"#,
-            ),
-        )
-        .unwrap();
-        assert_eq!(ok.account_id, "a");
-        assert_eq!(ok.client_secret.expose_secret(), "TOPSECRET");
-        let e = parse_zoom_credentials(
-            "s",
-            &SecretString::from(r#"{"account_id":"a","client_secret":"TOPSECRET"}"#),
-        )
-        .unwrap_err();
-        let msg = e.to_string();
-        assert!(
-            msg.contains("client_id") && !msg.contains("TOPSECRET"),
-            "{msg}"
-        );
-        let e = parse_zoom_credentials(
-            "s",
-            &SecretString::from(r#"{"account_id":1,"client_id":"c","client_secret":"TOPSECRET"}"#),
-        )
-        .unwrap_err();
-        assert!(e.to_string().contains("account_id"));
-        let e = parse_zoom_credentials("s", &SecretString::from("TOPSECRET not json")).unwrap_err();
-        assert!(!e.to_string().contains("TOPSECRET"));
     }
 }

@@ -39,19 +39,6 @@ const REDRIVE_REASON: &str = "maxReceiveCount exceeded";
 /// SQS limits a message attribute value; reasons longer than this are cut.
 const MAX_REASON_BYTES: usize = 4096;
 
-/// Sends an undecodable message to the dead-letter queue (the downloader uses it for SQS
-/// records whose body is not a task, which a [`TaskQueue`] cannot express).
-#[async_trait]
-pub trait RawDeadLetters: Send + Sync {
-    /// Moves the message with `receipt` and `body` to the dead-letter queue with `reason`.
-    async fn dead_letter_raw(
-        &self,
-        receipt: &str,
-        body: &str,
-        reason: &str,
-    ) -> Result<(), QueueError>;
-}
-
 /// [`TaskQueue`] on an SQS standard queue and its dead-letter queue.
 #[derive(Clone)]
 pub struct SqsTaskQueue {
@@ -89,40 +76,6 @@ fn cut(s: &str, max: usize) -> &str {
         end -= 1;
     }
     &s[..end]
-}
-
-/// Turns a message of an SQS Lambda event into a [`Delivery`] (body = JSON task, receipt
-/// handle, `ApproximateReceiveCount`). Fails with [`QueueError::Malformed`] naming the
-/// message id when the body is not a task.
-pub fn delivery_from_sqs_message(
-    msg: &aws_lambda_events::sqs::SqsMessage,
-) -> Result<Delivery, QueueError> {
-    let id = msg.message_id.clone().unwrap_or_default();
-    let receipt = msg
-        .receipt_handle
-        .clone()
-        .ok_or_else(|| QueueError::Malformed {
-            id: id.clone(),
-            message: "no receipt handle".into(),
-        })?;
-    let body = msg.body.as_deref().ok_or_else(|| QueueError::Malformed {
-        id: id.clone(),
-        message: "no body".into(),
-    })?;
-    let task: DownloadTask = serde_json::from_str(body).map_err(|e| QueueError::Malformed {
-        id: id.clone(),
-        message: e.to_string(),
-    })?;
-    let receive_count = msg
-        .attributes
-        .get("ApproximateReceiveCount")
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(1);
-    Ok(Delivery {
-        task,
-        receipt,
-        receive_count,
-    })
 }
 
 impl SqsTaskQueue {
@@ -259,9 +212,11 @@ fn secs(d: Duration) -> i32 {
     d.min(MAX_VISIBILITY).as_secs_f64().ceil() as i32
 }
 
-#[async_trait]
-impl RawDeadLetters for SqsTaskQueue {
-    async fn dead_letter_raw(
+impl SqsTaskQueue {
+    /// Moves a message that is not a task (its raw `body`) to the dead-letter queue with
+    /// `reason`, then deletes it from the main queue by its `receipt`. (A [`TaskQueue`]
+    /// cannot express it: it only knows tasks.)
+    pub async fn dead_letter_raw(
         &self,
         receipt: &str,
         body: &str,

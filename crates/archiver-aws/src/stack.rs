@@ -16,8 +16,8 @@
 //! The tenant configuration is one [`TenantConfig`] as TOML or JSON (a document starting
 //! with `{` is JSON).
 
-use crate::{AwsError, AwsSettings, SecretsManagerSource};
-use archiver_core::{SecretError, TenantConfig, ZoomCredentials};
+use crate::{AwsError, AwsSettings};
+use archiver_core::TenantConfig;
 use aws_config::SdkConfig;
 
 fn env(name: &str) -> Option<String> {
@@ -134,24 +134,6 @@ pub async fn load_tenant_config(settings: &AwsSettings) -> Result<TenantConfig, 
     Err(AwsError::Settings(
         "set TENANT_CONFIG_S3_URI or TENANT_CONFIG_SSM_PARAM".into(),
     ))
-}
-
-/// The Zoom credentials of `tenant`: from the secret named by its `client_secret_ref`, else
-/// by `ZOOM_SECRET_ARN`. The secret holds `{"account_id","client_id","client_secret"}`.
-pub async fn zoom_credentials(
-    tenant: &TenantConfig,
-    secrets: &SecretsManagerSource,
-) -> Result<ZoomCredentials, SecretError> {
-    let name = tenant
-        .client_secret_ref
-        .clone()
-        .or_else(|| env("ZOOM_SECRET_ARN"))
-        .ok_or_else(|| {
-            SecretError::NotFound(
-                "neither client_secret_ref nor ZOOM_SECRET_ARN names a secret".into(),
-            )
-        })?;
-    secrets.zoom_credentials(&name).await
 }
 
 #[cfg(test)]

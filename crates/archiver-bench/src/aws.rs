@@ -624,18 +624,14 @@ async fn measure(label: &str, moto: &Moto, tenant: String, analyse: bool) -> Res
 /// Reconciles every tenant's due days and stores the reports, as `zoom-archiver reconcile`
 /// and the reconciler function do.
 async fn reconcile_all(app: &App) -> Result<()> {
-    use archiver_core::services::reconcile::store_report;
     for t in &app.tenants {
         let zoom = app.zooms.get(&t.id).context("a client per tenant")?;
-        let reports = app
-            .reconciler
-            .reconcile_due(t, zoom.as_ref())
-            .await
-            .map_err(|(_, e)| anyhow::anyhow!("reconciliation failed: {e}"))?;
-        for r in &reports {
-            store_report(app.ports.blobs.as_ref(), &t.id, r)
-                .await
-                .map_err(|e| anyhow::anyhow!("storing the report of {}: {e}", r.day))?;
+        let run = app.reconciler.run(t, zoom.as_ref(), None).await;
+        if let Some(e) = run.stopped {
+            bail!("reconciliation failed: {e}");
+        }
+        if let Some(p) = run.store_failures.first() {
+            bail!("{p}");
         }
     }
     Ok(())

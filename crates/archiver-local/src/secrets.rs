@@ -20,19 +20,8 @@ impl LocalSecretSource {
 #[async_trait]
 impl SecretSource for LocalSecretSource {
     async fn get(&self, name: &str) -> Result<SecretString, SecretError> {
-        if let Some(var) = name.strip_prefix("env:") {
-            return match std::env::var(var) {
-                Ok(v) if !v.trim().is_empty() => Ok(SecretString::from(v.trim().to_string())),
-                Ok(_) => Err(SecretError::Malformed {
-                    name: name.into(),
-                    message: "the variable is empty".into(),
-                }),
-                Err(std::env::VarError::NotPresent) => Err(SecretError::NotFound(name.into())),
-                Err(std::env::VarError::NotUnicode(_)) => Err(SecretError::Malformed {
-                    name: name.into(),
-                    message: "the variable is not valid UTF-8".into(),
-                }),
-            };
+        if name.starts_with("env:") {
+            return archiver_core::secret_from_env(name);
         }
         if let Some(path) = name.strip_prefix("file:") {
             let path = path.to_string();

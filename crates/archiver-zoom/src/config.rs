@@ -41,11 +41,7 @@ impl RetryPolicy {
     /// The jittered exponential backoff before retry number `retry` (0-based):
     /// a uniform value in `[d/2, d]` where `d = min(max_delay, base_delay * 2^retry)`.
     pub fn backoff(&self, retry: u32) -> Duration {
-        let factor = 1u32.checked_shl(retry.min(20)).unwrap_or(u32::MAX);
-        let d = self.base_delay.saturating_mul(factor).min(self.max_delay);
-        let half = d / 2;
-        let nanos = u64::try_from(half.as_nanos()).unwrap_or(u64::MAX);
-        half + Duration::from_nanos(fastrand::u64(0..=nanos))
+        archiver_core::services::backoff(retry + 1, self.base_delay, self.max_delay)
     }
 }
 
@@ -132,6 +128,18 @@ impl ZoomClientConfig {
             "https://zoom.us/oauth/token",
             credentials,
         )
+    }
+
+    /// The client configuration of `tenant`: its endpoints and forward proxy, default
+    /// settings otherwise (what every process of the archive builds).
+    pub fn for_tenant(tenant: &archiver_core::TenantConfig, credentials: ZoomCredentials) -> Self {
+        let mut cfg = Self::with_urls(
+            tenant.api_base_url.clone(),
+            tenant.oauth_url.clone(),
+            credentials,
+        );
+        cfg.proxy = tenant.proxy.clone();
+        cfg
     }
 
     /// Given endpoints with default settings (no proxy, default retries, 10 s / 60 s timeouts, 300 per page).

@@ -1,8 +1,9 @@
 //! Composition root of the command-line process: adapters, Zoom clients, services.
 
 use crate::config::FileConfig;
-use anyhow::{Context, Result, bail};
+use anyhow::{Context, Result};
 use archiver_core::services::budget::BudgetedZoom;
+use archiver_core::services::credentials::zoom_credentials;
 use archiver_core::services::downloader::{DownloadSettings, Downloader};
 use archiver_core::services::poller::{PollOptions, PollReport, Poller};
 use archiver_core::services::reconcile::Reconciler;
@@ -15,7 +16,6 @@ use archiver_local::{
     FsBlobStore, LocalSecretSource, SqliteMetaStore, SqliteQuotaLedger, SqliteTaskQueue,
 };
 use archiver_zoom::{ZoomClient, ZoomClientConfig};
-use secrecy::SecretString;
 use std::sync::Arc;
 
 /// Everything one process needs: ports, services, Zoom clients.
@@ -50,41 +50,17 @@ pub fn location(cfg: &FileConfig) -> String {
     })
 }
 
-/// Reads a tenant's client secret from where its config says.
-pub async fn client_secret(t: &TenantConfig, secrets: &dyn SecretSource) -> Result<SecretString> {
-    if let Some(s) = &t.client_secret {
-        return Ok(s.clone());
-    }
-    if let Some(env) = &t.client_secret_env {
-        let v = std::env::var(env).with_context(|| {
-            format!(
-                "tenant {}: environment variable {env} (client_secret_env) is not set",
-                t.id
-            )
-        })?;
-        return Ok(SecretString::from(v));
-    }
-    if let Some(name) = &t.client_secret_ref {
-        return secrets
-            .get(name)
-            .await
-            .with_context(|| format!("tenant {}: client_secret_ref", t.id));
-    }
-    bail!("tenant {}: no client secret configured", t.id)
-}
-
-/// Builds the Zoom client of every tenant.
+/// Builds the Zoom client of every tenant, its credentials read from `secrets` by the one
+/// rule ([`archiver_core::services::credentials`]).
 pub async fn zoom_clients(
     tenants: &[TenantConfig],
     secrets: &dyn SecretSource,
 ) -> Result<ZoomClients> {
     let mut zooms = ZoomClients::new();
     for t in tenants {
-        let creds = ZoomCredentials {
-            account_id: t.account_id.clone(),
-            client_id: t.client_id.clone(),
-            client_secret: client_secret(t, secrets).await?,
-        };
+        let creds = zoom_credentials(t, secrets)
+            .await
+            .with_context(|| format!("tenant {}: reading the Zoom credentials", t.id))?;
         zooms.insert(t.id.clone(), zoom_client(t, creds)?);
     }
     Ok(zooms)
@@ -92,9 +68,7 @@ pub async fn zoom_clients(
 
 /// Builds one tenant's Zoom client.
 pub fn zoom_client(t: &TenantConfig, creds: ZoomCredentials) -> Result<Arc<dyn ZoomApi>> {
-    let mut cfg = ZoomClientConfig::with_urls(t.api_base_url.clone(), t.oauth_url.clone(), creds);
-    cfg.proxy = t.proxy.clone();
-    let client = ZoomClient::new(cfg)
+    let client = ZoomClient::new(ZoomClientConfig::for_tenant(t, creds))
         .with_context(|| format!("tenant {}: building the Zoom client", t.id))?;
     Ok(Arc::new(client) as Arc<dyn ZoomApi>)
 }
@@ -140,31 +114,7 @@ impl App {
         let adapters = archiver_aws::connect(settings, clock.clone())
             .await
             .context("connecting to AWS")?;
-        let mut zooms = ZoomClients::new();
-        for t in &cfg.tenants {
-            let creds = match &t.client_secret_ref {
-                Some(name) => {
-                    let c = adapters
-                        .secrets
-                        .zoom_credentials(name)
-                        .await
-                        .with_context(|| format!("tenant {}: client_secret_ref", t.id))?;
-                    if c.account_id != t.account_id || c.client_id != t.client_id {
-                        bail!(
-                            "tenant {}: secret {name:?} holds another account or client id than the configuration",
-                            t.id
-                        );
-                    }
-                    c
-                }
-                None => ZoomCredentials {
-                    account_id: t.account_id.clone(),
-                    client_id: t.client_id.clone(),
-                    client_secret: client_secret(t, adapters.secrets.as_ref()).await?,
-                },
-            };
-            zooms.insert(t.id.clone(), zoom_client(t, creds)?);
-        }
+        let zooms = zoom_clients(&cfg.tenants, adapters.secrets.as_ref()).await?;
         let ledger: Arc<dyn QuotaLedger> = adapters.quota.clone();
         let ports = adapters.ports(clock);
         Ok(Self::assemble(cfg, ports, zooms, ledger))

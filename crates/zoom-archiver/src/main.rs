@@ -341,7 +341,6 @@ async fn reconcile(
     day: Option<chrono::NaiveDate>,
     only: Option<&str>,
 ) -> Result<ExitCode> {
-    use archiver_core::services::reconcile::store_report;
     let mut reports = Vec::new();
     let mut problems = Vec::new();
     for t in &app.tenants {
@@ -351,31 +350,16 @@ async fn reconcile(
         let Some(zoom) = app.zooms.get(&t.id) else {
             continue;
         };
-        let result = match day {
-            Some(d) => app
-                .reconciler
-                .reconcile_day(t, zoom.as_ref(), d)
-                .await
-                .map(|r| vec![r])
-                .map_err(|e| (Vec::new(), e)),
-            None => app.reconciler.reconcile_due(t, zoom.as_ref()).await,
-        };
-        let (done, err) = match result {
-            Ok(v) => (v, None),
-            Err((v, e)) => (v, Some(e)),
-        };
-        for r in &done {
-            if let Err(e) = store_report(app.ports.blobs.as_ref(), &t.id, r).await {
-                problems.push(format!(
-                    "tenant {}: storing the report of {}: {e}",
-                    t.id, r.day
-                ));
-            }
-        }
-        reports.extend(done);
-        if let Some(e) = err {
+        let run = app.reconciler.run(t, zoom.as_ref(), day).await;
+        problems.extend(
+            run.store_failures
+                .iter()
+                .map(|p| format!("tenant {}: {p}", t.id)),
+        );
+        if let Some(e) = run.stopped {
             problems.push(format!("tenant {}: {e}", t.id));
         }
+        reports.extend(run.days);
     }
     println!(
         "{:<16} {:<10} {:<9} {:>9} {:>13} {:>13} {:>8}  final",

@@ -17,15 +17,16 @@
 //! If moving a record fails (SQS error), the record is reported as failed and SQS delivers it
 //! again; the redrive policy dead-letters it after `maxReceiveCount` deliveries.
 
-use archiver_aws::{RawDeadLetters, delivery_from_sqs_message};
-use archiver_core::services::downloader::{Downloader, TaskOutcome};
-use archiver_core::{QueueError, TaskQueue, ZoomApi};
-use aws_lambda_events::sqs::{BatchItemFailure, SqsBatchResponse, SqsEvent, SqsMessage};
+use archiver_core::services::downloader::{DownloadSettings, Downloader, TaskOutcome};
+use archiver_core::{TaskQueue, ZoomApi};
+use archiver_lambda::sqs::{RecordResult, batch_response, delivery_or_dead_letter, settle};
+use archiver_lambda::{HandlerError, RawDeadLetters, Stack};
+use aws_lambda_events::sqs::{SqsBatchResponse, SqsEvent, SqsMessage};
 use futures::StreamExt;
-use lambda_runtime::{Error, LambdaEvent};
+use lambda_runtime::LambdaEvent;
 use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime};
-use tracing::{Instrument, error, info, warn};
+use tracing::{Instrument, info, warn};
 
 /// Records of one batch processed concurrently.
 pub const CONCURRENCY: usize = 2;
@@ -77,38 +78,35 @@ pub struct DownloaderEnv {
     pub deadline_margin: Duration,
 }
 
-enum RecordResult {
-    Ok,
-    Failed,
+impl DownloaderEnv {
+    /// The function's environment on a deployed stack: the downloader (media analysis on,
+    /// this execution environment's worker id) over the stack's ports, its queue for
+    /// visibility changes and dead letters, its budgeted Zoom client.
+    pub fn from_stack(stack: &Stack) -> Result<Self, String> {
+        let settings = DownloadSettings {
+            worker_id: stack.instance_id(),
+            ..DownloadSettings::default()
+        };
+        Ok(DownloaderEnv {
+            downloader: Downloader::new(stack.ports.clone(), settings)
+                .with_analyser(Arc::new(archiver_media::BlobAnalyser::new())),
+            queue: stack.aws.queue.clone(),
+            raw_dead_letters: stack.aws.queue.clone(),
+            zoom: stack.zoom.clone(),
+            deadline_margin: deadline_margin_from_env()?,
+        })
+    }
 }
 
 async fn process(env: &DownloaderEnv, msg: &SqsMessage, deadline: Option<Instant>) -> RecordResult {
-    let message_id = msg.message_id.clone().unwrap_or_default();
-    let delivery = match delivery_from_sqs_message(msg) {
+    let delivery = match delivery_or_dead_letter(msg, env.raw_dead_letters.as_ref()).await {
         Ok(d) => d,
-        Err(e) => {
-            let reason = e.to_string();
-            warn!(message_id = %message_id, error = %reason, "record is not a download task; dead-lettering it");
-            let Some(receipt) = msg.receipt_handle.as_deref() else {
-                error!(message_id = %message_id, "record has no receipt handle");
-                return RecordResult::Failed;
-            };
-            return match env
-                .raw_dead_letters
-                .dead_letter_raw(receipt, msg.body.as_deref().unwrap_or(""), &reason)
-                .await
-            {
-                Ok(()) => RecordResult::Ok,
-                Err(e) => {
-                    error!(message_id = %message_id, error = %e, "dead-lettering a malformed record failed");
-                    RecordResult::Failed
-                }
-            };
-        }
+        Err(result) => return result,
     };
     let t = &delivery.task;
-    let span = tracing::info_span!("record", message_id = %message_id, tenant = %t.tenant, source = %t.source, file_id = %t.file_id, task_id = %t.task_id);
-    let r: Result<RecordResult, QueueError> = async {
+    let message_id = msg.message_id.as_deref().unwrap_or_default();
+    let span = tracing::info_span!("record", message_id, tenant = %t.tenant, source = %t.source, file_id = %t.file_id, task_id = %t.task_id);
+    async {
         let outcome = if deadline.is_some_and(|d| Instant::now() >= d) {
             TaskOutcome::Retry {
                 after: Duration::ZERO,
@@ -119,36 +117,26 @@ async fn process(env: &DownloaderEnv, msg: &SqsMessage, deadline: Option<Instant
                 .handle_until(&delivery, &*env.zoom, deadline)
                 .await
         };
-        match outcome {
-            TaskOutcome::Done(what) => {
-                info!(outcome = "done", detail = %what, "task done");
-                Ok(RecordResult::Ok)
-            }
+        match &outcome {
+            TaskOutcome::Done(what) => info!(outcome = "done", detail = %what, "task done"),
             TaskOutcome::Retry { after, reason } => {
-                info!(outcome = "retry", after_secs = after.as_secs(), reason = %reason, "task will be retried");
-                env.queue.retry_later(&delivery.receipt, after).await?;
-                Ok(RecordResult::Failed)
+                info!(outcome = "retry", after_secs = after.as_secs(), reason = %reason, "task will be retried")
             }
             TaskOutcome::DeadLetter { reason } => {
-                warn!(outcome = "dead_letter", reason = %reason, "task dead-lettered");
-                env.queue.dead_letter(&delivery, &reason).await?;
-                Ok(RecordResult::Ok)
+                warn!(outcome = "dead_letter", reason = %reason, "task dead-lettered")
             }
         }
+        settle(env.queue.as_ref(), &delivery, &outcome).await
     }
     .instrument(span)
-    .await;
-    r.unwrap_or_else(|e| {
-        error!(message_id = %message_id, error = %e, "queue operation failed; the record will be delivered again");
-        RecordResult::Failed
-    })
+    .await
 }
 
 /// Handles one SQS batch; the response lists the records to keep on the queue.
 pub async fn handle(
     env: &DownloaderEnv,
     event: LambdaEvent<SqsEvent>,
-) -> Result<SqsBatchResponse, Error> {
+) -> Result<SqsBatchResponse, HandlerError> {
     let deadline = upload_deadline(event.context.deadline(), env.deadline_margin);
     let records = event.payload.records;
     let results: Vec<(Option<String>, RecordResult)> = futures::stream::iter(records.iter())
@@ -156,18 +144,7 @@ pub async fn handle(
         .buffer_unordered(CONCURRENCY)
         .collect()
         .await;
-    let mut response = SqsBatchResponse::default();
-    for (id, r) in results {
-        if let RecordResult::Failed = r {
-            let mut f = BatchItemFailure::default();
-            f.item_identifier = id.unwrap_or_default();
-            response.batch_item_failures.push(f);
-        }
-    }
-    response
-        .batch_item_failures
-        .sort_by(|a, b| a.item_identifier.cmp(&b.item_identifier));
-    Ok(response)
+    Ok(batch_response(results))
 }
 
 #[cfg(test)]

@@ -1,11 +1,11 @@
 //! The downloader handler on the fixture SQS batch, with in-memory ports.
 
-use archiver_aws::RawDeadLetters;
 use archiver_core::services::downloader::{DownloadSettings, Downloader};
 use archiver_core::{
     ArchiveDateType, ArchiveMeeting, Clock, Download, MetaStore, Page, PhoneRecording, Ports,
     QueueError, TaskQueue, Window, ZoomApi, ZoomError,
 };
+use archiver_lambda::RawDeadLetters;
 use archiver_testkit::{ManualClock, MemBlobStore, MemMetaStore, MemTaskQueue, fixtures};
 use async_trait::async_trait;
 use aws_lambda_events::sqs::SqsEvent;

@@ -6,8 +6,9 @@
 
 use archiver_core::services::poller::{PollOptions, PollReport, Poller};
 use archiver_core::{Source, TenantConfig, ZoomApi};
+use archiver_lambda::{HandlerError, Stack};
 use aws_lambda_events::eventbridge::EventBridgeEvent;
-use lambda_runtime::{Error, LambdaEvent};
+use lambda_runtime::LambdaEvent;
 use serde::{Deserialize, Serialize};
 use std::sync::Arc;
 use tracing::{Instrument, error, info};
@@ -53,6 +54,22 @@ pub struct PollerEnv {
     pub options: PollOptions,
 }
 
+impl PollerEnv {
+    /// The function's environment on a deployed stack: the poller over the stack's ports,
+    /// its tenant and budgeted Zoom client, this execution environment as lease owner.
+    pub fn from_stack(stack: &Stack) -> Self {
+        PollerEnv {
+            poller: Poller::new(stack.ports.clone(), stack.location.clone()),
+            tenant: stack.tenant.clone(),
+            zoom: stack.zoom.clone(),
+            options: PollOptions {
+                owner: stack.instance_id(),
+                ..PollOptions::default()
+            },
+        }
+    }
+}
+
 /// One source's result, as returned to the invoker.
 #[derive(Debug, Serialize)]
 pub struct SourceResult {
@@ -65,18 +82,25 @@ pub struct SourceResult {
 }
 
 /// Polls the requested sources; fails (so the invocation is counted as an error and
-/// alarmed) when any source failed, after trying them all.
+/// alarmed) when any source failed, after trying them all: `Retryable` when every failure
+/// may pass, `NonRetryable` for a bad input or a failure that will not.
 pub async fn handle(
     env: &PollerEnv,
     event: LambdaEvent<serde_json::Value>,
-) -> Result<Vec<SourceResult>, Error> {
+) -> Result<Vec<SourceResult>, HandlerError> {
     let input: PollerInput = serde_json::from_value(event.payload).map_err(|e| {
-        format!("the poller input is neither a scheduled event nor {{\"source\": ...}}: {e}")
+        HandlerError::permanent(format!(
+            "the poller input is neither a scheduled event nor {{\"source\": ...}}: {e}"
+        ))
     })?;
     let sources = input.sources(&env.tenant);
     if let Some(s) = sources.iter().find(|s| !env.tenant.sources.contains(s)) {
-        return Err(format!("source {s} is not configured for tenant {}", env.tenant.id).into());
+        return Err(HandlerError::permanent(format!(
+            "source {s} is not configured for tenant {}",
+            env.tenant.id
+        )));
     }
+    let mut all_retryable = true;
     let mut results = Vec::new();
     for source in sources {
         let span = tracing::info_span!("poll", tenant = %env.tenant.id, source = %source, request_id = %event.context.request_id);
@@ -103,6 +127,7 @@ pub async fn handle(
             }
             Err(e) => {
                 error!(error = %e, retryable = e.is_retryable(), "poll failed");
+                all_retryable &= e.is_retryable();
                 results.push(SourceResult {
                     source,
                     report: None,
@@ -118,6 +143,9 @@ pub async fn handle(
     if failed.is_empty() {
         Ok(results)
     } else {
-        Err(failed.join("; ").into())
+        Err(HandlerError {
+            message: failed.join("; "),
+            retryable: all_retryable,
+        })
     }
 }

@@ -8,65 +8,60 @@
 //! open and is done by a later tick after 00:00 UTC; the handler still succeeds (nothing
 //! is lost, and a Lambda retry would only spend more budget).
 
-use archiver_core::services::reconcile::{DayReport, Reconciler, store_report};
-use archiver_core::{BlobStore, TenantConfig, ZoomApi};
-use lambda_runtime::{Error, LambdaEvent};
+use archiver_core::services::reconcile::Reconciler;
+use archiver_core::{TenantConfig, ZoomApi};
+use archiver_lambda::{HandlerError, Stack};
+use lambda_runtime::LambdaEvent;
 use std::sync::Arc;
 use tracing::{info, warn};
 
 /// What the handler needs, built once per cold start.
 pub struct ReconcilerEnv {
-    /// The reconciler.
+    /// The reconciler (it stores each day's report in the stack's bucket).
     pub reconciler: Reconciler,
-    /// Where reports go.
-    pub blobs: Arc<dyn BlobStore>,
     /// The stack's tenant.
     pub tenant: TenantConfig,
     /// The tenant's (budgeted) Zoom client.
     pub zoom: Arc<dyn ZoomApi>,
 }
 
-/// Handles a schedule tick (or `{"day": "YYYY-MM-DD"}`).
+impl ReconcilerEnv {
+    /// The function's environment on a deployed stack.
+    pub fn from_stack(stack: &Stack) -> Self {
+        ReconcilerEnv {
+            reconciler: Reconciler::new(stack.ports.clone(), stack.location.clone()),
+            tenant: stack.tenant.clone(),
+            zoom: stack.zoom.clone(),
+        }
+    }
+}
+
+/// Handles a schedule tick (or `{"day": "YYYY-MM-DD"}`). A bad input is `NonRetryable`; a
+/// report that could not be stored is `Retryable` (the days stay reconciled; a rerun
+/// stores a new report).
 pub async fn handle(
     env: &ReconcilerEnv,
     event: LambdaEvent<serde_json::Value>,
-) -> Result<serde_json::Value, Error> {
-    let day =
-        match event.payload.get("day").and_then(|d| d.as_str()) {
-            Some(d) => Some(d.parse::<chrono::NaiveDate>().map_err(|e| {
-                Error::from(format!("input field day {d:?} is not YYYY-MM-DD: {e}"))
-            })?),
-            None => None,
-        };
+) -> Result<serde_json::Value, HandlerError> {
+    let day = match event.payload.get("day").and_then(|d| d.as_str()) {
+        Some(d) => Some(d.parse::<chrono::NaiveDate>().map_err(|e| {
+            HandlerError::permanent(format!("input field day {d:?} is not YYYY-MM-DD: {e}"))
+        })?),
+        None => None,
+    };
     let t = &env.tenant;
-    let result = match day {
-        Some(d) => env
-            .reconciler
-            .reconcile_day(t, env.zoom.as_ref(), d)
-            .await
-            .map(|r| vec![r])
-            .map_err(|e| (Vec::new(), e)),
-        None => env.reconciler.reconcile_due(t, env.zoom.as_ref()).await,
-    };
-    let (done, deferred): (Vec<DayReport>, Option<String>) = match result {
-        Ok(v) => (v, None),
-        Err((v, e)) => {
-            warn!(tenant = %t.id, error = %e, "reconciliation stopped; the day stays open");
-            (v, Some(e.to_string()))
-        }
-    };
-    let mut keys = Vec::new();
-    for r in &done {
-        let key = store_report(env.blobs.as_ref(), &t.id, r)
-            .await
-            .map_err(|e| Error::from(format!("storing the report of {}: {e}", r.day)))?;
-        keys.push(key.to_string());
+    let run = env.reconciler.run(t, env.zoom.as_ref(), day).await;
+    if let Some(e) = &run.stopped {
+        warn!(tenant = %t.id, error = %e, "reconciliation stopped; the day stays open");
     }
-    info!(tenant = %t.id, request_id = %event.context.request_id, days = done.len(), "reconciled");
+    if !run.store_failures.is_empty() {
+        return Err(HandlerError::retryable(run.store_failures.join("; ")));
+    }
+    info!(tenant = %t.id, request_id = %event.context.request_id, days = run.days.len(), "reconciled");
     Ok(serde_json::json!({
         "tenant": t.id.as_str(),
-        "reports": keys,
-        "days": done,
-        "stopped": deferred,
+        "reports": run.report_keys.iter().map(|k| k.to_string()).collect::<Vec<_>>(),
+        "days": run.days,
+        "stopped": run.stopped.map(|e| e.to_string()),
     }))
 }

@@ -42,7 +42,6 @@ async fn a_tick_reconciles_due_days_and_stores_reports() {
     .unwrap();
     let env = ReconcilerEnv {
         reconciler: Reconciler::new(ports.clone(), "test"),
-        blobs: blobs.clone(),
         tenant,
         zoom: Arc::new(zoom) as Arc<dyn ZoomApi>,
     };

@@ -43,3 +43,21 @@ pub trait SecretSource: Send + Sync {
     /// Reads the secret called `name`.
     async fn get(&self, name: &str) -> Result<SecretString, SecretError>;
 }
+
+/// Reads the secret `env:VAR` from the process environment (what every [`SecretSource`]
+/// answers for a name starting with `env:`). `NotFound` when unset; the value is trimmed.
+pub fn secret_from_env(name: &str) -> Result<SecretString, SecretError> {
+    let var = name.strip_prefix("env:").unwrap_or(name);
+    match std::env::var(var) {
+        Ok(v) if !v.trim().is_empty() => Ok(SecretString::from(v.trim().to_string())),
+        Ok(_) => Err(SecretError::Malformed {
+            name: name.into(),
+            message: "the variable is empty".into(),
+        }),
+        Err(std::env::VarError::NotPresent) => Err(SecretError::NotFound(name.into())),
+        Err(std::env::VarError::NotUnicode(_)) => Err(SecretError::Malformed {
+            name: name.into(),
+            message: "the variable is not valid UTF-8".into(),
+        }),
+    }
+}

@@ -7,20 +7,26 @@
 //!   once, queues downloads only for new files, advances the watermark conditionally.
 //! - [`downloader`]: claims a file, streams it from Zoom into the object store with
 //!   verification, records the outcome and fills the CDRs.
+//! - [`credentials`]: where a tenant's Zoom credentials come from (one rule for the CLI
+//!   and the functions).
 //! - [`budget`]: counts Zoom calls per account, category and UTC day and keeps within
 //!   this system's share of Zoom's daily limits.
 //! - [`reconcile`]: finds calls and meetings of recorded users without a recording and
 //!   writes "recording failed" CDRs; per-day reports.
+//! - [`settle`]: what a task's outcome does to its delivery on the queue (shared by the
+//!   local drain and the downloader Lambda).
 //! - [`runner`]: drains the queue with a bounded number of workers (local process and
 //!   `run --once`; on AWS the Lambda runtime plays this role).
 
 pub mod budget;
+pub mod credentials;
 pub mod downloader;
 pub mod participants;
 pub mod poller;
 pub mod reconcile;
 pub mod runner;
 pub mod select;
+pub mod settle;
 
 use crate::ports::MetaError;
 use std::time::Duration;
@@ -28,12 +34,18 @@ use std::time::Duration;
 /// How often a compare-and-set loop retries before giving up.
 pub(crate) const CAS_ATTEMPTS: usize = 8;
 
-/// Jittered exponential backoff: `base * 2^(attempt-1)`, capped, ±20 %.
+/// Jittered exponential backoff before retry number `attempt` (1-based): a uniform value in
+/// `[d/2, d]` where `d = min(max, base * 2^(attempt-1))` ("equal jitter": never less than
+/// half the exponential step, so retries of many clients spread without bunching at zero).
+/// The one backoff of the project: the downloader's retries and the Zoom client's own.
 pub fn backoff(attempt: u32, base: Duration, max: Duration) -> Duration {
-    let exp = base.saturating_mul(1u32 << attempt.saturating_sub(1).min(20));
-    let capped = exp.min(max);
-    let jitter = 0.8 + fastrand::f64() * 0.4;
-    capped.mul_f64(jitter)
+    let factor = 1u32
+        .checked_shl(attempt.saturating_sub(1).min(20))
+        .unwrap_or(u32::MAX);
+    let d = base.saturating_mul(factor).min(max);
+    let half = d / 2;
+    let nanos = u64::try_from(half.as_nanos()).unwrap_or(u64::MAX);
+    half + Duration::from_nanos(fastrand::u64(0..=nanos))
 }
 
 pub(crate) fn is_conflict(e: &MetaError) -> bool {

@@ -905,41 +905,95 @@ fn parties<'a>(tenant: &'a TenantConfig, it: &CallHistoryItem) -> Vec<&'a UserCo
     out
 }
 
-/// Stores a day report as JSON in the object store, at
-/// `{tenant}/reports/reconcile/{day}/{reconciled_at}.json` (create-only: every run keeps
-/// its own report). Returns the key.
-pub async fn store_report(
-    blobs: &dyn crate::ports::BlobStore,
-    tenant: &crate::domain::TenantId,
-    report: &DayReport,
-) -> Result<crate::domain::ObjectKey, String> {
-    use crate::ports::{BodyExpectations, ObjectMeta, VerifiedBody};
-    let key = crate::domain::ObjectKey::parse(format!(
-        "{tenant}/reports/reconcile/{}/{}.json",
-        report.day,
-        report.reconciled_at.format("%Y%m%dT%H%M%S%.3fZ")
-    ))
-    .map_err(|e| e.to_string())?;
-    let json = serde_json::to_vec_pretty(report).map_err(|e| e.to_string())?;
-    let size = json.len() as u64;
-    let body = futures::stream::iter([Ok::<_, std::io::Error>(bytes::Bytes::from(json))]);
-    let body = VerifiedBody::new(
-        Box::pin(body),
-        BodyExpectations {
-            kind: crate::domain::ContentKind::Document,
-            size: Some(size),
-        },
-    );
-    let meta = ObjectMeta {
-        tenant: tenant.clone(),
-        source: Source::Meetings,
-        conversation_id: "reconciliation".into(),
-        file_id: format!("report-{}", report.day),
-        content_type: Some("application/json".into()),
-    };
-    blobs
-        .put_stream(&key, &meta, body)
-        .await
+impl Reconciler {
+    /// One run, as the CLI's `reconcile` and the reconciler function do it: `day` alone
+    /// (final or not), else every due day ([`Reconciler::reconcile_due`]); each day's
+    /// report is stored ([`Reconciler::store_report`]). A report that cannot be stored is
+    /// listed in `store_failures` and the others are still stored.
+    pub async fn run(
+        &self,
+        tenant: &TenantConfig,
+        zoom: &dyn ZoomApi,
+        day: Option<NaiveDate>,
+    ) -> RunReport {
+        let result = match day {
+            Some(d) => self
+                .reconcile_day(tenant, zoom, d)
+                .await
+                .map(|r| vec![r])
+                .map_err(|e| (Vec::new(), e)),
+            None => self.reconcile_due(tenant, zoom).await,
+        };
+        let (days, stopped) = match result {
+            Ok(v) => (v, None),
+            Err((v, e)) => (v, Some(e)),
+        };
+        let mut run = RunReport {
+            stopped,
+            ..RunReport::default()
+        };
+        for r in &days {
+            match self.store_report(&tenant.id, r).await {
+                Ok(key) => run.report_keys.push(key),
+                Err(e) => run
+                    .store_failures
+                    .push(format!("storing the report of {}: {e}", r.day)),
+            }
+        }
+        run.days = days;
+        run
+    }
+
+    /// Stores a day report as JSON in the object store, at
+    /// `{tenant}/reports/reconcile/{day}/{reconciled_at}.json` (create-only: every run
+    /// keeps its own report). Returns the key.
+    pub async fn store_report(
+        &self,
+        tenant: &crate::domain::TenantId,
+        report: &DayReport,
+    ) -> Result<crate::domain::ObjectKey, String> {
+        use crate::ports::{BodyExpectations, ObjectMeta, VerifiedBody};
+        let key = crate::domain::ObjectKey::parse(format!(
+            "{tenant}/reports/reconcile/{}/{}.json",
+            report.day,
+            report.reconciled_at.format("%Y%m%dT%H%M%S%.3fZ")
+        ))
         .map_err(|e| e.to_string())?;
-    Ok(key)
+        let json = serde_json::to_vec_pretty(report).map_err(|e| e.to_string())?;
+        let size = json.len() as u64;
+        let body = futures::stream::iter([Ok::<_, std::io::Error>(bytes::Bytes::from(json))]);
+        let body = VerifiedBody::new(
+            Box::pin(body),
+            BodyExpectations {
+                kind: crate::domain::ContentKind::Document,
+                size: Some(size),
+            },
+        );
+        let meta = ObjectMeta {
+            tenant: tenant.clone(),
+            source: Source::Meetings,
+            conversation_id: "reconciliation".into(),
+            file_id: format!("report-{}", report.day),
+            content_type: Some("application/json".into()),
+        };
+        self.ports
+            .blobs
+            .put_stream(&key, &meta, body)
+            .await
+            .map_err(|e| e.to_string())?;
+        Ok(key)
+    }
+}
+
+/// What one [`Reconciler::run`] did.
+#[derive(Debug, Default)]
+pub struct RunReport {
+    /// The days reconciled, in order.
+    pub days: Vec<DayReport>,
+    /// Where their reports were stored.
+    pub report_keys: Vec<crate::domain::ObjectKey>,
+    /// Why the run stopped before the last due day (a deferred day is retried later).
+    pub stopped: Option<ReconcileError>,
+    /// Reports that could not be stored, with the reason.
+    pub store_failures: Vec<String>,
 }

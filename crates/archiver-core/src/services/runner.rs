@@ -9,6 +9,7 @@
 //! limit that resets at 00:00 UTC).
 
 use super::downloader::{Downloader, TaskOutcome};
+use super::settle::{Ack, apply_outcome};
 use crate::domain::{DownloadTask, TenantId};
 use crate::ports::{Clock, Delivery, QueueError, TaskQueue, ZoomApi};
 use futures::StreamExt;
@@ -154,23 +155,15 @@ pub async fn drain(
                 if let Some(cb) = on_outcome {
                     cb(&delivery, &outcome);
                 }
-                let applied = match &outcome {
-                    TaskOutcome::Done(detail) => {
-                        report.lock().unwrap().done.push(TaskResult { task: delivery.task.clone(), detail: detail.clone() });
-                        queue.ack(&delivery.receipt).await
-                    }
-                    TaskOutcome::Retry { after, .. } => {
-                        report.lock().unwrap().retries += 1;
-                        queue.retry_later(&delivery.receipt, *after).await
-                    }
-                    TaskOutcome::DeadLetter { reason } => {
-                        report.lock().unwrap().dead.push(TaskResult { task: delivery.task.clone(), detail: reason.clone() });
-                        queue.dead_letter(&delivery, reason).await
-                    }
-                };
+                match &outcome {
+                    TaskOutcome::Done(detail) => report.lock().unwrap().done.push(TaskResult { task: delivery.task.clone(), detail: detail.clone() }),
+                    TaskOutcome::Retry { .. } => report.lock().unwrap().retries += 1,
+                    TaskOutcome::DeadLetter { reason } => report.lock().unwrap().dead.push(TaskResult { task: delivery.task.clone(), detail: reason.clone() }),
+                }
+                let applied = apply_outcome(queue, &delivery, &outcome, Ack::Explicit).await;
                 busy.fetch_sub(1, Ordering::SeqCst);
                 match applied {
-                    Ok(()) => {}
+                    Ok(_) => {}
                     Err(QueueError::StaleReceipt(r)) => warn!(receipt = %r, "task was redelivered meanwhile; its new delivery decides"),
                     Err(e) => {
                         error!(error = %e, "applying a task outcome failed; the task will be redelivered");
