@@ -56,7 +56,8 @@ impl MetaStore for CrashBeforeArchivedWrite {
                 .is_ok()
         {
             return Err(MetaError::Backend {
-                message: "simulated crash after the upload".into(),
+                what: "update_file".into(),
+                source: "simulated crash after the upload".into(),
                 retryable: true,
             });
         }

@@ -197,14 +197,16 @@ impl DynamoMetaStore {
 
     fn backend(&self, what: &str, f: Failure) -> MetaError {
         MetaError::Backend {
-            message: format!("{what} on table {}: {}", self.table, f.message),
+            what: format!("{what} on table {}", self.table),
             retryable: f.retryable,
+            source: f.into_source(),
         }
     }
 
     fn encode<T: Serialize>(&self, what: &str, v: &T) -> Result<Item, MetaError> {
         serde_dynamo::to_item(v).map_err(|e| MetaError::Backend {
-            message: format!("encoding {what} for table {}: {e}", self.table),
+            what: format!("encoding {what} for table {}", self.table),
+            source: Box::new(e),
             retryable: false,
         })
     }
@@ -251,7 +253,7 @@ impl DynamoMetaStore {
                 if service {
                     Ok(false)
                 } else {
-                    Err(self.backend(&format!("PutItem {label}"), Failure::of(&e)))
+                    Err(self.backend(&format!("PutItem {label}"), Failure::of(e)))
                 }
             }
         }
@@ -268,7 +270,7 @@ impl DynamoMetaStore {
             .consistent_read(true)
             .send()
             .await
-            .map_err(|e| self.backend(&label, Failure::of(&e)))?;
+            .map_err(|e| self.backend(&label, Failure::of(e)))?;
         Ok(out.item)
     }
 
@@ -310,7 +312,7 @@ impl DynamoMetaStore {
             let out = req
                 .send()
                 .await
-                .map_err(|e| self.backend(&label, Failure::of(&e)))?;
+                .map_err(|e| self.backend(&label, Failure::of(e)))?;
             items.extend(out.items.unwrap_or_default());
             match out.last_evaluated_key {
                 Some(k) if !k.is_empty() => start = Some(k),
@@ -334,7 +336,7 @@ impl DynamoMetaStore {
                 .set_exclusive_start_key(start.take())
                 .send()
                 .await
-                .map_err(|e| self.backend(&format!("Scan kind={kind}"), Failure::of(&e)))?;
+                .map_err(|e| self.backend(&format!("Scan kind={kind}"), Failure::of(e)))?;
             items.extend(out.items.unwrap_or_default());
             match out.last_evaluated_key {
                 Some(k) if !k.is_empty() => start = Some(k),
@@ -640,7 +642,7 @@ impl MetaStore for DynamoMetaStore {
             {
                 Ok(false)
             }
-            Err(e) => Err(self.backend(&format!("PutItem lease {name}"), Failure::of(&e))),
+            Err(e) => Err(self.backend(&format!("PutItem lease {name}"), Failure::of(e))),
         }
     }
 
@@ -664,7 +666,7 @@ impl MetaStore for DynamoMetaStore {
             {
                 Ok(())
             }
-            Err(e) => Err(self.backend(&format!("DeleteItem lease {name}"), Failure::of(&e))),
+            Err(e) => Err(self.backend(&format!("DeleteItem lease {name}"), Failure::of(e))),
         }
     }
 
@@ -707,7 +709,7 @@ impl MetaStore for DynamoMetaStore {
             .item("ttl", n(expires.timestamp() + 86_400))
             .send()
             .await
-            .map_err(|e| self.backend(&format!("PutItem memo {tenant}/{key}"), Failure::of(&e)))?;
+            .map_err(|e| self.backend(&format!("PutItem memo {tenant}/{key}"), Failure::of(e)))?;
         Ok(())
     }
 }

@@ -94,8 +94,9 @@ impl DynamoQuotaLedger {
 
     fn backend(&self, what: &str, f: Failure) -> MetaError {
         MetaError::Backend {
-            message: format!("{what} on table {}: {}", self.table, f.message),
+            what: format!("{what} on table {}", self.table),
             retryable: f.retryable,
+            source: f.into_source(),
         }
     }
 
@@ -169,16 +170,14 @@ impl QuotaLedger for DynamoQuotaLedger {
                 match Self::used(&attrs)? {
                     Some(v) => Ok(Some(v)),
                     None => Err(MetaError::Backend {
-                        message: format!(
-                            "UpdateItem quota {pk}/{key} on table {} returned no value",
-                            self.table
-                        ),
+                        what: format!("UpdateItem quota {pk}/{key} on table {}", self.table),
+                        source: "the answer holds no value".into(),
                         retryable: false,
                     }),
                 }
             }
             Err(e) if is_condition_failed(&e) => Ok(None),
-            Err(e) => Err(self.backend(&format!("UpdateItem quota {pk}/{key}"), Failure::of(&e))),
+            Err(e) => Err(self.backend(&format!("UpdateItem quota {pk}/{key}"), Failure::of(e))),
         }
     }
 
@@ -211,7 +210,7 @@ impl QuotaLedger for DynamoQuotaLedger {
             Ok(_) => Ok(floor),
             // Already at or above the floor.
             Err(e) if is_condition_failed(&e) => self.get(account, key, day).await,
-            Err(e) => Err(self.backend(&format!("UpdateItem quota {pk}/{key}"), Failure::of(&e))),
+            Err(e) => Err(self.backend(&format!("UpdateItem quota {pk}/{key}"), Failure::of(e))),
         }
     }
 
@@ -226,7 +225,7 @@ impl QuotaLedger for DynamoQuotaLedger {
             .consistent_read(true)
             .send()
             .await
-            .map_err(|e| self.backend(&format!("GetItem quota {pk}/{key}"), Failure::of(&e)))?;
+            .map_err(|e| self.backend(&format!("GetItem quota {pk}/{key}"), Failure::of(e)))?;
         Ok(match out.item {
             Some(item) => Self::used(&item)?.unwrap_or(0),
             None => 0,
@@ -249,7 +248,7 @@ impl QuotaLedger for DynamoQuotaLedger {
                 .set_exclusive_start_key(start.take())
                 .send()
                 .await
-                .map_err(|e| self.backend(&format!("Query quota {pk}"), Failure::of(&e)))?;
+                .map_err(|e| self.backend(&format!("Query quota {pk}"), Failure::of(e)))?;
             for item in out.items.unwrap_or_default() {
                 let Some(AttributeValue::S(key)) = item.get("sk") else {
                     return Err(MetaError::Corrupt {

@@ -66,12 +66,12 @@ async fn init_bucket(
             return Ok(());
         }
         Err(e) => {
-            let f = Failure::of(&e);
+            let f = Failure::of(e);
             if f.status != Some(404) && !f.is("NotFound") && !f.is("NoSuchBucket") {
                 return Err(AwsError::Sdk {
                     what: format!("HeadBucket {bucket}"),
-                    message: f.message,
                     retryable: f.retryable,
+                    source: f.into_source(),
                 });
             }
         }
@@ -85,9 +85,13 @@ async fn init_bucket(
         );
     }
     if let Err(e) = req.send().await {
-        let f = Failure::of(&e);
+        let f = Failure::of(e);
         if !f.is("BucketAlreadyOwnedByYou") {
-            return Err(AwsError::sdk(format!("CreateBucket {bucket}"), &e));
+            return Err(AwsError::Sdk {
+                what: format!("CreateBucket {bucket}"),
+                retryable: f.retryable,
+                source: f.into_source(),
+            });
         }
     }
     s3.put_bucket_versioning()
@@ -99,7 +103,7 @@ async fn init_bucket(
         )
         .send()
         .await
-        .map_err(|e| AwsError::sdk(format!("PutBucketVersioning {bucket}"), &e))?;
+        .map_err(|e| AwsError::sdk(format!("PutBucketVersioning {bucket}"), e))?;
     let default = match &settings.kms_key_id {
         Some(k) => ServerSideEncryptionByDefault::builder()
             .sse_algorithm(ServerSideEncryption::AwsKms)
@@ -123,7 +127,7 @@ async fn init_bucket(
         .server_side_encryption_configuration(sse)
         .send()
         .await
-        .map_err(|e| AwsError::sdk(format!("PutBucketEncryption {bucket}"), &e))?;
+        .map_err(|e| AwsError::sdk(format!("PutBucketEncryption {bucket}"), e))?;
     s3.put_public_access_block()
         .bucket(bucket)
         .public_access_block_configuration(
@@ -136,7 +140,7 @@ async fn init_bucket(
         )
         .send()
         .await
-        .map_err(|e| AwsError::sdk(format!("PutPublicAccessBlock {bucket}"), &e))?;
+        .map_err(|e| AwsError::sdk(format!("PutPublicAccessBlock {bucket}"), e))?;
     let rule = LifecycleRule::builder()
         .id("abort-incomplete-multipart-uploads")
         .status(ExpirationStatus::Enabled)
@@ -158,7 +162,7 @@ async fn init_bucket(
         )
         .send()
         .await
-        .map_err(|e| AwsError::sdk(format!("PutBucketLifecycleConfiguration {bucket}"), &e))?;
+        .map_err(|e| AwsError::sdk(format!("PutBucketLifecycleConfiguration {bucket}"), e))?;
     report.created.push(label);
     Ok(())
 }
@@ -185,7 +189,7 @@ async fn init_table(
         Err(e)
             if e.as_service_error()
                 .is_some_and(|s| s.is_resource_not_found_exception()) => {}
-        Err(e) => return Err(AwsError::sdk(format!("DescribeTable {table}"), &e)),
+        Err(e) => return Err(AwsError::sdk(format!("DescribeTable {table}"), e)),
     }
     let def = table_definition();
     let mut req = ddb
@@ -227,7 +231,7 @@ async fn init_table(
             report.existing.push(label);
             return Ok(());
         }
-        Err(e) => return Err(AwsError::sdk(format!("CreateTable {table}"), &e)),
+        Err(e) => return Err(AwsError::sdk(format!("CreateTable {table}"), e)),
     }
     ddb.wait_until_table_exists()
         .table_name(table)
@@ -235,7 +239,7 @@ async fn init_table(
         .await
         .map_err(|e| AwsError::Sdk {
             what: format!("waiting for table {table}"),
-            message: e.to_string(),
+            source: Box::new(e),
             retryable: true,
         })?;
     ddb.update_time_to_live()
@@ -249,7 +253,7 @@ async fn init_table(
         )
         .send()
         .await
-        .map_err(|e| AwsError::sdk(format!("UpdateTimeToLive {table}"), &e))?;
+        .map_err(|e| AwsError::sdk(format!("UpdateTimeToLive {table}"), e))?;
     report.created.push(label);
     Ok(())
 }
@@ -264,14 +268,14 @@ async fn queue_url(sqs: &aws_sdk_sqs::Client, name: &str) -> Result<Option<Strin
             Ok(None)
         }
         Err(e) => {
-            let f = Failure::of(&e);
+            let f = Failure::of(e);
             if f.is("AWS.SimpleQueueService.NonExistentQueue") || f.is("QueueDoesNotExist") {
                 Ok(None)
             } else {
                 Err(AwsError::Sdk {
                     what: format!("GetQueueUrl {name}"),
-                    message: f.message,
                     retryable: f.retryable,
+                    source: f.into_source(),
                 })
             }
         }
@@ -299,7 +303,7 @@ async fn init_queues(
                 )
                 .send()
                 .await
-                .map_err(|e| AwsError::sdk(format!("CreateQueue {dlq}"), &e))?;
+                .map_err(|e| AwsError::sdk(format!("CreateQueue {dlq}"), e))?;
             report.created.push(format!("sqs:{dlq}"));
             out.queue_url.unwrap_or_default()
         }
@@ -315,13 +319,13 @@ async fn init_queues(
         .attribute_names(QueueAttributeName::QueueArn)
         .send()
         .await
-        .map_err(|e| AwsError::sdk(format!("GetQueueAttributes {dlq}"), &e))?;
+        .map_err(|e| AwsError::sdk(format!("GetQueueAttributes {dlq}"), e))?;
     let dlq_arn = attrs
         .attributes
         .and_then(|a| a.get(&QueueAttributeName::QueueArn).cloned())
         .ok_or_else(|| AwsError::Sdk {
             what: format!("GetQueueAttributes {dlq}"),
-            message: "no QueueArn".into(),
+            source: "no QueueArn".into(),
             retryable: false,
         })?;
     let redrive =
@@ -336,7 +340,7 @@ async fn init_queues(
         .attributes(QueueAttributeName::RedrivePolicy, redrive)
         .send()
         .await
-        .map_err(|e| AwsError::sdk(format!("CreateQueue {name}"), &e))?;
+        .map_err(|e| AwsError::sdk(format!("CreateQueue {name}"), e))?;
     report.created.push(format!("sqs:{name}"));
     Ok(())
 }

@@ -125,8 +125,8 @@ impl S3BlobStore {
     fn backend(&self, key: &str, what: &str, f: Failure) -> BlobError {
         BlobError::Backend {
             key: format!("s3://{}/{key}", self.bucket),
-            message: format!("{what}: {}", f.message),
             retryable: f.retryable,
+            source: archiver_core::Caused::boxed(what, f.into_source()),
         }
     }
 
@@ -167,7 +167,7 @@ impl S3BlobStore {
         {
             Ok(o) => o,
             Err(e) => {
-                let f = Failure::of(&e);
+                let f = Failure::of(e);
                 return if f.status == Some(404) || f.is("NoSuchKey") {
                     Err(BlobError::NotFound(key.clone()))
                 } else if offset > 0 && (f.status == Some(416) || f.is("InvalidRange")) {
@@ -198,7 +198,7 @@ impl S3BlobStore {
         {
             Ok(_) => Ok(true),
             Err(e) => {
-                let f = Failure::of(&e);
+                let f = Failure::of(e);
                 if f.status == Some(404) || f.is("NotFound") || f.is("NoSuchKey") {
                     Ok(false)
                 } else {
@@ -235,7 +235,7 @@ impl S3BlobStore {
         match req.send().await {
             Ok(_) => Ok(()),
             Err(e) => {
-                let f = Failure::of(&e);
+                let f = Failure::of(e);
                 if f.status == Some(412)
                     || f.is("PreconditionFailed")
                     || f.status == Some(409) && f.is("ConditionalRequestConflict")
@@ -259,7 +259,7 @@ impl S3BlobStore {
             .await
         {
             // The bucket's lifecycle rule removes what an abort could not.
-            tracing::warn!(bucket = %self.bucket, key = %s3_key, error = %Failure::of(&e).message, "aborting a multipart upload failed");
+            tracing::warn!(bucket = %self.bucket, key = %s3_key, error = %Failure::of(e).source, "aborting a multipart upload failed");
         }
     }
 
@@ -384,7 +384,7 @@ impl S3BlobStore {
             .send()
             .await
             .map_err(|e| {
-                let f = Failure::of(&e);
+                let f = Failure::of(e);
                 if f.is(NO_SUCH_UPLOAD) {
                     BlobError::UploadGone { key: key.clone() }
                 } else {
@@ -416,11 +416,11 @@ impl S3BlobStore {
         {
             Ok(_) => false,
             Err(e) => {
-                let f = Failure::of(&e);
+                let f = Failure::of(e);
                 if f.is(NO_SUCH_UPLOAD) || f.status == Some(404) {
                     true
                 } else {
-                    tracing::debug!(bucket = %self.bucket, key = %s3_key, error = %f.message, "ListParts failed; assuming the upload exists");
+                    tracing::debug!(bucket = %self.bucket, key = %s3_key, error = %f.source, "ListParts failed; assuming the upload exists");
                     false
                 }
             }
@@ -440,10 +440,10 @@ impl S3BlobStore {
             .set_ssekms_key_id(self.kms_key_id.clone())
             .send()
             .await
-            .map_err(|e| self.backend(s3_key, "CreateMultipartUpload", Failure::of(&e)))?;
+            .map_err(|e| self.backend(s3_key, "CreateMultipartUpload", Failure::of(e)))?;
         created.upload_id.ok_or_else(|| BlobError::Backend {
             key: s3_key.into(),
-            message: "CreateMultipartUpload returned no upload id".into(),
+            source: "CreateMultipartUpload returned no upload id".into(),
             retryable: true,
         })
     }
@@ -520,7 +520,7 @@ impl S3BlobStore {
             .send()
             .await;
         if let Err(e) = completed {
-            let f = Failure::of(&e);
+            let f = Failure::of(e);
             if f.is(NO_SUCH_UPLOAD) {
                 return Err(BlobError::UploadGone { key: key.clone() });
             }
@@ -537,7 +537,7 @@ impl S3BlobStore {
             .build()
             .map_err(|e| BlobError::Backend {
                 key: s3_key.into(),
-                message: e.to_string(),
+                source: Box::new(e),
                 retryable: false,
             })?;
         let tagging = Tagging::builder()
@@ -545,7 +545,7 @@ impl S3BlobStore {
             .build()
             .map_err(|e| BlobError::Backend {
                 key: s3_key.into(),
-                message: e.to_string(),
+                source: Box::new(e),
                 retryable: false,
             })?;
         self.client
@@ -555,7 +555,7 @@ impl S3BlobStore {
             .tagging(tagging)
             .send()
             .await
-            .map_err(|e| self.backend(s3_key, "PutObjectTagging sha256", Failure::of(&e)))?;
+            .map_err(|e| self.backend(s3_key, "PutObjectTagging sha256", Failure::of(e)))?;
         Ok(PutProgress::Complete(ObjectInfo {
             key: key.clone(),
             size: summary.size,
@@ -573,7 +573,7 @@ fn join_result(
         Ok(r) => r,
         Err(e) => Err(BlobError::Backend {
             key: format!("s3://{}/{s3_key}", store.bucket),
-            message: format!("part upload task failed: {e}"),
+            source: Box::new(e),
             retryable: true,
         }),
     }
@@ -591,7 +591,7 @@ impl BlobStore for S3BlobStore {
             PutProgress::Complete(info) => Ok(info),
             PutProgress::Paused(_) => Err(BlobError::Backend {
                 key: self.s3_key(key),
-                message: "the upload paused without a deadline".into(),
+                source: "the upload paused without a deadline".into(),
                 retryable: false,
             }),
         }
@@ -615,12 +615,13 @@ impl BlobStore for S3BlobStore {
             if body.consumed() != cp.bytes || in_parts != cp.bytes || cp.hash.len != cp.bytes {
                 return Err(BlobError::Backend {
                     key: s3_key,
-                    message: format!(
+                    source: format!(
                         "inconsistent resume: body at {}, checkpoint at {}, parts hold {in_parts}, hash state covers {}",
                         body.consumed(),
                         cp.bytes,
                         cp.hash.len
-                    ),
+                    )
+                    .into(),
                     retryable: false,
                 });
             }
@@ -677,7 +678,7 @@ impl BlobStore for S3BlobStore {
         {
             Ok(_) => Ok(()),
             Err(e) => {
-                let f = Failure::of(&e);
+                let f = Failure::of(e);
                 if f.is(NO_SUCH_UPLOAD) || f.status == Some(404) {
                     Ok(())
                 } else {
@@ -699,7 +700,7 @@ impl BlobStore for S3BlobStore {
         {
             Ok(o) => o,
             Err(e) => {
-                let f = Failure::of(&e);
+                let f = Failure::of(e);
                 return if f.status == Some(404) || f.is("NotFound") || f.is("NoSuchKey") {
                     Ok(None)
                 } else {
@@ -721,7 +722,7 @@ impl BlobStore for S3BlobStore {
                 .key(&s3_key)
                 .send()
                 .await
-                .map_err(|e| self.backend(&s3_key, "GetObjectTagging", Failure::of(&e)))?;
+                .map_err(|e| self.backend(&s3_key, "GetObjectTagging", Failure::of(e)))?;
             sha256 = tags
                 .tag_set
                 .into_iter()
@@ -756,7 +757,7 @@ impl BlobStore for S3BlobStore {
                 .set_continuation_token(token.take())
                 .send()
                 .await
-                .map_err(|e| self.backend(&full, "ListObjectsV2", Failure::of(&e)))?;
+                .map_err(|e| self.backend(&full, "ListObjectsV2", Failure::of(e)))?;
             for o in page.contents.unwrap_or_default() {
                 let Some(k) = o.key else { continue };
                 let Some(rel) = k.strip_prefix(&self.prefix) else {

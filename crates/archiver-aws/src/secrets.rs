@@ -81,7 +81,7 @@ impl SecretSource for SecretsManagerSource {
                 } else {
                     SecretError::Backend {
                         name: name.to_string(),
-                        message: Failure::of(&e).message,
+                        source: Failure::of(e).into_source(),
                     }
                 }
             })?;

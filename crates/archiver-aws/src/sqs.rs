@@ -98,8 +98,9 @@ impl SqsTaskQueue {
 
     fn backend(&self, what: &str, queue: &str, f: Failure) -> QueueError {
         QueueError::Backend {
-            message: format!("{what} on queue {queue}: {}", f.message),
+            what: format!("{what} on queue {queue}"),
             retryable: f.retryable,
+            source: f.into_source(),
         }
     }
 
@@ -116,9 +117,10 @@ impl SqsTaskQueue {
                 .queue_name(name)
                 .send()
                 .await
-                .map_err(|e| self.backend("GetQueueUrl", name, Failure::of(&e)))?;
+                .map_err(|e| self.backend("GetQueueUrl", name, Failure::of(e)))?;
             out.queue_url.ok_or_else(|| QueueError::Backend {
-                message: format!("GetQueueUrl returned no URL for queue {name}"),
+                what: format!("GetQueueUrl {name}"),
+                source: "no queue URL in the answer".into(),
                 retryable: false,
             })
         })
@@ -164,7 +166,7 @@ impl SqsTaskQueue {
             .set_message_attributes(Some(attrs))
             .send()
             .await
-            .map_err(|e| self.backend("SendMessage", &self.dlq_name, Failure::of(&e)))?;
+            .map_err(|e| self.backend("SendMessage", &self.dlq_name, Failure::of(e)))?;
         Ok(())
     }
 
@@ -176,7 +178,7 @@ impl SqsTaskQueue {
             .receipt_handle(receipt)
             .send()
             .await
-            .map_err(|e| self.stale_or_backend("DeleteMessage", receipt, Failure::of(&e)))?;
+            .map_err(|e| self.stale_or_backend("DeleteMessage", receipt, Failure::of(e)))?;
         Ok(())
     }
 
@@ -199,7 +201,7 @@ impl SqsTaskQueue {
             .attribute_names(QueueAttributeName::ApproximateNumberOfMessagesDelayed)
             .send()
             .await
-            .map_err(|e| self.backend("GetQueueAttributes", name, Failure::of(&e)))?;
+            .map_err(|e| self.backend("GetQueueAttributes", name, Failure::of(e)))?;
         Ok(out.attributes.unwrap_or_default())
     }
 }
@@ -235,7 +237,8 @@ impl TaskQueue for SqsTaskQueue {
             let mut entries: Vec<SendMessageBatchRequestEntry> = Vec::with_capacity(chunk.len());
             for (i, t) in chunk.iter().enumerate() {
                 let body = serde_json::to_string(t).map_err(|e| QueueError::Backend {
-                    message: format!("encoding task {}: {e}", t.task_id),
+                    what: format!("encoding task {}", t.task_id),
+                    source: Box::new(e),
                     retryable: false,
                 })?;
                 let entry = SendMessageBatchRequestEntry::builder()
@@ -245,7 +248,8 @@ impl TaskQueue for SqsTaskQueue {
                     .message_attributes("source", str_attr(t.source.as_str()))
                     .build()
                     .map_err(|e| QueueError::Backend {
-                        message: e.to_string(),
+                        what: format!("SendMessageBatch entry for task {}", t.task_id),
+                        source: Box::new(e),
                         retryable: false,
                     })?;
                 entries.push(entry);
@@ -261,31 +265,29 @@ impl TaskQueue for SqsTaskQueue {
                     .send()
                     .await
                     .map_err(|e| {
-                        self.backend("SendMessageBatch", &self.queue_name, Failure::of(&e))
+                        self.backend("SendMessageBatch", &self.queue_name, Failure::of(e))
                     })?;
                 if out.failed.is_empty() {
                     break;
                 }
                 if let Some(f) = out.failed.iter().find(|f| f.sender_fault) {
                     return Err(QueueError::Backend {
-                        message: format!(
-                            "SendMessageBatch on queue {} refused a task: {} {}",
-                            self.queue_name,
+                        what: format!("SendMessageBatch on queue {}", self.queue_name),
+                        source: format!(
+                            "refused a task: {} {}",
                             f.code,
                             f.message.clone().unwrap_or_default()
-                        ),
+                        )
+                        .into(),
                         retryable: false,
                     });
                 }
                 if attempt >= 3 {
                     let f = &out.failed[0];
                     return Err(QueueError::Backend {
-                        message: format!(
-                            "SendMessageBatch on queue {}: {} entries still failing ({})",
-                            self.queue_name,
-                            out.failed.len(),
-                            f.code
-                        ),
+                        what: format!("SendMessageBatch on queue {}", self.queue_name),
+                        source: format!("{} entries still failing ({})", out.failed.len(), f.code)
+                            .into(),
                         retryable: true,
                     });
                 }
@@ -313,7 +315,7 @@ impl TaskQueue for SqsTaskQueue {
                 .message_attribute_names("All")
                 .send()
                 .await
-                .map_err(|e| self.backend("ReceiveMessage", &self.queue_name, Failure::of(&e)))?;
+                .map_err(|e| self.backend("ReceiveMessage", &self.queue_name, Failure::of(e)))?;
             let msgs = resp.messages.unwrap_or_default();
             if msgs.is_empty() {
                 break;
@@ -365,7 +367,7 @@ impl TaskQueue for SqsTaskQueue {
             .send()
             .await
             .map_err(|e| {
-                self.stale_or_backend("ChangeMessageVisibility", receipt, Failure::of(&e))
+                self.stale_or_backend("ChangeMessageVisibility", receipt, Failure::of(e))
             })?;
         Ok(())
     }
@@ -373,7 +375,8 @@ impl TaskQueue for SqsTaskQueue {
     async fn dead_letter(&self, delivery: &Delivery, reason: &str) -> Result<(), QueueError> {
         let t = &delivery.task;
         let body = serde_json::to_string(t).map_err(|e| QueueError::Backend {
-            message: format!("encoding task {}: {e}", t.task_id),
+            what: format!("encoding task {}", t.task_id),
+            source: Box::new(e),
             retryable: false,
         })?;
         let attrs = HashMap::from([
@@ -427,7 +430,7 @@ impl TaskQueue for SqsTaskQueue {
             {
                 Ok(r) => r,
                 Err(e) => {
-                    result = Err(self.backend("ReceiveMessage", &self.dlq_name, Failure::of(&e)));
+                    result = Err(self.backend("ReceiveMessage", &self.dlq_name, Failure::of(e)));
                     break;
                 }
             };
@@ -474,7 +477,7 @@ impl TaskQueue for SqsTaskQueue {
                 .send()
                 .await
             {
-                tracing::warn!(queue = %self.dlq_name, error = %Failure::of(&e).message, "could not make a peeked dead letter visible again");
+                tracing::warn!(queue = %self.dlq_name, error = %Failure::of(e).message, "could not make a peeked dead letter visible again");
             }
         }
         result?;

@@ -97,14 +97,14 @@ pub async fn load_tenant_config(settings: &AwsSettings) -> Result<TenantConfig, 
                 .key(key)
                 .send()
                 .await
-                .map_err(|e| AwsError::sdk(format!("GetObject {uri}"), &e))?;
+                .map_err(|e| AwsError::sdk(format!("GetObject {uri}"), e))?;
         let bytes = out
             .body
             .collect()
             .await
             .map_err(|e| AwsError::Sdk {
                 what: format!("reading {uri}"),
-                message: e.to_string(),
+                source: Box::new(e),
                 retryable: true,
             })?
             .into_bytes();
@@ -120,7 +120,7 @@ pub async fn load_tenant_config(settings: &AwsSettings) -> Result<TenantConfig, 
             .with_decryption(true)
             .send()
             .await
-            .map_err(|e| AwsError::sdk(format!("GetParameter {param}"), &e))?;
+            .map_err(|e| AwsError::sdk(format!("GetParameter {param}"), e))?;
         let text = out
             .parameter
             .and_then(|p| p.value)

@@ -887,10 +887,25 @@ async fn quota_items_live_in_the_meta_table_with_a_ttl() {
     );
     // A missing table is a backend error, not a refusal.
     let gone = archiver_aws::DynamoQuotaLedger::new(a.meta.client().clone(), "no-such-table");
-    assert!(matches!(
-        gone.try_add("acc", "Heavy", day, 1, Some(10)).await,
-        Err(MetaError::Backend { .. })
-    ));
+    let err = gone
+        .try_add("acc", "Heavy", day, 1, Some(10))
+        .await
+        .unwrap_err();
+    assert!(matches!(err, MetaError::Backend { .. }), "{err}");
+    // The error says what failed and where, and keeps the SDK's error as its cause.
+    let text = err.to_string();
+    assert!(
+        text.contains("UpdateItem quota") && text.contains("no-such-table"),
+        "{text}"
+    );
+    assert!(text.contains("ResourceNotFoundException"), "{text}");
+    let mut causes = 0;
+    let mut cause = std::error::Error::source(&err);
+    while let Some(c) = cause {
+        causes += 1;
+        cause = c.source();
+    }
+    assert!(causes >= 2, "the SDK error is kept as the cause: {err:?}");
 }
 
 // --- Resumable multipart uploads (put_stream_until) ---

@@ -1,5 +1,6 @@
 use archiver_core::{
-    BlobError, BlobStore, ByteStream, ObjectInfo, ObjectKey, ObjectMeta, VerifiedBody,
+    BlobError, BlobStore, BoxError, ByteStream, Caused, ObjectInfo, ObjectKey, ObjectMeta,
+    VerifiedBody,
 };
 use async_trait::async_trait;
 use bytes::{Bytes, BytesMut};
@@ -38,10 +39,10 @@ pub struct FsBlobStore {
     tmp: PathBuf,
 }
 
-fn backend(key: &str, message: impl std::fmt::Display, retryable: bool) -> BlobError {
+fn backend(key: &str, source: impl Into<BoxError>, retryable: bool) -> BlobError {
     BlobError::Backend {
         key: key.to_string(),
-        message: message.to_string(),
+        source: source.into(),
         retryable,
     }
 }
@@ -51,11 +52,11 @@ fn io_err(key: &str, what: &str, e: io::Error) -> BlobError {
         e.kind(),
         io::ErrorKind::PermissionDenied | io::ErrorKind::InvalidInput
     );
-    backend(key, format!("{what}: {e}"), retryable)
+    backend(key, Caused::boxed(what, e), retryable)
 }
 
 fn join_err(key: &str, e: tokio::task::JoinError) -> BlobError {
-    backend(key, format!("worker thread failed: {e}"), false)
+    backend(key, Caused::boxed("worker thread failed", e), false)
 }
 
 impl FsBlobStore {

@@ -29,7 +29,7 @@ impl SecretSource for LocalSecretSource {
                 .await
                 .map_err(|e| SecretError::Backend {
                     name: name.into(),
-                    message: e.to_string(),
+                    source: Box::new(e),
                 })?;
             return match read {
                 Ok(bytes) => match String::from_utf8(bytes) {
@@ -49,7 +49,7 @@ impl SecretSource for LocalSecretSource {
                 // The message of an I/O error never contains the file's content.
                 Err(e) => Err(SecretError::Backend {
                     name: name.into(),
-                    message: e.to_string(),
+                    source: Box::new(e),
                 }),
             };
         }

@@ -11,14 +11,16 @@ impl From<DbError> for MetaError {
     fn from(e: DbError) -> Self {
         match e {
             DbError::Sql(e) => MetaError::Backend {
+                what: "SQLite".into(),
                 retryable: DbError::retryable(&e),
-                message: e.to_string(),
+                source: Box::new(e),
             },
             DbError::Corrupt { key, message } => MetaError::Corrupt { key, message },
             DbError::Conflict(what) => MetaError::Conflict(what),
             DbError::Stale(what) => MetaError::Conflict(what),
             DbError::Worker(message) => MetaError::Backend {
-                message,
+                what: "SQLite worker thread".into(),
+                source: message.into(),
                 retryable: false,
             },
         }

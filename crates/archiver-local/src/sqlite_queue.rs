@@ -12,13 +12,15 @@ impl From<DbError> for QueueError {
     fn from(e: DbError) -> Self {
         match e {
             DbError::Sql(e) => QueueError::Backend {
+                what: "SQLite queue".into(),
                 retryable: DbError::retryable(&e),
-                message: e.to_string(),
+                source: Box::new(e),
             },
             DbError::Corrupt { key, message } => QueueError::Malformed { id: key, message },
             DbError::Stale(receipt) => QueueError::StaleReceipt(receipt),
             DbError::Conflict(message) | DbError::Worker(message) => QueueError::Backend {
-                message,
+                what: "SQLite queue".into(),
+                source: message.into(),
                 retryable: false,
             },
         }

@@ -127,7 +127,7 @@ impl<B: ?Sized> FaultyBlobStore<B> {
 fn blob_fault(op: &str, key: &str) -> BlobError {
     BlobError::Backend {
         key: key.to_string(),
-        message: msg(op),
+        source: msg(op).into(),
         retryable: true,
     }
 }
@@ -187,7 +187,8 @@ impl<M: ?Sized> FaultyMetaStore<M> {
     fn check(&self, op: &'static str) -> Result<(), MetaError> {
         if self.plan.hit(op) {
             Err(MetaError::Backend {
-                message: msg(op),
+                what: op.to_string(),
+                source: msg(op).into(),
                 retryable: true,
             })
         } else {
@@ -304,7 +305,8 @@ impl<Q: ?Sized> FaultyQueue<Q> {
     fn check(&self, op: &'static str) -> Result<(), QueueError> {
         if self.plan.hit(op) {
             Err(QueueError::Backend {
-                message: msg(op),
+                what: op.to_string(),
+                source: msg(op).into(),
                 retryable: true,
             })
         } else {
@@ -370,7 +372,8 @@ impl<Q: ?Sized> FaultyQuotaLedger<Q> {
     fn check(&self, op: &'static str) -> Result<(), MetaError> {
         if self.plan.hit(op) {
             Err(MetaError::Backend {
-                message: msg(op),
+                what: op.to_string(),
+                source: msg(op).into(),
                 retryable: true,
             })
         } else {

@@ -86,12 +86,12 @@ pub enum BlobError {
         source: io::Error,
     },
     /// The store failed.
-    #[error("object store failed on {key}: {message}")]
+    #[error("object store failed on {key}: {source}")]
     Backend {
         /// The key concerned.
         key: String,
-        /// What failed.
-        message: String,
+        /// The backend's error.
+        source: super::BoxError,
         /// Whether trying again may succeed.
         retryable: bool,
     },
@@ -168,7 +168,7 @@ pub trait BlobStore: Send + Sync {
         if resume.is_some() {
             return Err(BlobError::Backend {
                 key: key.to_string(),
-                message: "this object store cannot resume an upload".into(),
+                source: "this object store cannot resume an upload".into(),
                 retryable: false,
             });
         }

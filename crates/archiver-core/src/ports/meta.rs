@@ -10,10 +10,12 @@ pub enum MetaError {
     #[error("conflicting update of {0}")]
     Conflict(String),
     /// The store failed.
-    #[error("metadata store failed: {message}")]
+    #[error("metadata store failed: {what}: {source}")]
     Backend {
-        /// What failed.
-        message: String,
+        /// What was being done, naming the item or table.
+        what: String,
+        /// The backend's error.
+        source: super::BoxError,
         /// Whether trying again may succeed.
         retryable: bool,
     },

@@ -8,10 +8,12 @@ use std::time::Duration;
 #[non_exhaustive]
 pub enum QueueError {
     /// The queue failed.
-    #[error("task queue failed: {message}")]
+    #[error("task queue failed: {what}: {source}")]
     Backend {
-        /// What failed.
-        message: String,
+        /// What was being done, naming the queue or task.
+        what: String,
+        /// The backend's error.
+        source: super::BoxError,
         /// Whether trying again may succeed.
         retryable: bool,
     },

@@ -17,12 +17,12 @@ pub enum SecretError {
         message: String,
     },
     /// The backend failed.
-    #[error("reading secret {name:?} failed: {message}")]
+    #[error("reading secret {name:?} failed: {source}")]
     Backend {
         /// Secret name.
         name: String,
-        /// The backend's error.
-        message: String,
+        /// The backend's error (never the value).
+        source: super::BoxError,
     },
 }
 
