@@ -24,21 +24,7 @@ use zoom_sim::{Scenario, SimClock, SimServer};
 pub mod invariants;
 pub mod soak;
 
-/// The moto endpoint from `MOTO`, or `None` (the caller skips) — unless
-/// `ZA_REQUIRE_MOTO=1`, which makes a missing endpoint a failure.
-pub fn moto_endpoint() -> Option<String> {
-    match std::env::var("MOTO") {
-        Ok(v) if !v.is_empty() => Some(v),
-        _ => {
-            assert!(
-                std::env::var("ZA_REQUIRE_MOTO").as_deref() != Ok("1"),
-                "MOTO is not set but ZA_REQUIRE_MOTO=1"
-            );
-            println!("skipped: MOTO not set");
-            None
-        }
-    }
-}
+pub use archiver_testkit::moto_endpoint;
 
 /// A harness on the AWS adapters (S3, DynamoDB, SQS) against moto, with fresh resources
 /// named after `name`; `None` when moto is not configured (see [`moto_endpoint`]).

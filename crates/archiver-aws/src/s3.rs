@@ -451,7 +451,6 @@ impl S3BlobStore {
     /// Continues the multipart upload of `cp` with `first` and the rest of `body`; then
     /// completes it (create-only) and tags the object with its SHA-256, or pauses at the
     /// deadline. Every error aborts the upload.
-    #[allow(clippy::too_many_arguments)]
     async fn put_multipart(
         &self,
         key: &ObjectKey,

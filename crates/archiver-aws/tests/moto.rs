@@ -21,19 +21,6 @@ use std::io;
 use std::sync::Arc;
 use std::time::Duration;
 
-fn moto() -> Option<String> {
-    match std::env::var("MOTO") {
-        Ok(m) if !m.is_empty() => Some(m),
-        _ => {
-            if std::env::var("ZA_REQUIRE_MOTO").as_deref() == Ok("1") {
-                panic!("MOTO is not set but ZA_REQUIRE_MOTO=1");
-            }
-            println!("skipped: MOTO not set");
-            None
-        }
-    }
-}
-
 fn settings(endpoint: &str, name: &str) -> AwsSettings {
     let suffix = format!("{}-{:08x}", std::process::id(), fastrand::u32(..));
     let base = format!("za-{name}-{suffix}");
@@ -50,7 +37,7 @@ fn settings(endpoint: &str, name: &str) -> AwsSettings {
 }
 
 async fn setup(name: &str) -> Option<(AwsSettings, AwsAdapters)> {
-    let endpoint = moto()?;
+    let endpoint = archiver_testkit::moto_endpoint()?;
     let s = settings(&endpoint, name);
     let report = init_resources(&s).await.expect("init_resources");
     assert_eq!(report.created.len(), 4, "{report:?}");
@@ -674,7 +661,9 @@ async fn queue_dead_letters_malformed_messages() {
 
 #[tokio::test]
 async fn init_resources_is_idempotent_and_matches_the_definition() {
-    let Some(endpoint) = moto() else { return };
+    let Some(endpoint) = archiver_testkit::moto_endpoint() else {
+        return;
+    };
     let s = settings(&endpoint, "init");
     let first = init_resources(&s).await.unwrap();
     assert_eq!(first.created.len(), 4);
@@ -760,7 +749,9 @@ async fn init_resources_is_idempotent_and_matches_the_definition() {
 
 #[tokio::test]
 async fn secrets_are_read_parsed_and_cached() {
-    let Some(endpoint) = moto() else { return };
+    let Some(endpoint) = archiver_testkit::moto_endpoint() else {
+        return;
+    };
     let s = settings(&endpoint, "secrets");
     let a = connect(&s, Arc::new(SystemClock)).await.unwrap();
     let name = format!("{}/zoom", s.table);

@@ -26,19 +26,6 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 use zoom_sim::{Scenario, SimServer};
 
-fn moto() -> Option<String> {
-    match std::env::var("MOTO") {
-        Ok(m) if !m.is_empty() => Some(m),
-        _ => {
-            if std::env::var("ZA_REQUIRE_MOTO").as_deref() == Ok("1") {
-                panic!("MOTO is not set but ZA_REQUIRE_MOTO=1");
-            }
-            println!("skipped: MOTO not set");
-            None
-        }
-    }
-}
-
 async fn setup(endpoint: &str, name: &str) -> AwsAdapters {
     let suffix = format!("{}-{:08x}", std::process::id(), fastrand::u32(..));
     let base = format!("za-{name}-{suffix}");
@@ -176,7 +163,7 @@ struct Run {
 
 /// Polls, then plays invocations (each with a deadline already passed) until the task is done.
 async fn archive_in_invocations(name: &str, size: u64, honour_range: bool) -> Option<Run> {
-    let endpoint = moto()?;
+    let endpoint = archiver_testkit::moto_endpoint()?;
     let a = setup(&endpoint, name).await;
     let sim = SimServer::start(one_big_file(size, honour_range))
         .await

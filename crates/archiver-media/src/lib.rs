@@ -13,7 +13,7 @@
 //! * level ([`MediaReport::rms_dbfs`]), clipping, silence ([`MediaReport::silence_ratio`],
 //!   [`MediaReport::longest_silence_secs`]) and a 1–5 [`MediaReport::voice_quality`] score;
 //! * a voice-activity vector ([`MediaReport::activity`], one flag per
-//!   [`WINDOW_SECS`] window) from which [`talkover_ratio`] measures how often two parties
+//!   [`WINDOW_SECS`] window) from which `archiver_core::talkover_ratio` measures how often two parties
 //!   speak at once;
 //! * for MP4 files, the codec of the video track if there is one
 //!   ([`MediaReport::video_codec`], e.g. `"h264"`).
@@ -104,7 +104,7 @@ use symphonia::core::io::{MediaSource, MediaSourceStream, MediaSourceStreamOptio
 use symphonia::core::meta::MetadataOptions;
 
 /// Length of one analysis window (silence detection and voice activity), in seconds.
-pub const WINDOW_SECS: f64 = 0.1;
+pub const WINDOW_SECS: f64 = archiver_core::ACTIVITY_WINDOW_MS as f64 / 1000.0;
 /// Log filter directives that silence the decoders' own chatter (junk skipped, corrupt
 /// frames): what matters reaches the report (`decode_errors`, the error). Append to an
 /// `EnvFilter`.
@@ -170,42 +170,6 @@ impl std::fmt::Display for MediaError {
 }
 
 impl std::error::Error for MediaError {}
-
-/// Formats a duration as Zoom's CDR `hhh:mm:ss` (rounded to the nearest second;
-/// negative or non-finite values give `000:00:00`), e.g. `65.0` → `"000:01:05"`.
-pub fn format_media_length(secs: f64) -> String {
-    let total = if secs.is_finite() && secs > 0.0 {
-        secs.round() as u64
-    } else {
-        0
-    };
-    format!(
-        "{:03}:{:02}:{:02}",
-        total / 3600,
-        (total / 60) % 60,
-        total % 60
-    )
-}
-
-/// Talk-over of two parties from their per-window voice activity (e.g. two
-/// [`MediaReport::activity`] vectors aligned at the same start time): the number of windows
-/// where both speak divided by the number where at least one speaks. A shorter vector is
-/// padded with silence. Returns 0.0 when nobody speaks.
-pub fn talkover_ratio(a: &[bool], b: &[bool]) -> f64 {
-    let n = a.len().max(b.len());
-    let (mut both, mut either) = (0u64, 0u64);
-    for i in 0..n {
-        let x = a.get(i).copied().unwrap_or(false);
-        let y = b.get(i).copied().unwrap_or(false);
-        both += u64::from(x && y);
-        either += u64::from(x || y);
-    }
-    if either == 0 {
-        0.0
-    } else {
-        both as f64 / either as f64
-    }
-}
 
 /// Voice activity of a file (one flag per [`WINDOW_SECS`] window): [`analyse`]'s
 /// [`MediaReport::activity`].
@@ -1078,25 +1042,6 @@ fn mp3_tail<R: Read + Seek>(src: &mut R, len: u64) -> Result<Option<String>, Med
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn media_length_format() {
-        assert_eq!(format_media_length(65.0), "000:01:05");
-        assert_eq!(format_media_length(0.4), "000:00:00");
-        assert_eq!(format_media_length(3599.6), "001:00:00");
-        assert_eq!(format_media_length(360_000.0), "100:00:00");
-        assert_eq!(format_media_length(-3.0), "000:00:00");
-        assert_eq!(format_media_length(f64::NAN), "000:00:00");
-    }
-
-    #[test]
-    fn talkover() {
-        let a = [true, true, false, false];
-        let b = [false, true, true];
-        assert!((talkover_ratio(&a, &b) - 1.0 / 3.0).abs() < 1e-12);
-        assert_eq!(talkover_ratio(&[], &[false]), 0.0);
-        assert_eq!(talkover_ratio(&[true], &[true, false]), 1.0);
-    }
 
     #[test]
     fn accumulator_windows() {

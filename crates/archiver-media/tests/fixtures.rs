@@ -4,7 +4,13 @@
 use std::io::Cursor;
 use std::path::PathBuf;
 
-use archiver_media::{MediaError, MediaReport, analyse, analyse_path, talkover_ratio};
+use archiver_media::{MediaError, MediaReport, analyse, analyse_path};
+
+/// Talk-over of two parties whose files start together (the core's rule).
+fn talkover_ratio(a: &[bool], b: &[bool]) -> f64 {
+    let t0 = chrono::DateTime::UNIX_EPOCH;
+    archiver_core::talkover_ratio(&[vec![(t0, a.to_vec())], vec![(t0, b.to_vec())]]).unwrap_or(0.0)
+}
 
 /// Tolerances documented in `crates/zoom-sim/fixtures/README.md`.
 const DURATION_TOL: f64 = 0.1;
@@ -70,7 +76,7 @@ fn phone_mp3_tone_and_silence() {
     close("rms", r.rms_dbfs, -22.3, 1.0);
     close("quality", r.voice_quality, 5.0, 0.01);
     assert_eq!(
-        archiver_media::format_media_length(r.duration_secs),
+        archiver_core::format_media_length(r.duration_secs),
         "000:00:20"
     );
     // The silence is 5-10 s.

@@ -7,6 +7,7 @@
 //!   adapter (memory, filesystem/SQLite, AWS).
 //! - [`fixtures`]: small constructors of records, tasks and bodies used by the suites and
 //!   reusable by other crates' tests.
+//! - [`moto_endpoint`]: where the local AWS emulator is (or why the AWS tests skip).
 //! - [`faults`]: wrappers that make chosen calls of any adapter fail with the port's
 //!   retryable backend error.
 
@@ -18,9 +19,11 @@ mod mem_blob;
 mod mem_meta;
 mod mem_queue;
 mod mem_quota;
+mod moto;
 
 pub use clock::{ClockStep, ManualClock};
 pub use mem_blob::MemBlobStore;
 pub use mem_meta::MemMetaStore;
 pub use mem_queue::MemTaskQueue;
 pub use mem_quota::MemQuotaLedger;
+pub use moto::moto_endpoint;

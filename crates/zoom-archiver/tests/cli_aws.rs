@@ -6,20 +6,6 @@
 use std::process::Output;
 use zoom_sim::{Scenario, SimServer};
 
-fn moto() -> Option<String> {
-    match std::env::var("MOTO") {
-        Ok(v) if !v.is_empty() => Some(v),
-        _ => {
-            assert!(
-                std::env::var("ZA_REQUIRE_MOTO").as_deref() != Ok("1"),
-                "MOTO is not set but ZA_REQUIRE_MOTO=1"
-            );
-            println!("skipped: MOTO not set");
-            None
-        }
-    }
-}
-
 async fn run(args: Vec<String>) -> Output {
     tokio::task::spawn_blocking(move || {
         std::process::Command::new(env!("CARGO_BIN_EXE_zoom-archiver"))
@@ -38,7 +24,9 @@ async fn run(args: Vec<String>) -> Output {
 
 #[tokio::test]
 async fn aws_init_then_run_once_archives_into_s3_and_dynamodb() {
-    let Some(endpoint) = moto() else { return };
+    let Some(endpoint) = archiver_testkit::moto_endpoint() else {
+        return;
+    };
     let sim = SimServer::start(Scenario::demo(chrono::Utc::now()))
         .await
         .unwrap();

@@ -195,6 +195,11 @@ mod tests {
         assert_eq!(format_media_length(65.4), "000:01:05");
         assert_eq!(format_media_length(3600.0 * 101.0 + 59.6), "101:01:00");
         assert_eq!(format_media_length(f64::NAN), "000:00:00");
+        assert_eq!(format_media_length(65.0), "000:01:05");
+        assert_eq!(format_media_length(0.4), "000:00:00");
+        assert_eq!(format_media_length(3599.6), "001:00:00");
+        assert_eq!(format_media_length(360_000.0), "100:00:00");
+        assert_eq!(format_media_length(-3.0), "000:00:00");
     }
 
     #[test]
@@ -207,6 +212,17 @@ mod tests {
         assert!((r - 5.0 / 15.0).abs() < 1e-9, "{r}");
         assert_eq!(talkover_ratio(std::slice::from_ref(&a)), None);
         assert_eq!(talkover_ratio(&[a, vec![]]), None);
+        // Two parties starting together: both speak 1 window of the 3 with anyone.
+        let a = vec![(t0, vec![true, true, false, false])];
+        let b = vec![(t0, vec![false, true, true])];
+        let r = talkover_ratio(&[a, b]).unwrap();
+        assert!((r - 1.0 / 3.0).abs() < 1e-12, "{r}");
+        let silent = vec![(t0, vec![false; 4])];
+        assert_eq!(
+            talkover_ratio(&[silent.clone(), silent]),
+            None,
+            "nobody speaks"
+        );
     }
 
     #[test]

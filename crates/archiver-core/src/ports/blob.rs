@@ -197,19 +197,29 @@ pub trait BlobStore: Send + Sync {
     /// stores that can seek (files, S3 `Range`) override it.
     async fn get_from(&self, key: &ObjectKey, offset: u64) -> Result<ByteStream, BlobError> {
         let body = self.get(key).await?;
-        Ok(skip_bytes(body, offset))
+        Ok(skip_bytes(body, offset, IfShorter::End))
     }
     /// Objects whose key starts with `prefix`, sorted by key.
     async fn list(&self, prefix: &str) -> Result<Vec<ObjectInfo>, BlobError>;
 }
 
-/// Drops the first `n` bytes of `body` (a shorter body just ends).
-pub fn skip_bytes(body: ByteStream, n: u64) -> ByteStream {
+/// What [`skip_bytes`] makes of a body shorter than the bytes to skip.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum IfShorter {
+    /// The stream just ends (reading past the end of an object gives nothing).
+    End,
+    /// The stream fails with `UnexpectedEof` (resuming at an offset the body never reached).
+    Fail,
+}
+
+/// Drops the first `n` bytes of `body`; a body shorter than `n` ends or fails as
+/// `if_shorter` says.
+pub fn skip_bytes(body: ByteStream, n: u64, if_shorter: IfShorter) -> ByteStream {
     use futures::StreamExt;
     if n == 0 {
         return body;
     }
-    futures::stream::unfold(Some((body, n)), |st| async move {
+    futures::stream::unfold(Some((body, n)), move |st| async move {
         let (mut s, mut left) = st?;
         loop {
             match s.next().await {
@@ -225,6 +235,13 @@ pub fn skip_bytes(body: ByteStream, n: u64) -> ByteStream {
                     return Some((Ok(rest), Some((s, 0))));
                 }
                 Some(Err(e)) => return Some((Err(e), None)),
+                None if left > 0 && if_shorter == IfShorter::Fail => {
+                    let e = io::Error::new(
+                        io::ErrorKind::UnexpectedEof,
+                        format!("the body ended {left} bytes before offset {n}"),
+                    );
+                    return Some((Err(e), None));
+                }
                 None => return None,
             }
         }

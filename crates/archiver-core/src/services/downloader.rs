@@ -32,15 +32,13 @@ use crate::domain::{
     decode_activity, format_media_length, talkover_ratio,
 };
 use crate::ports::{
-    BlobError, BodyExpectations, BodyRejected, ByteStream, Delivery, MediaAnalyser, MetaError,
+    BlobError, BodyExpectations, BodyRejected, Delivery, IfShorter, MediaAnalyser, MetaError,
     MetaStore, ObjectInfo, ObjectMeta, Ports, PutProgress, RetryHint, UploadCheckpoint,
-    VerifiedBody, ZoomApi, ZoomError,
+    VerifiedBody, ZoomApi, ZoomError, skip_bytes,
 };
-use bytes::Bytes;
 use chrono::{DateTime, Utc};
 use futures::StreamExt;
 use sha2::{Digest, Sha256};
-use std::io;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 use tracing::{Instrument, debug, info, info_span, warn};
@@ -550,7 +548,8 @@ impl Downloader {
                         skip = cp.bytes,
                         "Zoom served the whole file; skipping what is uploaded"
                     );
-                    skip_prefix(download.body, cp.bytes)
+                    // A server that ignored `Range` served the whole file.
+                    skip_bytes(download.body, cp.bytes, IfShorter::Fail)
                 } else {
                     download.body
                 };
@@ -602,39 +601,6 @@ impl Downloader {
             Err(e) => Err(blob_failure(e)),
         }
     }
-}
-
-/// Drops the first `n` bytes of `body` (a server that ignored `Range` served the whole
-/// file). A body shorter than `n` yields an `UnexpectedEof` error.
-fn skip_prefix(body: ByteStream, n: u64) -> ByteStream {
-    futures::stream::unfold(Some((body, n)), |st| async move {
-        let (mut s, mut left) = st?;
-        loop {
-            match s.next().await {
-                Some(Ok(mut chunk)) => {
-                    if left == 0 {
-                        return Some((Ok(chunk), Some((s, 0))));
-                    }
-                    if (chunk.len() as u64) <= left {
-                        left -= chunk.len() as u64;
-                        continue;
-                    }
-                    let rest: Bytes = chunk.split_off(left as usize);
-                    return Some((Ok(rest), Some((s, 0))));
-                }
-                Some(Err(e)) => return Some((Err(e), None)),
-                None if left > 0 => {
-                    let e = io::Error::new(
-                        io::ErrorKind::UnexpectedEof,
-                        format!("the body ended {left} bytes before the resume offset"),
-                    );
-                    return Some((Err(e), None));
-                }
-                None => return None,
-            }
-        }
-    })
-    .boxed()
 }
 
 fn zoom_failure(e: ZoomError) -> Failure {

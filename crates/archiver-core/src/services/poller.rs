@@ -273,7 +273,10 @@ impl Poller {
         Ok(report)
     }
 
-    #[allow(clippy::too_many_arguments)]
+    #[expect(
+        clippy::too_many_arguments,
+        reason = "the parts of one request, named at the call site"
+    )]
     async fn list_window(
         &self,
         tenant: &TenantConfig,

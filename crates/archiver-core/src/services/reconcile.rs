@@ -404,7 +404,10 @@ impl Reconciler {
         Ok(())
     }
 
-    #[allow(clippy::too_many_arguments)]
+    #[expect(
+        clippy::too_many_arguments,
+        reason = "the parts of one request, named at the call site"
+    )]
     fn failed_phone_cdr(
         &self,
         tenant: &TenantConfig,
@@ -658,7 +661,10 @@ impl Reconciler {
         }
     }
 
-    #[allow(clippy::too_many_arguments)]
+    #[expect(
+        clippy::too_many_arguments,
+        reason = "the parts of one request, named at the call site"
+    )]
     fn failed_meeting_cdr(
         &self,
         tenant: &TenantConfig,

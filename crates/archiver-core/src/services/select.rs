@@ -45,7 +45,10 @@ fn media_ref(f: &FileRecord) -> MediaRef {
     }
 }
 
-#[allow(clippy::too_many_arguments)]
+#[expect(
+    clippy::too_many_arguments,
+    reason = "the parts of one request, named at the call site"
+)]
 fn file_record(
     tenant: &TenantConfig,
     source: Source,

@@ -1,5 +1,8 @@
 //! Shared helpers for the zoom-sim integration tests.
-#![allow(dead_code)]
+#![allow(
+    dead_code,
+    reason = "shared by several test binaries, each using a part"
+)]
 
 use base64::Engine;
 use chrono::{DateTime, Duration, TimeZone, Utc};
