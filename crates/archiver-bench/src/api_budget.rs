@@ -1076,7 +1076,7 @@ pub fn render_summary(runs: &[RunResult]) -> String {
     let _ = writeln!(o);
     let _ = writeln!(
         o,
-        "Assumptions: see `zoom-archiver estimate --help` and the module docs of `bench_api`: {:.0} % of meetings not archived, \
+        "Assumptions: see `zoom-archiver estimate --help` and the module docs of `archiver_bench::api_budget`: {:.0} % of meetings not archived, \
          {:.0} % of archived meetings without individual files, {:.0} % of calls connected, only recorded users' calls recorded.",
         Mix::default().unarchived * 100.0,
         Mix::default().no_individual * 100.0,
