@@ -27,7 +27,7 @@ async fn the_demo_account_is_archived_on_s3_dynamodb_and_sqs() {
         assert!(
             c.media
                 .iter()
-                .all(|m| m.state == "archived" && m.sha256.is_some()),
+                .all(|m| m.state == archiver_core::MediaState::Archived && m.sha256.is_some()),
             "{c:?}"
         );
     }

@@ -143,7 +143,7 @@ async fn a_crash_between_upload_and_state_write_resumes_with_exactly_one_copy() 
         assert!(
             c.media
                 .iter()
-                .all(|m| m.state == "archived" && m.sha256.is_some()),
+                .all(|m| m.state == archiver_core::MediaState::Archived && m.sha256.is_some()),
             "{c:?}"
         );
     }

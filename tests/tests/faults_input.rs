@@ -231,6 +231,7 @@ fn hostile_scenario(now: chrono::DateTime<Utc>) -> Scenario {
                 name: "Alice".into(),
                 extension: Some(1001),
                 phone_number: None,
+                ..SimUser::default()
             }],
             meetings,
             calls,

@@ -220,7 +220,7 @@ async fn deleted_files_end_gone_are_reported_and_never_retried() {
     assert_eq!(r.gone, 2);
     for c in h.cdrs().await {
         for media in c.media.iter().filter(|x| gone.contains(&x.file_id)) {
-            assert_eq!(media.state, "gone");
+            assert_eq!(media.state, archiver_core::MediaState::Gone);
         }
     }
     let starts = h.sim.stats().downloads_started;

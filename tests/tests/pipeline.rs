@@ -118,14 +118,14 @@ async fn archives_the_demo_account_faithfully(backend: Backend) {
         assert!(
             c.media
                 .iter()
-                .all(|m| m.state == "archived" && m.sha256.is_some()),
+                .all(|m| m.state == archiver_core::MediaState::Archived && m.sha256.is_some()),
             "{c:?}"
         );
         match c.source {
             Source::Meetings => {
                 let video = c.user_email.as_deref() == Some("bob@acme.example");
                 assert_eq!(
-                    c.conversation_type,
+                    c.conversation_type.as_str(),
                     if video {
                         "Screen & Application Share"
                     } else {
@@ -464,7 +464,7 @@ async fn a_json_error_body_served_as_media_is_never_archived() {
         .unwrap();
     assert_eq!(
         cdr.media.iter().find(|m| m.file_id == id).unwrap().state,
-        "failed"
+        archiver_core::MediaState::Failed
     );
     h.assert_archive_faithful().await;
 }

@@ -315,7 +315,7 @@ async fn gaps_are_found_exactly_and_late_recordings_upgrade_the_failed_cdr() {
         .iter()
         .find(|c| c.platform_call_id == "no-archiving==")
         .unwrap();
-    assert_eq!(bob.conversation_type, "Screen & Application Share");
+    assert_eq!(bob.conversation_type.as_str(), "Screen & Application Share");
     assert_eq!(bob.segments.len(), 1);
     // Heavy calls only where they can change the answer: none for the archived meetings;
     // the lost archive is read (Light) and names Alice and Carol; one participants lookup
@@ -373,7 +373,7 @@ async fn gaps_are_found_exactly_and_late_recordings_upgrade_the_failed_cdr() {
         .collect();
     assert_eq!(of_call.len(), 1, "upgraded, not duplicated");
     assert!(!of_call[0].recording_failed && of_call[0].failure_reason.is_none());
-    assert_eq!(of_call[0].media[0].state, "archived");
+    assert_eq!(of_call[0].media[0].state.as_str(), "archived");
     let r20 = rec
         .reconcile_day(&h.tenant, zoom.as_ref(), day20)
         .await

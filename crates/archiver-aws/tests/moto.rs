@@ -251,6 +251,7 @@ fn file(t: &str, id: &str, state: FileState) -> FileRecord {
         expected_duration_secs: None,
         media: None,
         queued: false,
+        out_of_scope: None,
         first_seen: t0(),
         updated_at: t0(),
         version: 7,
@@ -373,10 +374,10 @@ fn cdr(t: &str, id: &str, start: DateTime<Utc>, email: Option<&str>, ext: Option
         to: "+1666".into(),
         to_info: "Bob".into(),
         participants: vec!["Alice".into(), "Bob".into()],
-        direction: "outbound".into(),
-        direction_user: "outbound".into(),
-        conversation_type: "Voice".into(),
-        record_type: "Standard".into(),
+        direction: archiver_core::Direction::Outbound,
+        direction_user: archiver_core::DirectionUser::Outgoing,
+        conversation_type: archiver_core::ConversationType::Voice,
+        record_type: archiver_core::RecordType::Standard,
         location: "test".into(),
         recording_failed: false,
         failure_reason: None,
@@ -391,6 +392,7 @@ fn cdr(t: &str, id: &str, start: DateTime<Utc>, email: Option<&str>, ext: Option
         longest_silence_seconds: Some(3.5),
         talkover_ratio: Some(0.1),
         media: vec![],
+        out_of_scope: None,
         created_at: start,
         updated_at: start,
         version: 0,
@@ -478,6 +480,7 @@ async fn meta_cdrs_are_queried_by_user_day_and_tenant() {
         from: Some(t0() + d),
         to: None,
         platform_call_id: None,
+        include_out_of_scope: false,
     };
     assert_eq!(ids(m.query_cdrs(&by_user_range).await.unwrap()), ["c3"]);
     // Compare-and-set.

@@ -149,7 +149,7 @@ impl Clock for SimTime {
 pub fn ledger_key(endpoint: &str) -> Result<Option<&'static str>> {
     Ok(Some(match endpoint {
         "GET /archive_files" => "Medium",
-        "GET /past_meetings/{meetingUUID}/archive_files" => "Light",
+        "GET /past_meetings/{meetingUUID}/archive_files" | "GET /users/{userId}" => "Light",
         "GET /metrics/meetings" => "Resource-intensive",
         "GET /metrics/meetings/{meetingId}/participants" => "Heavy",
         "GET /phone/recordings" => "phone:Medium",

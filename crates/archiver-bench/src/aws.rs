@@ -654,6 +654,7 @@ fn meeting_hour_scenario(hours: f64) -> Scenario {
         name: "Bob".into(),
         extension: Some(1002),
         phone_number: None,
+        ..SimUser::default()
     });
     m.participants = ["alice", "bob"]
         .iter()

@@ -10,8 +10,9 @@
 //! ```
 
 use archiver_core::{
-    BodyExpectations, ByteStream, Cdr, ContentKind, Cursor, DownloadTask, FileRecord, FileState,
-    ObjectKey, ObjectMeta, Source, TenantId, VerifiedBody,
+    BodyExpectations, ByteStream, Cdr, ContentKind, ConversationType, Cursor, Direction,
+    DirectionUser, DownloadTask, FileRecord, FileState, ObjectKey, ObjectMeta, RecordType, Source,
+    TenantId, VerifiedBody,
 };
 use bytes::Bytes;
 use chrono::{DateTime, Utc};
@@ -115,6 +116,7 @@ pub fn file_record(tenant: impl IntoTenant, file_id: &str) -> FileRecord {
         expected_duration_secs: None,
         media: None,
         queued: false,
+        out_of_scope: None,
         first_seen: t0(),
         updated_at: t0(),
         version: 0,
@@ -144,10 +146,10 @@ pub fn cdr(tenant: impl IntoTenant, id: &str, start: DateTime<Utc>, email: &str)
         to: "Conference".into(),
         to_info: "Weekly sync".into(),
         participants: vec![email.to_string()],
-        direction: "internal".into(),
-        direction_user: "outbound".into(),
-        conversation_type: "Voice".into(),
-        record_type: "Standard".into(),
+        direction: Direction::Conference,
+        direction_user: DirectionUser::Outgoing,
+        conversation_type: ConversationType::Voice,
+        record_type: RecordType::Standard,
         location: "testkit".into(),
         recording_failed: false,
         failure_reason: None,
@@ -162,6 +164,7 @@ pub fn cdr(tenant: impl IntoTenant, id: &str, start: DateTime<Utc>, email: &str)
         longest_silence_seconds: None,
         talkover_ratio: None,
         media: vec![],
+        out_of_scope: None,
         created_at: start,
         updated_at: start,
         version: 0,

@@ -11,7 +11,7 @@ use archiver_core::{
     ArchiveDateType, ArchiveFilesPage, ArchiveMeeting, ByteStream, CallHistoryItem,
     CallHistoryPage, CallPath, DashboardMeeting, DashboardMeetingsPage, Download,
     MeetingParticipant, Page, ParticipantsPage, PhoneRecording, PhoneRecordingsPage, Window,
-    ZoomApi, ZoomError,
+    ZoomApi, ZoomError, ZoomUser,
 };
 use async_trait::async_trait;
 use bytes::Bytes;
@@ -746,6 +746,21 @@ impl ZoomApi for ZoomClient {
             .await
         {
             Ok(m) => Ok(Some(m)),
+            Err(ZoomError::NotFound(_)) => Ok(None),
+            Err(e) => Err(e),
+        }
+    }
+
+    async fn get_user(&self, email: &str) -> Result<Option<ZoomUser>, ZoomError> {
+        let path = format!(
+            "/users/{}",
+            percent_encoding::utf8_percent_encode(email.trim(), percent_encoding::NON_ALPHANUMERIC)
+        );
+        match self
+            .api_get_json::<ZoomUser>(Bucket::Light, &path, &[])
+            .await
+        {
+            Ok(u) => Ok(Some(u)),
             Err(ZoomError::NotFound(_)) => Ok(None),
             Err(e) => Err(e),
         }

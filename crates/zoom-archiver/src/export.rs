@@ -117,7 +117,13 @@ pub fn write_csv(out: &mut dyn Write, cdrs: &[Cdr]) -> std::io::Result<()> {
         let media = c
             .media
             .iter()
-            .map(|m| format!("{} {}", m.key, m.sha256.as_deref().unwrap_or(&m.state)))
+            .map(|m| {
+                format!(
+                    "{} {}",
+                    m.key,
+                    m.sha256.as_deref().unwrap_or(m.state.as_str())
+                )
+            })
             .collect::<Vec<_>>()
             .join(";");
         let row = [
@@ -132,8 +138,8 @@ pub fn write_csv(out: &mut dyn Write, cdrs: &[Cdr]) -> std::io::Result<()> {
             c.to.clone(),
             c.to_info.clone(),
             c.participants.join("; "),
-            c.direction.clone(),
-            c.direction_user.clone(),
+            c.direction.to_string(),
+            c.direction_user.to_string(),
             c.location.clone(),
             c.audio_codec.clone().unwrap_or_default(),
             c.video_codec.clone().unwrap_or_default(),
@@ -147,7 +153,7 @@ pub fn write_csv(out: &mut dyn Write, cdrs: &[Cdr]) -> std::io::Result<()> {
             c.longest_silence_seconds.map(secs_hms).unwrap_or_default(),
             c.user_id.clone(),
             c.source_platform.clone(),
-            c.conversation_type.clone(),
+            c.conversation_type.to_string(),
             if c.recording_failed {
                 "Yes".into()
             } else {
@@ -158,7 +164,7 @@ pub fn write_csv(out: &mut dyn Write, cdrs: &[Cdr]) -> std::io::Result<()> {
             c.voice_quality
                 .map(|v| format!("{v:.1}"))
                 .unwrap_or_default(),
-            c.record_type.clone(),
+            c.record_type.to_string(),
             c.tenant.to_string(),
             c.parent_meeting_id.clone().unwrap_or_default(),
             c.failure_reason.clone().unwrap_or_default(),

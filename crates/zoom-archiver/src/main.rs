@@ -317,6 +317,7 @@ async fn real_main(cli: Cli) -> Result<ExitCode> {
                 to: *to,
                 user: user.clone(),
                 platform_call_id: None,
+                include_out_of_scope: false,
             };
             let cdrs = meta.query_cdrs(&q).await?;
             let stdout = std::io::stdout();

@@ -11,6 +11,8 @@ pub struct ArchiveTotals {
     pub rows: Vec<(String, String, u64, u64, u64, u64, u64)>,
     /// CDRs stored.
     pub cdrs: u64,
+    /// Files marked out of scope (kept, not counted above).
+    pub out_of_scope: u64,
 }
 
 /// Reads the totals from the metadata store.
@@ -26,6 +28,10 @@ pub async fn totals(meta: &dyn MetaStore, tenants: &[TenantId]) -> anyhow::Resul
         for source in Source::ALL {
             let (mut a, mut p, mut g, mut f, mut bytes) = (0, 0, 0, 0, 0);
             for r in files.iter().filter(|r| r.source == source) {
+                if r.out_of_scope.is_some() {
+                    t.out_of_scope += 1;
+                    continue;
+                }
                 match &r.state {
                     archiver_core::FileState::Archived { size, .. } => {
                         a += 1;
@@ -64,6 +70,12 @@ pub fn totals_table(t: &ArchiveTotals) -> String {
         ));
     }
     s.push_str(&format!("CDRs stored: {}\n", t.cdrs));
+    if t.out_of_scope > 0 {
+        s.push_str(&format!(
+            "out of scope: {} files archived by an earlier rule (kept where they are, not listed)\n",
+            t.out_of_scope
+        ));
+    }
     s
 }
 
@@ -78,6 +90,26 @@ pub fn poll_lines(polls: &[(TenantId, Source, Result<PollReport, String>)]) -> S
                 p.listed, p.selected, p.new_files, p.enqueued, p.waiting, p.pages
             )),
             Err(e) => s.push_str(&format!("poll {t}/{src}: FAILED: {e}\n")),
+        }
+        let Ok(p) = r else { continue };
+        for email in &p.unknown_users {
+            s.push_str(&format!(
+                "poll {t}/{src}: configured user {email} is unknown to Zoom (404): fix the email in the configuration\n"
+            ));
+        }
+        for e in &p.user_lookup_errors {
+            s.push_str(&format!("poll {t}/{src}: user lookup failed: {e}\n"));
+        }
+        if let Some(sc) = &p.scope
+            && sc.files_out_of_scope + sc.cdrs_out_of_scope > 0
+        {
+            s.push_str(&format!(
+                "poll {t}/{src}: {} phone files and {} CDRs of the earlier attribution rule marked out of scope (kept, not listed)\n",
+                sc.files_out_of_scope, sc.cdrs_out_of_scope
+            ));
+        }
+        if let Some(e) = &p.scope_error {
+            s.push_str(&format!("poll {t}/{src}: re-judging archived phone recordings failed (retried next poll): {e}\n"));
         }
     }
     s

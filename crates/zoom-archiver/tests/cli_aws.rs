@@ -137,14 +137,21 @@ mode = "video"
         .collect();
     assert!(cdrs.len() >= 3, "{cdrs:?}");
     let mut media = Vec::new();
+    // Meeting CDRs are filed under Bob's Zoom user id (looked up by his email), phone CDRs
+    // under his extension.
+    let bob_id = sim.scenario().accounts[0]
+        .users
+        .iter()
+        .find(|u| u.email == "bob@acme.example")
+        .map(|u| u.id.clone())
+        .unwrap();
     for c in &cdrs {
-        assert_eq!(
-            c["user_id"]
-                .as_str()
-                .map(|u| u == "1002" || u == "bob@acme.example"),
-            Some(true),
-            "{c}"
-        );
+        let want = if c["source_platform"] == "Zoom Phone" {
+            "1002"
+        } else {
+            bob_id.as_str()
+        };
+        assert_eq!(c["user_id"].as_str(), Some(want), "{c}");
         for m in c["media"].as_array().unwrap() {
             media.push((
                 m["key"].as_str().unwrap().to_string(),

@@ -4,7 +4,7 @@
 
 use crate::scenario::{
     Scenario, SimAccount, SimArchiveFile, SimCall, SimMeeting, SimOptions, SimOwner,
-    SimParticipant, SimParty, SimPhoneRecording, SimUser, fixture_len,
+    SimParticipant, SimParty, SimPhoneRecording, SimUser, UserStatus, fixture_len,
 };
 use chrono::{DateTime, Duration, Utc};
 
@@ -77,6 +77,7 @@ fn user(id: &str, login: &str, name: &str, ext: Option<u32>) -> SimUser {
         name: name.into(),
         extension: ext,
         phone_number: ext.map(|e| format!("+1415555{e:04}")),
+        status: UserStatus::Active,
     }
 }
 

@@ -6,7 +6,8 @@
 //! * the **API host** (`api.zoom.us`, [`SimServer::api_base_url`] = `http://127.0.0.1:P/v2`):
 //!   `GET /archive_files`, `GET /past_meetings/{uuid}/archive_files`, `GET /phone/recordings`,
 //!   `GET /phone/recording/download/{id}`, `GET /phone/call_history[/{uuid}]`,
-//!   `GET /phone/call_logs`, `GET /metrics/meetings`, `GET /metrics/meetings/{id}/participants`;
+//!   `GET /phone/call_logs`, `GET /metrics/meetings`, `GET /metrics/meetings/{id}/participants`,
+//!   `GET /users/{userId}`;
 //! * the **web host** (`zoom.us`, [`SimServer::oauth_url`]): `POST /oauth/token` (S2S OAuth),
 //!   archive downloads `GET /rec/archive/download/{id}`, phone downloads
 //!   `GET /v2/phone/recording/download/{id}` (302 to `/file?...&jwt=...`) and `GET /file`.
@@ -34,6 +35,7 @@
 //! # Ok(()) }
 //! ```
 
+mod account;
 mod clock;
 mod faults;
 mod golden;
@@ -43,11 +45,12 @@ mod scenario;
 mod server;
 mod stats;
 
+pub use account::{AccountSpec, generate_account};
 pub use clock::SimClock;
 pub use faults::{Faults, RetryAfter};
 pub use scenario::{
     GenSpec, Scenario, SimAccount, SimArchiveFile, SimCall, SimMeeting, SimOptions, SimOwner,
-    SimParticipant, SimParty, SimPhoneRecording, SimUser,
+    SimParticipant, SimParty, SimPhoneRecording, SimUser, UserStatus,
 };
 pub use server::SimServer;
 pub use stats::Stats;

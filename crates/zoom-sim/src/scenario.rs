@@ -35,6 +35,21 @@ pub struct SimAccount {
     pub calls: Vec<SimCall>,
 }
 
+impl SimAccount {
+    /// The recordings of the calls this user owns (`owner.type` `user`, `owner.id` =
+    /// `user_id`): what Zoom lists as that user's recordings, and what a correct archive
+    /// attributes to them. Recordings of other owners' lines that merely *name* the user in
+    /// `accepted_by` / `outgoing_by` (the other party of an internal call, a queue agent, a
+    /// common-area picker) are not included. Pure: reads the scenario, no server needed.
+    pub fn recordings_owned_by(&self, user_id: &str) -> Vec<&SimPhoneRecording> {
+        self.calls
+            .iter()
+            .filter(|c| c.owner.kind == "user" && c.owner.id == user_id)
+            .flat_map(|c| c.recordings.iter())
+            .collect()
+    }
+}
+
 /// A Zoom user.
 #[derive(Serialize, Deserialize, Clone, Debug, Default)]
 pub struct SimUser {
@@ -48,6 +63,33 @@ pub struct SimUser {
     pub extension: Option<u32>,
     /// Direct phone number (E.164), if any.
     pub phone_number: Option<String>,
+    /// Account status of the user (a deactivated user keeps their history).
+    #[serde(default)]
+    pub status: UserStatus,
+}
+
+/// Status of a Zoom user (`status` of `GET /users/{userId}`).
+#[derive(Serialize, Deserialize, Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[serde(rename_all = "lowercase")]
+pub enum UserStatus {
+    /// An active user (`"active"`).
+    #[default]
+    Active,
+    /// A deactivated user (`"inactive"`): can no longer sign in; their data stays.
+    Inactive,
+    /// An invited user who has not accepted yet (`"pending"`).
+    Pending,
+}
+
+impl UserStatus {
+    /// The status as Zoom spells it: `active`, `inactive` or `pending`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            UserStatus::Active => "active",
+            UserStatus::Inactive => "inactive",
+            UserStatus::Pending => "pending",
+        }
+    }
 }
 
 /// One archived meeting instance.
@@ -358,14 +400,14 @@ impl Rng {
     }
 }
 
-const FIRST_NAMES: &[&str] = &[
+pub(crate) const FIRST_NAMES: &[&str] = &[
     "Alice", "Bob", "Carol", "Dave", "Erin", "Frank", "Grace", "Heidi", "Ivan", "Judy", "Mallory",
     "Niaj", "Olivia", "Peggy", "Rupert", "Sybil", "Trent", "Victor", "Walter", "Yvonne",
 ];
-const LAST_NAMES: &[&str] = &[
+pub(crate) const LAST_NAMES: &[&str] = &[
     "Anders", "Baker", "Chen", "Diaz", "Evans", "Fischer", "Garcia", "Hughes", "Ito", "Jones",
 ];
-const TOPICS: &[&str] = &[
+pub(crate) const TOPICS: &[&str] = &[
     "Weekly sync",
     "Client review",
     "Trade desk briefing",
@@ -376,7 +418,7 @@ const TOPICS: &[&str] = &[
     "Incident review",
 ];
 
-fn meeting_files(
+pub(crate) fn meeting_files(
     rng: &mut Rng,
     start: DateTime<Utc>,
     end: DateTime<Utc>,
@@ -433,7 +475,7 @@ fn meeting_files(
     files
 }
 
-fn participant(
+pub(crate) fn participant(
     u: &SimUser,
     start: DateTime<Utc>,
     end: DateTime<Utc>,
@@ -456,21 +498,21 @@ fn participant(
     }
 }
 
-fn call_id(rng: &mut Rng) -> String {
+pub(crate) fn call_id(rng: &mut Rng) -> String {
     format!(
         "{}",
         7_000_000_000_000_000_000u64 + rng.next_u64() % 999_999_999_999_999_999
     )
 }
 
-fn user_party(u: &SimUser) -> SimParty {
+pub(crate) fn user_party(u: &SimUser) -> SimParty {
     SimParty {
         name: u.name.clone(),
         extension_number: u.extension.map(|e| e.to_string()).unwrap_or_default(),
     }
 }
 
-fn user_owner(u: &SimUser) -> SimOwner {
+pub(crate) fn user_owner(u: &SimUser) -> SimOwner {
     SimOwner {
         kind: "user".into(),
         id: u.id.clone(),
@@ -479,20 +521,21 @@ fn user_owner(u: &SimUser) -> SimOwner {
     }
 }
 
-struct CallParams<'a> {
-    start: DateTime<Utc>,
-    secs: i64,
-    user: &'a SimUser,
-    inbound: bool,
-    external_number: String,
-    external_name: String,
-    result: &'a str,
-    recordings: u8,
-    min_size: u64,
-    max_size: u64,
+/// Inputs of [`make_call`]: a call between one user and an outside number.
+pub(crate) struct CallParams<'a> {
+    pub(crate) start: DateTime<Utc>,
+    pub(crate) secs: i64,
+    pub(crate) user: &'a SimUser,
+    pub(crate) inbound: bool,
+    pub(crate) external_number: String,
+    pub(crate) external_name: String,
+    pub(crate) result: &'a str,
+    pub(crate) recordings: u8,
+    pub(crate) min_size: u64,
+    pub(crate) max_size: u64,
 }
 
-fn make_call(rng: &mut Rng, p: CallParams<'_>) -> SimCall {
+pub(crate) fn make_call(rng: &mut Rng, p: CallParams<'_>) -> SimCall {
     let end = p.start + Duration::seconds(p.secs);
     let ext = p.user.extension.map(|e| e.to_string()).unwrap_or_default();
     let (caller_number, caller_name, caller_type, callee_number, callee_name, callee_type) =
@@ -553,15 +596,15 @@ fn make_call(rng: &mut Rng, p: CallParams<'_>) -> SimCall {
     }
 }
 
-/// Length of an embedded fixture (0 if unknown).
 /// Bytes per second of the generated phone MP3 (MPEG-1 Layer III, 128 kbps).
-const MP3_BYTES_PER_SEC: u64 = 16_000;
+pub(crate) const MP3_BYTES_PER_SEC: u64 = 16_000;
 
+/// Length of an embedded fixture (0 if unknown).
 pub(crate) fn fixture_len(name: &str) -> u64 {
     crate::media::fixture(name).map_or(0, |b| b.len() as u64)
 }
 
-fn external_number(rng: &mut Rng) -> String {
+pub(crate) fn external_number(rng: &mut Rng) -> String {
     format!("+1{}", rng.range(2_012_000_000, 9_899_999_999))
 }
 
@@ -590,6 +633,7 @@ impl Scenario {
                 name: (*name).into(),
                 extension: *ext,
                 phone_number: ext.map(|_| format!("+1415555{:04}", 100 + i)),
+                status: UserStatus::Active,
             })
             .collect();
         let (kb, mb) = (1024u64, 1024u64 * 1024);
@@ -834,6 +878,7 @@ impl Scenario {
                     name: "Alice".into(),
                     extension: Some(1001),
                     phone_number: None,
+                    status: UserStatus::Active,
                 }],
                 meetings: vec![SimMeeting {
                     uuid: "single-meeting==".into(),
@@ -920,6 +965,7 @@ impl Scenario {
                     name: format!("{first} {last}"),
                     extension: Some(1001 + i as u32),
                     phone_number: Some(format!("+1415556{:04}", i)),
+                    status: UserStatus::Active,
                 }
             })
             .collect();

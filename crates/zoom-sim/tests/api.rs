@@ -677,3 +677,90 @@ async fn demo_and_generated_scenarios_are_sane() {
     assert_eq!(s, 200);
     assert!(v["total_records"].as_u64().unwrap() >= 8);
 }
+
+#[tokio::test]
+async fn get_user_by_id_or_email() {
+    let mut s = scenario();
+    s.accounts[0].users[1].status = zoom_sim::UserStatus::Inactive;
+    let u0 = s.accounts[0].users[0].clone();
+    let u1 = s.accounts[0].users[1].clone();
+    let sim = start(s).await;
+    let tok = token(&sim).await;
+    let base = format!("{}/users", sim.api_base_url());
+
+    // By id.
+    let r = get(&format!("{base}/{}", u0.id), &tok).await;
+    assert_eq!(r.status(), 200);
+    assert_eq!(r.headers()["x-ratelimit-category"], "Light");
+    assert_eq!(r.headers()["x-ratelimit-limit"], "80");
+    let v: Value = r.json().await.unwrap();
+    let (first, last) = u0.name.split_once(' ').unwrap();
+    assert_eq!(v["id"], u0.id.as_str());
+    assert_eq!(v["first_name"], first);
+    assert_eq!(v["last_name"], last);
+    assert_eq!(v["display_name"], u0.name.as_str());
+    assert_eq!(v["email"], u0.email.as_str());
+    assert_eq!(v["type"], 1);
+    assert_eq!(v["status"], "active");
+    assert_eq!(v["phone_number"], u0.phone_number.as_deref().unwrap());
+    assert_eq!(v["timezone"], "UTC");
+    assert_eq!(v["dept"], "");
+    assert_eq!(v["role_id"], "2");
+    assert!(v["created_at"].as_str().unwrap().ends_with('Z'));
+    assert!(v["last_login_time"].as_str().unwrap().ends_with('Z'));
+
+    // By e-mail, in another case: the deactivated user.
+    let (s, v) = get_json(&format!("{base}/{}", u1.email.to_uppercase()), &tok).await;
+    assert_eq!(s, 200, "{v}");
+    assert_eq!(v["id"], u1.id.as_str());
+    assert_eq!(v["email"], u1.email.as_str());
+    assert_eq!(v["status"], "inactive");
+
+    // Unknown user.
+    let (s, v) = get_json(&format!("{base}/nobody@corp.example"), &tok).await;
+    assert_eq!(s, 404);
+    assert_eq!(v["code"], 1001);
+    assert_eq!(v["message"], "User does not exist: nobody@corp.example.");
+
+    // Another account's user is unknown to this account's token.
+    let b = token_for(&sim, "acct-b", "cid-b", "sec-b").await;
+    let (s, v) = get_json(&format!("{base}/{}", u0.id), &b).await;
+    assert_eq!((s, v["code"].as_i64()), (404, Some(1001)));
+
+    // Bearer token required.
+    let r = client()
+        .get(format!("{base}/{}", u0.id))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 401);
+
+    // Counted like every API route (the 401 too: counting happens before auth).
+    let st = sim.stats();
+    assert_eq!(st.by_endpoint["GET /users/{userId}"], 5);
+    assert_eq!(st.by_category["Light"], 5);
+}
+
+#[tokio::test]
+async fn get_user_obeys_the_light_rate_limit() {
+    let mut s = scenario();
+    s.options.rate_limit_scale = 0.025; // Light: 80/s -> 2/s
+    let id = s.accounts[0].users[0].id.clone();
+    let sim = start(s).await;
+    let tok = token(&sim).await;
+    let url = format!("{}/users/{id}", sim.api_base_url());
+    let mut limited = None;
+    for _ in 0..10 {
+        let r = get(&url, &tok).await;
+        if r.status() == 429 {
+            limited = Some(r);
+            break;
+        }
+        assert_eq!(r.status(), 200);
+        assert_eq!(r.headers()["x-ratelimit-limit"], "2");
+    }
+    let r = limited.expect("a 429");
+    assert_eq!(r.headers()["x-ratelimit-category"], "Light");
+    assert_eq!(r.headers()["x-ratelimit-type"], "QPS");
+    assert!(sim.stats().rate_limited >= 1);
+}

@@ -148,6 +148,10 @@ pub struct FileRecord {
     pub media: Option<super::MediaFacts>,
     /// Whether a download task was sent for it.
     pub queued: bool,
+    /// Why this file is outside what the configuration asks to archive (selected by an
+    /// earlier rule): never downloaded from now on; what is stored stays, never deleted.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub out_of_scope: Option<String>,
     /// When the poller first saw it.
     pub first_seen: DateTime<Utc>,
     /// Last change.

@@ -814,3 +814,47 @@ mod tests {
         assert_eq!(m.has_recording, Some(true));
     }
 }
+
+/// A Zoom user, from `GET /users/{userId}` (Light): who a configured email is at Zoom.
+#[derive(Clone, Debug, Default, Deserialize, Serialize, PartialEq)]
+pub struct ZoomUser {
+    /// The Zoom user id.
+    pub id: String,
+    /// The user's email.
+    #[serde(default)]
+    pub email: Option<String>,
+    /// The display name.
+    #[serde(default)]
+    pub display_name: Option<String>,
+    /// First name (used when there is no display name).
+    #[serde(default)]
+    pub first_name: Option<String>,
+    /// Last name.
+    #[serde(default)]
+    pub last_name: Option<String>,
+    /// `active`, `inactive` (deactivated) or `pending`.
+    #[serde(default)]
+    pub status: Option<String>,
+}
+
+impl ZoomUser {
+    /// The name to file CDRs under: the display name, else first and last name.
+    pub fn name(&self) -> Option<String> {
+        self.display_name
+            .clone()
+            .filter(|n| !n.trim().is_empty())
+            .or_else(|| {
+                let n = format!(
+                    "{} {}",
+                    self.first_name.as_deref().unwrap_or(""),
+                    self.last_name.as_deref().unwrap_or("")
+                );
+                Some(n.trim().to_string()).filter(|n| !n.is_empty())
+            })
+    }
+
+    /// True when Zoom says the user is deactivated.
+    pub fn is_deactivated(&self) -> bool {
+        self.status.as_deref() == Some("inactive")
+    }
+}

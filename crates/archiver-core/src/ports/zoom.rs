@@ -1,6 +1,7 @@
 use super::body::ByteStream;
 use crate::domain::{
-    ArchiveMeeting, CallHistoryItem, CallPath, DashboardMeeting, MeetingParticipant, PhoneRecording,
+    ArchiveMeeting, CallHistoryItem, CallPath, DashboardMeeting, MeetingParticipant,
+    PhoneRecording, ZoomUser,
 };
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
@@ -205,6 +206,14 @@ pub trait ZoomApi: Send + Sync {
         let _ = call_history_uuid;
         Err(ZoomError::Forbidden(
             "reading a call path is not supported by this client".into(),
+        ))
+    }
+    /// `GET /users/{email}` (Light): the Zoom user a configured email is. `None` when Zoom
+    /// does not know it (404, code 1001). The default refuses (`Forbidden`).
+    async fn get_user(&self, email: &str) -> Result<Option<ZoomUser>, ZoomError> {
+        let _ = email;
+        Err(ZoomError::Forbidden(
+            "looking up users is not supported by this client".into(),
         ))
     }
     /// What Zoom last reported of a daily-limited category through its rate-limit headers:

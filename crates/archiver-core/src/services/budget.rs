@@ -23,7 +23,8 @@
 //! to `limit − remaining` (the whole account's use, other apps included).
 
 use crate::domain::{
-    ArchiveMeeting, CallHistoryItem, CallPath, DashboardMeeting, MeetingParticipant, PhoneRecording,
+    ArchiveMeeting, CallHistoryItem, CallPath, DashboardMeeting, MeetingParticipant,
+    PhoneRecording, ZoomUser,
 };
 use crate::ports::{
     ArchiveDateType, Clock, Download, Page, QuotaLedger, RetryHint, Window, ZoomApi, ZoomError,
@@ -255,6 +256,10 @@ impl ZoomApi for BudgetedZoom {
             "phone:Heavy",
             self.inner.list_call_history(window, page_token)
         )
+    }
+
+    async fn get_user(&self, email: &str) -> Result<Option<ZoomUser>, ZoomError> {
+        counted!(self, "Light", self.inner.get_user(email))
     }
 
     async fn get_call_path(&self, call_history_uuid: &str) -> Result<Option<CallPath>, ZoomError> {

@@ -26,17 +26,14 @@
 //! refusing would risk archiving nothing at all if the two hashes differ by design
 //! (docs/adr/0002-encryption-fingerprint.md).
 
+use super::cdrs;
 use super::{CAS_ATTEMPTS, backoff, is_conflict};
-use crate::domain::{
-    Cdr, CdrQuery, ContentKind, FileRecord, FileState, MediaFacts, MediaRef, Source, TenantId,
-    decode_activity, format_media_length, talkover_ratio,
-};
+use crate::domain::{ContentKind, FileRecord, FileState, Source};
 use crate::ports::{
     BlobError, BodyExpectations, BodyRejected, Delivery, IfShorter, MediaAnalyser, MetaError,
-    MetaStore, ObjectInfo, ObjectMeta, Ports, PutProgress, RetryHint, UploadCheckpoint,
-    VerifiedBody, ZoomApi, ZoomError, skip_bytes,
+    ObjectInfo, ObjectMeta, Ports, PutProgress, RetryHint, UploadCheckpoint, VerifiedBody, ZoomApi,
+    ZoomError, skip_bytes,
 };
-use chrono::{DateTime, Utc};
 use futures::StreamExt;
 use sha2::{Digest, Sha256};
 use std::sync::Arc;
@@ -213,10 +210,17 @@ impl Downloader {
                 reason: format!("file {} does not belong to tenant {}", t.file_id, t.tenant),
             });
         }
+        if let Some(why) = &rec.out_of_scope
+            && !rec.state.is_terminal()
+        {
+            // Selected by an earlier rule that the configuration does not ask for: never
+            // downloaded (what a user was not configured for is not ours to copy).
+            return Ok(TaskOutcome::Done(format!("out of scope: {why}")));
+        }
         let me = format!("{}/{}", self.settings.worker_id, t.task_id);
         match &rec.state {
             FileState::Archived { .. } | FileState::Gone { .. } | FileState::Failed { .. } => {
-                sync_file_into_cdrs(meta, &rec, now).await?;
+                cdrs::sync_file(meta, &rec, now).await?;
                 return Ok(TaskOutcome::Done(format!("already {}", rec.state.name())));
             }
             FileState::Downloading { owner, lease_until } if *lease_until > now && *owner != me => {
@@ -316,9 +320,9 @@ impl Downloader {
                     rec.media = Some(facts);
                 }
                 let rec = self.finish(rec, state).await?;
-                sync_file_into_cdrs(meta, &rec, self.ports.clock.now()).await?;
+                cdrs::sync_file(meta, &rec, self.ports.clock.now()).await?;
                 if rec.source == Source::Meetings && rec.content_kind == ContentKind::M4a {
-                    update_talkover(
+                    cdrs::update_talkover(
                         meta,
                         &rec.tenant,
                         &rec.conversation_id,
@@ -340,7 +344,7 @@ impl Downloader {
                         },
                     )
                     .await?;
-                sync_file_into_cdrs(meta, &rec, self.ports.clock.now()).await?;
+                cdrs::sync_file(meta, &rec, self.ports.clock.now()).await?;
                 Ok(TaskOutcome::Done(format!("gone: {reason}")))
             }
             Err(Failure::Permanent(reason)) => self.fail(rec, reason).await,
@@ -385,7 +389,7 @@ impl Downloader {
                 },
             )
             .await?;
-        sync_file_into_cdrs(self.ports.meta.as_ref(), &rec, self.ports.clock.now()).await?;
+        cdrs::sync_file(self.ports.meta.as_ref(), &rec, self.ports.clock.now()).await?;
         Ok(TaskOutcome::DeadLetter { reason })
     }
 
@@ -643,187 +647,4 @@ fn blob_failure(e: BlobError) -> Failure {
         },
         e => Failure::Permanent(e.to_string()),
     }
-}
-
-fn media_state(rec: &FileRecord) -> (&'static str, Option<u64>, Option<String>) {
-    match &rec.state {
-        FileState::Archived { size, sha256, .. } => ("archived", Some(*size), Some(sha256.clone())),
-        FileState::Gone { .. } => ("gone", None, None),
-        FileState::Failed { .. } => ("failed", None, None),
-        _ => ("pending", None, None),
-    }
-}
-
-/// Brings every CDR that links `rec` up to date with the file's state (idempotent).
-pub async fn sync_file_into_cdrs(
-    meta: &dyn MetaStore,
-    rec: &FileRecord,
-    now: DateTime<Utc>,
-) -> Result<(), MetaError> {
-    let (state, size, sha) = media_state(rec);
-    for cdr_id in &rec.cdr_ids {
-        for attempt in 0..CAS_ATTEMPTS {
-            let Some(mut cdr) = meta.get_cdr(&rec.tenant, cdr_id).await? else {
-                warn!(cdr_id, "file links a CDR that does not exist (yet)");
-                break;
-            };
-            if !apply_media(&mut cdr, rec, state, size, sha.clone()) {
-                break;
-            }
-            cdr.updated_at = now;
-            match meta.update_cdr(&cdr).await {
-                Ok(_) => break,
-                Err(e) if is_conflict(&e) && attempt + 1 < CAS_ATTEMPTS => continue,
-                Err(e) => return Err(e),
-            }
-        }
-    }
-    Ok(())
-}
-
-fn apply_media(
-    cdr: &mut Cdr,
-    rec: &FileRecord,
-    state: &str,
-    size: Option<u64>,
-    sha: Option<String>,
-) -> bool {
-    let before = cdr.clone();
-    let idx = match cdr.media.iter().position(|m| m.file_id == rec.file_id) {
-        Some(i) => i,
-        None => {
-            cdr.media.push(MediaRef {
-                file_id: rec.file_id.clone(),
-                file_type: rec.file_type.clone(),
-                key: rec.object_key.to_string(),
-                size: None,
-                sha256: None,
-                state: "pending".into(),
-                start_time: rec.recording_start,
-                end_time: rec.recording_end,
-            });
-            cdr.media.len() - 1
-        }
-    };
-    let m = &mut cdr.media[idx];
-    m.state = state.to_string();
-    m.size = size;
-    m.sha256 = sha;
-    if let Some(facts) = &rec.media {
-        apply_facts(cdr, rec, facts);
-    }
-    *cdr != before
-}
-
-fn is_audio_type(file_type: &str) -> bool {
-    file_type.eq_ignore_ascii_case("M4A") || file_type.eq_ignore_ascii_case("MP3")
-}
-
-/// Fills a CDR's media fields from one file's measurements. The user's own audio (M4A,
-/// MP3) decides length, silence and quality; the meeting video adds the video codec, and
-/// its length only when the CDR has no audio file. Errors of every file are listed.
-fn apply_facts(cdr: &mut Cdr, rec: &FileRecord, f: &MediaFacts) {
-    let audio = is_audio_type(&rec.file_type);
-    let has_audio_file = cdr.media.iter().any(|m| is_audio_type(&m.file_type));
-    if audio || !has_audio_file {
-        if let Some(d) = f.duration_secs {
-            cdr.media_length = Some(format_media_length(d));
-        }
-        if f.audio_codec.is_some() {
-            cdr.audio_codec = f.audio_codec.clone();
-        }
-        if f.voice_quality.is_some() {
-            cdr.voice_quality = f.voice_quality.map(round3);
-            cdr.silence_ratio = f.silence_ratio.map(round3);
-            cdr.longest_silence_seconds = f.longest_silence_secs.map(|x| (x * 10.0).round() / 10.0);
-        }
-    }
-    if f.video_codec.is_some() {
-        cdr.video_codec = f.video_codec.clone();
-    }
-    if let Some(e) = &f.error {
-        let line = format!("{} {}: {e}", rec.file_type, rec.file_id);
-        match &mut cdr.media_error {
-            Some(existing) if existing.contains(&line) => {}
-            Some(existing) => {
-                existing.push_str("; ");
-                existing.push_str(&line);
-            }
-            None => cdr.media_error = Some(line),
-        }
-    }
-}
-
-fn round3(x: f64) -> f64 {
-    (x * 1000.0).round() / 1000.0
-}
-
-/// Recomputes the talk-over ratio of a meeting from the voice activity of its recorded
-/// users' individual audio files (aligned on each file's start) and writes it into every
-/// CDR of the meeting. Needs two or more users with analysed audio; idempotent.
-pub async fn update_talkover(
-    meta: &dyn MetaStore,
-    tenant: &TenantId,
-    meeting_uuid: &str,
-    now: DateTime<Utc>,
-) -> Result<(), MetaError> {
-    let q = CdrQuery {
-        tenant: Some(tenant.clone()),
-        platform_call_id: Some(meeting_uuid.to_string()),
-        ..CdrQuery::default()
-    };
-    let cdrs: Vec<Cdr> = meta
-        .query_cdrs(&q)
-        .await?
-        .into_iter()
-        .filter(|c| c.source == Source::Meetings && !c.recording_failed)
-        .collect();
-    let mut parties = Vec::new();
-    for c in &cdrs {
-        let mut timelines = Vec::new();
-        for m in c
-            .media
-            .iter()
-            .filter(|m| m.file_type.eq_ignore_ascii_case("M4A"))
-        {
-            let Some(f) = meta.get_file(tenant, Source::Meetings, &m.file_id).await? else {
-                continue;
-            };
-            let (Some(start), Some(act)) = (
-                f.recording_start,
-                f.media
-                    .as_ref()
-                    .and_then(|x| x.activity.as_deref())
-                    .and_then(decode_activity),
-            ) else {
-                continue;
-            };
-            timelines.push((start, act));
-        }
-        parties.push(timelines);
-    }
-    let Some(ratio) = talkover_ratio(&parties).map(round3) else {
-        return Ok(());
-    };
-    for c in cdrs {
-        let mut c = c;
-        for attempt in 0..CAS_ATTEMPTS {
-            if c.talkover_ratio == Some(ratio) {
-                break;
-            }
-            c.talkover_ratio = Some(ratio);
-            c.updated_at = now;
-            match meta.update_cdr(&c).await {
-                Ok(_) => break,
-                Err(e) if is_conflict(&e) && attempt + 1 < CAS_ATTEMPTS => {
-                    match meta.get_cdr(tenant, &c.cdr_id).await? {
-                        Some(cur) => c = cur,
-                        None => break,
-                    }
-                }
-                Err(e) => return Err(e),
-            }
-        }
-    }
-    Ok(())
 }

@@ -1,8 +1,12 @@
 //! Services: every business rule of the archiver.
 //!
 //! - [`select`]: which Zoom files belong to which configured user; CDR drafts.
+//! - [`users`]: who the configured users are at Zoom (Zoom user id, display name,
+//!   status), looked up once a day; their CDRs re-filed when it changes.
 //! - [`participants`]: who of the configured users was in a meeting, asked of Zoom once
 //!   per meeting and remembered.
+//! - [`cdrs`]: every change to a stored CDR (drafts, file sync, talk-over, failures,
+//!   identity, scope), each a compare-and-set retried on conflict.
 //! - [`poller`]: lists a tenant source from its watermark, stores new files and CDR drafts
 //!   once, queues downloads only for new files, advances the watermark conditionally.
 //! - [`downloader`]: claims a file, streams it from Zoom into the object store with
@@ -15,18 +19,23 @@
 //!   writes "recording failed" CDRs; per-day reports.
 //! - [`settle`]: what a task's outcome does to its delivery on the queue (shared by the
 //!   local drain and the downloader Lambda).
+//! - [`scope`]: phone recordings archived by the attribution rule before issue 13,
+//!   judged again once per tenant (out of scope: kept, never listed, never downloaded).
 //! - [`runner`]: drains the queue with a bounded number of workers (local process and
 //!   `run --once`; on AWS the Lambda runtime plays this role).
 
 pub mod budget;
+pub mod cdrs;
 pub mod credentials;
 pub mod downloader;
 pub mod participants;
 pub mod poller;
 pub mod reconcile;
 pub mod runner;
+pub mod scope;
 pub mod select;
 pub mod settle;
+pub mod users;
 
 use crate::ports::MetaError;
 use std::time::Duration;

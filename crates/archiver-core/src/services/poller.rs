@@ -18,9 +18,11 @@
 //! completes hours after the meeting is listed when it completes, so a watermark that has
 //! moved past the meeting's start cannot miss it.
 
-use super::downloader::sync_file_into_cdrs;
+use super::cdrs;
 use super::participants::{self, Lookup};
+use super::scope;
 use super::select::{Plan, has_individual_files, plan_meeting, plan_phone_recording};
+use super::users;
 use super::{CAS_ATTEMPTS, is_conflict};
 use crate::domain::{
     ArchiveMeeting, Cdr, Cursor, DownloadTask, FileRecord, MeetingParticipant, Source,
@@ -105,6 +107,21 @@ pub struct PollReport {
     pub participants_deferred: u64,
     /// "Recording failed" CDRs of reconciliation turned into normal CDRs by a late recording.
     pub upgraded_cdrs: u64,
+    /// `GET /users/{email}` lookups of configured users (at most one per user and day).
+    pub user_lookups: u64,
+    /// Configured emails Zoom does not know (reported by every poll until fixed).
+    pub unknown_users: Vec<String>,
+    /// Configured users Zoom reports deactivated (still archived).
+    pub deactivated_users: Vec<String>,
+    /// User lookups that failed, with the error (the last known identity was used).
+    pub user_lookup_errors: Vec<String>,
+    /// Stored CDRs re-filed under their user's Zoom identity.
+    pub refiled_cdrs: u64,
+    /// The one-time judgement of phone recordings archived by the old attribution rule,
+    /// when this poll ran it ([`super::scope`]).
+    pub scope: Option<super::scope::ScopeReport>,
+    /// Why that judgement stopped (it runs again at the next poll).
+    pub scope_error: Option<String>,
     /// The watermark after the poll.
     pub watermark: Option<DateTime<Utc>>,
 }
@@ -228,6 +245,29 @@ impl Poller {
             ));
             report.watermark = cursor.map(|c| c.high);
             return Ok(report);
+        }
+        // Who the configured users are at Zoom (one Light call per user and day).
+        let resolved = users::resolve(meta.as_ref(), zoom, tenant, now).await?;
+        report.user_lookups = resolved.lookups;
+        report.unknown_users = resolved.unknown;
+        report.deactivated_users = resolved.deactivated;
+        report.user_lookup_errors = resolved.failed;
+        report.refiled_cdrs = resolved.refiled;
+        let tenant = &resolved.tenant;
+        // (Only with every user's identity known: an owner matched by Zoom id must not be
+        // judged someone else's because a lookup failed.)
+        if source == Source::Phone
+            && report.user_lookup_errors.is_empty()
+            && !scope::is_done(meta.as_ref(), tenant, now).await?
+        {
+            let until = cursor.as_ref().map_or(now, |c| c.high);
+            match scope::rejudge_phone(meta.as_ref(), zoom, tenant, until, now).await {
+                Ok(r) => report.scope = Some(r),
+                Err(e) => {
+                    warn!(tenant = %tenant.id, error = %e, "judging archived phone recordings by the current attribution rule failed; it runs again at the next poll");
+                    report.scope_error = Some(e.to_string());
+                }
+            }
         }
         let overlap = chrono::Duration::from_std(tenant.overlap(source)).unwrap_or_default();
         let from = match &cursor {
@@ -500,10 +540,12 @@ impl Poller {
                 tasks.push(DownloadTask::new(f.tenant.clone(), f.source, &f.file_id));
                 continue;
             }
-            // Known file: merge newly linked CDRs, re-queue one that was never queued.
-            for _ in 0..CAS_ATTEMPTS {
+            // Known file: merge newly linked CDRs, bring back into scope a file the rules
+            // select again (a user configured since), re-queue one that was never queued.
+            let now = self.ports.clock.now();
+            let cur = cdrs::retry_on_conflict(async || {
                 let Some(mut cur) = meta.get_file(&f.tenant, f.source, &f.file_id).await? else {
-                    break;
+                    return Ok(None);
                 };
                 let mut changed = false;
                 for id in &f.cdr_ids {
@@ -512,67 +554,36 @@ impl Poller {
                         changed = true;
                     }
                 }
-                if cur.state.name() == "pending" && !cur.queued {
-                    tasks.push(DownloadTask::new(
-                        cur.tenant.clone(),
-                        cur.source,
-                        &cur.file_id,
-                    ));
-                }
-                if cur.state.is_terminal() {
-                    existing_terminal.push(cur.clone());
+                if cur.out_of_scope.take().is_some() {
+                    cur.queued = false;
+                    changed = true;
                 }
                 if !changed {
-                    break;
+                    return Ok(Some(cur));
                 }
-                match meta.update_file(&cur).await {
-                    Ok(_) => break,
-                    Err(e) if is_conflict(&e) => {
-                        existing_terminal.retain(|x| x.file_id != cur.file_id);
-                        continue;
-                    }
-                    Err(e) => return Err(e.into()),
-                }
+                cur.updated_at = now;
+                meta.update_file(&cur).await.map(Some)
+            })
+            .await?;
+            let Some(cur) = cur else { continue };
+            if cur.state.name() == "pending" && !cur.queued {
+                tasks.push(DownloadTask::new(
+                    cur.tenant.clone(),
+                    cur.source,
+                    &cur.file_id,
+                ));
+            }
+            if cur.state.is_terminal() {
+                existing_terminal.push(cur);
             }
         }
-        let cdrs: Vec<Cdr> = plans.iter().flat_map(|p| p.cdrs.iter().cloned()).collect();
-        let inserted = meta.insert_cdrs(&cdrs).await?;
-        for (c, new) in cdrs.iter().zip(inserted) {
-            if new {
-                report.new_cdrs += 1;
-                continue;
-            }
-            for _ in 0..CAS_ATTEMPTS {
-                let Some(mut cur) = meta.get_cdr(&c.tenant, &c.cdr_id).await? else {
-                    break;
-                };
-                // (Reconciliation's CDRs link no media; a CDR whose files were lost keeps them.)
-                let upgrade = cur.recording_failed && cur.media.is_empty() && !c.media.is_empty();
-                if upgrade {
-                    // Reconciliation wrote a "recording failed" CDR; the recording arrived
-                    // after all: the same CDR becomes a normal one (no duplicate).
-                    let media = std::mem::take(&mut cur.media);
-                    let (created, version) = (cur.created_at, cur.version);
-                    cur = c.clone();
-                    cur.media = media;
-                    cur.created_at = created;
-                    cur.version = version;
-                    cur.merge_media(&c.media);
-                    report.upgraded_cdrs += 1;
-                } else if !cur.merge_media(&c.media) {
-                    break;
-                }
-                cur.updated_at = self.ports.clock.now();
-                match meta.update_cdr(&cur).await {
-                    Ok(_) => break,
-                    Err(e) if is_conflict(&e) => continue,
-                    Err(e) => return Err(e.into()),
-                }
-            }
-        }
+        let drafts: Vec<Cdr> = plans.iter().flat_map(|p| p.cdrs.iter().cloned()).collect();
+        let stored = cdrs::store_drafts(meta.as_ref(), &drafts, self.ports.clock.now()).await?;
+        report.new_cdrs += stored.new;
+        report.upgraded_cdrs += stored.upgraded;
         // A CDR that newly links a file archived earlier must show it as archived.
         for f in existing_terminal {
-            sync_file_into_cdrs(meta.as_ref(), &f, self.ports.clock.now()).await?;
+            cdrs::sync_file(meta.as_ref(), &f, self.ports.clock.now()).await?;
         }
         Ok(())
     }

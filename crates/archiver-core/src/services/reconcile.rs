@@ -35,12 +35,13 @@
 //! after 00:00 UTC.
 
 use super::budget::next_midnight;
+use super::cdrs;
 use super::participants;
 use super::poller::is_daily;
 use super::select::{classify_call, party_is_internal};
 use crate::domain::{
-    CallHistoryItem, Cdr, CdrQuery, DashboardMeeting, MeetingParticipant, RecordingMode, Segment,
-    Source, TenantConfig, UserConfig,
+    CallHistoryItem, Cdr, CdrQuery, DashboardMeeting, DirectionUser, MediaState, MeetingCdr,
+    MeetingParticipant, PhoneCdr, Segment, Source, TenantConfig, UserConfig,
 };
 use crate::ports::{MetaError, Ports, Window, ZoomApi, ZoomError};
 use chrono::{DateTime, Duration, NaiveDate, Utc};
@@ -220,6 +221,15 @@ impl Reconciler {
             reconciled_at: now,
             ..DayReport::default()
         };
+        // The configured users' Zoom identities (remembered for a day: usually no call).
+        let resolved = super::users::resolve(self.ports.meta.as_ref(), zoom, tenant, now).await?;
+        if resolved.lookups > 0 {
+            *report
+                .zoom_calls
+                .entry("GET /users/{userId}".to_string())
+                .or_default() += resolved.lookups;
+        }
+        let tenant = &resolved.tenant;
         if tenant.sources.contains(&Source::Phone) {
             self.phone(tenant, zoom, day, now, grace, &mut report)
                 .await?;
@@ -382,7 +392,7 @@ impl Reconciler {
                     detail = "Zoom marks the call recorded but names no recording".into();
                 }
             }
-            if mine.iter().any(|c| is_reconciliation_cdr(c)) {
+            if mine.iter().any(|c| c.is_reconciliation_failure()) {
                 count(&mut report.phone, reason);
                 continue;
             }
@@ -396,7 +406,7 @@ impl Reconciler {
                 &detail,
                 now,
             );
-            if self.ports.meta.insert_cdr(&cdr).await? {
+            if cdrs::insert_failed(self.ports.meta.as_ref(), &cdr).await? {
                 report.failed_cdrs_written += 1;
             }
             count(&mut report.phone, reason);
@@ -472,55 +482,40 @@ impl Reconciler {
             &leg.callee_name
         };
         let ext = u.extension.clone().unwrap_or_default();
-        Cdr {
-            tenant: tenant.id.clone(),
-            cdr_id: Cdr::make_id(Source::Phone, conversation, &u.key()),
-            source: Source::Phone,
-            source_platform: Source::Phone.platform().into(),
-            platform_call_id: call_id.to_string(),
-            conversation_id: conversation.to_string(),
-            user: u
-                .name
-                .clone()
-                .or_else(|| name_from_leg.clone().filter(|n| !n.is_empty()))
-                .or_else(|| u.email.clone())
-                .unwrap_or_else(|| ext.clone()),
-            user_id: ext,
-            user_email: u.email.as_ref().map(|e| e.to_ascii_lowercase()),
-            user_extension: u.extension.clone(),
-            start_time: start,
-            end_time: end,
-            duration_seconds: leg
-                .duration
-                .filter(|d| *d > 0)
-                .unwrap_or((end - start).num_seconds()),
-            from,
-            from_info: leg.caller_name.clone().unwrap_or_default(),
-            to,
-            to_info: leg.callee_name.clone().unwrap_or_default(),
-            participants,
-            direction: direction.as_str().into(),
-            direction_user: if is_caller { "Outgoing" } else { "Incoming" }.into(),
-            conversation_type: "Voice".into(),
-            record_type: "Standard".into(),
-            location: self.location.clone(),
-            recording_failed: true,
-            failure_reason: Some(format!("{reason}: {detail}")),
-            parent_meeting_id: None,
-            segments: Vec::new(),
-            media_length: None,
-            media_error: None,
-            voice_quality: None,
-            audio_codec: None,
-            video_codec: None,
-            silence_ratio: None,
-            longest_silence_seconds: None,
-            talkover_ratio: None,
-            media: Vec::new(),
-            created_at: now,
-            updated_at: now,
-            version: 0,
-        }
+        let normal = Cdr::for_phone_recording(
+            PhoneCdr {
+                tenant: &tenant.id,
+                user: u,
+                recording_id: conversation,
+                call_id,
+                name: u
+                    .name
+                    .clone()
+                    .or_else(|| name_from_leg.clone().filter(|n| !n.is_empty()))
+                    .or_else(|| u.email.clone())
+                    .unwrap_or_else(|| ext.clone()),
+                extension: ext,
+                start,
+                end,
+                duration_seconds: leg
+                    .duration
+                    .filter(|d| *d > 0)
+                    .unwrap_or((end - start).num_seconds()),
+                from: (from, leg.caller_name.clone().unwrap_or_default()),
+                to: (to, leg.callee_name.clone().unwrap_or_default()),
+                participants,
+                direction,
+                direction_user: if is_caller {
+                    DirectionUser::Outgoing
+                } else {
+                    DirectionUser::Incoming
+                },
+                location: &self.location,
+            },
+            Vec::new(),
+            now,
+        );
+        Cdr::recording_failed(normal, reason, detail)
     }
 
     async fn meetings(
@@ -540,7 +535,10 @@ impl Reconciler {
             .await?;
         for m in &meetings {
             let cdrs = self.cdrs_of(tenant, &m.uuid).await?;
-            let archive: Vec<&Cdr> = cdrs.iter().filter(|c| !is_reconciliation_cdr(c)).collect();
+            let archive: Vec<&Cdr> = cdrs
+                .iter()
+                .filter(|c| !c.is_reconciliation_failure())
+                .collect();
             if !archive.is_empty() {
                 // The archive of this meeting exists: it names every recorded participant
                 // (individual files), so no participants call can change the answer.
@@ -595,7 +593,7 @@ impl Reconciler {
                     continue;
                 }
                 let cdr = self.failed_meeting_cdr(tenant, u, rows, m, &names, reason, now);
-                if self.ports.meta.insert_cdr(&cdr).await? {
+                if cdrs::insert_failed(self.ports.meta.as_ref(), &cdr).await? {
                     report.failed_cdrs_written += 1;
                 }
                 count(&mut report.meetings, reason);
@@ -714,50 +712,26 @@ impl Reconciler {
         } else {
             "Zoom archived the meeting but the archive has no recording of this user"
         };
-        Cdr {
-            tenant: tenant.id.clone(),
-            cdr_id: Cdr::make_id(Source::Meetings, &m.uuid, &u.key()),
-            source: Source::Meetings,
-            source_platform: Source::Meetings.platform().into(),
-            platform_call_id: m.uuid.clone(),
-            conversation_id: m.uuid.clone(),
-            user: name.clone(),
-            user_id: zoom_id.clone(),
-            user_email: u.email.as_ref().map(|e| e.to_ascii_lowercase()),
-            user_extension: u.extension.clone(),
-            start_time: start,
-            end_time: end,
-            duration_seconds: (end - start).num_seconds(),
-            from: zoom_id,
-            from_info: name,
-            to: "Conference".into(),
-            to_info: m.topic.clone().unwrap_or_default(),
-            participants: names.to_vec(),
-            direction: "Conference".into(),
-            direction_user: "Outgoing".into(),
-            conversation_type: match u.mode {
-                RecordingMode::Voice => "Voice".into(),
-                RecordingMode::Video => "Screen & Application Share".into(),
+        let topic = m.topic.clone().unwrap_or_default();
+        let normal = Cdr::for_meeting_user(
+            MeetingCdr {
+                tenant: &tenant.id,
+                user: u,
+                meeting_uuid: &m.uuid,
+                topic: &topic,
+                parent_meeting_id: None,
+                name,
+                zoom_user_id: zoom_id,
+                participants: names.to_vec(),
+                segments,
+                start,
+                end,
+                location: &self.location,
             },
-            record_type: "Standard".into(),
-            location: self.location.clone(),
-            recording_failed: true,
-            failure_reason: Some(format!("{reason}: {detail}")),
-            parent_meeting_id: None,
-            segments,
-            media_length: None,
-            media_error: None,
-            voice_quality: None,
-            audio_codec: None,
-            video_codec: None,
-            silence_ratio: None,
-            longest_silence_seconds: None,
-            talkover_ratio: None,
-            media: Vec::new(),
-            created_at: now,
-            updated_at: now,
-            version: 0,
-        }
+            Vec::new(),
+            now,
+        );
+        Cdr::recording_failed(normal, reason, detail)
     }
 }
 
@@ -776,28 +750,26 @@ enum Settled {
     None,
 }
 
-/// A "recording failed" CDR written by reconciliation (no media linked).
-fn is_reconciliation_cdr(c: &Cdr) -> bool {
-    c.recording_failed && c.media.is_empty()
-}
-
 impl Reconciler {
     /// Classifies the archive's CDRs of one user; marks a CDR whose every file is gone or
     /// failed as "recording failed" (`not_archived`, with the files' reasons) once `final_`.
     async fn settle(&self, cdrs: &[&Cdr], final_: bool) -> Result<Settled, MetaError> {
-        let archive: Vec<&&Cdr> = cdrs.iter().filter(|c| !is_reconciliation_cdr(c)).collect();
+        let archive: Vec<&&Cdr> = cdrs
+            .iter()
+            .filter(|c| !c.is_reconciliation_failure())
+            .collect();
         if archive.is_empty() {
             return Ok(Settled::None);
         }
         if archive
             .iter()
-            .any(|c| c.media.iter().any(|m| m.state == "archived"))
+            .any(|c| c.media.iter().any(|m| m.state == MediaState::Archived))
         {
             return Ok(Settled::Archived);
         }
         if archive
             .iter()
-            .any(|c| c.media.is_empty() || c.media.iter().any(|m| m.state == "pending"))
+            .any(|c| c.media.is_empty() || c.media.iter().any(|m| m.state == MediaState::Pending))
             || !final_
         {
             return Ok(Settled::Pending);
@@ -807,23 +779,18 @@ impl Reconciler {
             if c.recording_failed {
                 continue;
             }
-            let mut cdr = (**c).clone();
-            let states: Vec<String> = cdr
-                .media
-                .iter()
-                .map(|m| format!("{} {} {}", m.file_type, m.file_id, m.state))
-                .collect();
-            cdr.recording_failed = true;
-            cdr.failure_reason = Some(format!(
-                "{NOT_ARCHIVED}: Zoom listed the recording but it could not be archived ({})",
-                states.join(", ")
-            ));
-            cdr.updated_at = self.ports.clock.now();
-            match self.ports.meta.update_cdr(&cdr).await {
-                Ok(_) => written += 1,
+            if cdrs::mark_lost(
+                self.ports.meta.as_ref(),
+                c,
+                NOT_ARCHIVED,
+                self.ports.clock.now(),
+            )
+            .await?
+            {
+                written += 1;
+            } else {
                 // Changed meanwhile (a late file arrived): the next run looks again.
-                Err(MetaError::Conflict(_)) => return Ok(Settled::Pending),
-                Err(e) => return Err(e),
+                return Ok(Settled::Pending);
             }
         }
         Ok(Settled::Lost { written })

@@ -13,9 +13,9 @@
 //!   the poller holds its watermark back so that a later poll picks them up.
 
 use crate::domain::{
-    ArchiveFile, ArchiveMeeting, Cdr, ContentKind, FileRecord, FileState, MediaRef,
-    MeetingParticipant, ObjectKey, PhoneRecording, RecordingMode, Segment, Source, TenantConfig,
-    UserConfig,
+    ArchiveFile, ArchiveMeeting, Cdr, ContentKind, Direction, DirectionUser, FileRecord, FileState,
+    MediaRef, MeetingCdr, MeetingParticipant, ObjectKey, PhoneCdr, PhoneRecording, RecordingMode,
+    Segment, Source, TenantConfig, UserConfig,
 };
 use chrono::{DateTime, Utc};
 
@@ -30,19 +30,6 @@ pub struct Plan {
     pub waiting: bool,
     /// Files skipped because Zoom gave no download URL (on-prem storage).
     pub without_url: usize,
-}
-
-fn media_ref(f: &FileRecord) -> MediaRef {
-    MediaRef {
-        file_id: f.file_id.clone(),
-        file_type: f.file_type.clone(),
-        key: f.object_key.to_string(),
-        size: None,
-        sha256: None,
-        state: "pending".into(),
-        start_time: f.recording_start,
-        end_time: f.recording_end,
-    }
 }
 
 #[expect(
@@ -94,6 +81,7 @@ fn file_record(
         expected_duration_secs: None,
         media: None,
         queued: false,
+        out_of_scope: None,
         first_seen: now,
         updated_at: now,
         version: 0,
@@ -346,59 +334,33 @@ pub fn plan_meeting(
         let media: Vec<MediaRef> = links
             .iter()
             .filter(|(_, owners)| owners.contains(&ui))
-            .map(|(fi, _)| media_ref(&plan.files[*fi]))
+            .map(|(fi, _)| MediaRef::of(&plan.files[*fi]))
             .collect();
         for (fi, owners) in &links {
             if owners.contains(&ui) {
                 plan.files[*fi].cdr_ids.push(cdr_id.clone());
             }
         }
-        plan.cdrs.push(Cdr {
-            tenant: tenant.id.clone(),
-            cdr_id,
-            source: Source::Meetings,
-            source_platform: Source::Meetings.platform().into(),
-            platform_call_id: m.uuid.clone(),
-            conversation_id: m.uuid.clone(),
-            user: name.clone(),
-            user_id: zoom_id.clone(),
-            user_email: u.email.as_ref().map(|e| e.to_ascii_lowercase()),
-            user_extension: u.extension.clone(),
-            start_time: user_start,
-            end_time: user_end,
-            duration_seconds: (user_end - user_start).num_seconds(),
-            from: zoom_id,
-            from_info: name,
-            to: "Conference".into(),
-            to_info: topic.clone(),
-            // Limited to the recorded users of this tenant (the spec's rule for meetings
-            // hosted outside the tenant, applied to every meeting).
-            participants: names.clone(),
-            direction: "Conference".into(),
-            direction_user: "Outgoing".into(),
-            conversation_type: match u.mode {
-                RecordingMode::Voice => "Voice".into(),
-                RecordingMode::Video => "Screen & Application Share".into(),
+        plan.cdrs.push(Cdr::for_meeting_user(
+            MeetingCdr {
+                tenant: &tenant.id,
+                user: u,
+                meeting_uuid: &m.uuid,
+                topic: &topic,
+                parent_meeting_id: m.parent_meeting_id.clone(),
+                name,
+                zoom_user_id: zoom_id,
+                // Limited to the recorded users of this tenant (the spec's rule for
+                // meetings hosted outside the tenant, applied to every meeting).
+                participants: names.clone(),
+                segments: p.segments.clone(),
+                start: user_start,
+                end: user_end,
+                location,
             },
-            record_type: "Standard".into(),
-            location: location.to_string(),
-            recording_failed: false,
-            failure_reason: None,
-            parent_meeting_id: m.parent_meeting_id.clone().filter(|p| !p.is_empty()),
-            segments: p.segments.clone(),
-            media_length: None,
-            media_error: None,
-            voice_quality: None,
-            audio_codec: None,
-            video_codec: None,
-            silence_ratio: None,
-            longest_silence_seconds: None,
-            talkover_ratio: None,
             media,
-            created_at: now,
-            updated_at: now,
-            version: 0,
-        });
+            now,
+        ));
     }
     // A user present only through files that are not downloadable yet still gets a CDR draft
     // (it fills in when the files arrive); a CDR without any media is kept only while waiting.
@@ -416,7 +378,20 @@ fn display_name(p: &Present) -> String {
         .unwrap_or_default()
 }
 
-/// The configured users a phone recording belongs to.
+/// Owner types whose recordings belong to whoever of the configured users took or placed
+/// the call on them: call queues and common-area phones (shared lines), with Zoom's
+/// deprecated and call-history spellings.
+const SHARED_OWNER_TYPES: [&str; 4] =
+    ["callQueue", "commonArea", "sharedOffice", "sharedLineGroup"];
+
+/// The configured users a phone recording belongs to (docs/cdr-fields.md, "Who a phone
+/// recording belongs to"):
+/// - owner `user` (or no type): its owner alone, matched by extension or Zoom user id. Zoom
+///   records each recorded line of a call separately; the other party of the call is named
+///   in `accepted_by`/`outgoing_by` of this line's recording, and never makes it theirs;
+/// - owner a call queue or a common area (shared line): the configured users named in
+///   `accepted_by` (the agent who answered) or `outgoing_by` (who placed the call);
+/// - any other owner (auto receptionist, …): nobody.
 pub fn phone_owners<'a>(tenant: &'a TenantConfig, r: &PhoneRecording) -> Vec<&'a UserConfig> {
     let mut out: Vec<&UserConfig> = Vec::new();
     let mut push = |u: Option<&'a UserConfig>| {
@@ -426,50 +401,31 @@ pub fn phone_owners<'a>(tenant: &'a TenantConfig, r: &PhoneRecording) -> Vec<&'a
             out.push(u);
         }
     };
-    if let Some(o) = &r.owner
-        && o.kind.as_deref().is_none_or(|k| k == "user")
-    {
-        push(
-            o.extension_number
-                .as_deref()
-                .and_then(|x| tenant.user_by_extension(x)),
-        );
-        push(o.id.as_deref().and_then(|id| tenant.user_by_zoom_id(id)));
-    }
-    for party in [&r.accepted_by, &r.outgoing_by].into_iter().flatten() {
-        push(
-            party
-                .extension_number
-                .as_deref()
-                .and_then(|x| tenant.user_by_extension(x)),
-        );
+    let kind = r.owner.as_ref().and_then(|o| o.kind.as_deref());
+    match kind {
+        None | Some("user") => {
+            if let Some(o) = &r.owner {
+                push(
+                    o.extension_number
+                        .as_deref()
+                        .and_then(|x| tenant.user_by_extension(x))
+                        .or_else(|| o.id.as_deref().and_then(|id| tenant.user_by_zoom_id(id))),
+                );
+            }
+        }
+        Some(k) if SHARED_OWNER_TYPES.contains(&k) => {
+            for party in [&r.accepted_by, &r.outgoing_by].into_iter().flatten() {
+                push(
+                    party
+                        .extension_number
+                        .as_deref()
+                        .and_then(|x| tenant.user_by_extension(x)),
+                );
+            }
+        }
+        Some(_) => {}
     }
     out
-}
-
-/// A phone call's direction from the system's (the organisation's) perspective.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum CallDirection {
-    /// Both parties are internal.
-    Internal,
-    /// From an external party to an internal one.
-    Inbound,
-    /// From an internal party to an external one.
-    Outbound,
-    /// Both parties are external (a call forwarded or transferred through the organisation).
-    External,
-}
-
-impl CallDirection {
-    /// The CDR value.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            CallDirection::Internal => "Internal",
-            CallDirection::Inbound => "Inbound",
-            CallDirection::Outbound => "Outbound",
-            CallDirection::External => "External",
-        }
-    }
 }
 
 /// Whether one party of a call is internal: `Some(true)` for an extension (Zoom number
@@ -504,19 +460,19 @@ pub fn classify_call(
     caller_internal: Option<bool>,
     callee_internal: Option<bool>,
     zoom_direction: Option<&str>,
-) -> CallDirection {
+) -> Direction {
     let inbound = zoom_direction.is_some_and(|d| d.eq_ignore_ascii_case("inbound"));
     let caller = caller_internal.unwrap_or(!inbound);
     let callee = callee_internal.unwrap_or(true);
     match (caller, callee) {
-        (true, true) => CallDirection::Internal,
-        (false, true) => CallDirection::Inbound,
-        (true, false) => CallDirection::Outbound,
-        (false, false) => CallDirection::External,
+        (true, true) => Direction::Internal,
+        (false, true) => Direction::Inbound,
+        (true, false) => Direction::Outbound,
+        (false, false) => Direction::External,
     }
 }
 
-fn phone_direction(tenant: &TenantConfig, r: &PhoneRecording) -> CallDirection {
+fn phone_direction(tenant: &TenantConfig, r: &PhoneRecording) -> Direction {
     let caller = party_is_internal(
         tenant,
         r.caller_number.as_deref(),
@@ -535,7 +491,7 @@ fn phone_direction(tenant: &TenantConfig, r: &PhoneRecording) -> CallDirection {
 /// `Incoming` or `Outgoing` from the recorded user's perspective: the user placed the call
 /// (caller number is their extension, or they placed it for a queue / shared line) or
 /// received it (callee number, or accepted it); otherwise Zoom's `direction` of the owner.
-fn user_direction(r: &PhoneRecording, u: &UserConfig) -> &'static str {
+fn user_direction(r: &PhoneRecording, u: &UserConfig) -> DirectionUser {
     let is_user = |n: Option<&str>| n.is_some_and(|n| u.has_extension(n.trim()));
     if is_user(
         r.outgoing_by
@@ -543,7 +499,7 @@ fn user_direction(r: &PhoneRecording, u: &UserConfig) -> &'static str {
             .and_then(|p| p.extension_number.as_deref()),
     ) || is_user(r.caller_number.as_deref())
     {
-        return "Outgoing";
+        return DirectionUser::Outgoing;
     }
     if is_user(
         r.accepted_by
@@ -551,15 +507,15 @@ fn user_direction(r: &PhoneRecording, u: &UserConfig) -> &'static str {
             .and_then(|p| p.extension_number.as_deref()),
     ) || is_user(r.callee_number.as_deref())
     {
-        return "Incoming";
+        return DirectionUser::Incoming;
     }
     if r.direction
         .as_deref()
         .is_some_and(|d| d.eq_ignore_ascii_case("inbound"))
     {
-        "Incoming"
+        DirectionUser::Incoming
     } else {
-        "Outgoing"
+        DirectionUser::Outgoing
     }
 }
 
@@ -647,53 +603,39 @@ pub fn plan_phone_recording(
             })
             .or_else(|| u.email.clone())
             .unwrap_or_else(|| ext.clone());
-        plan.cdrs.push(Cdr {
-            tenant: tenant.id.clone(),
-            cdr_id,
-            source: Source::Phone,
-            source_platform: Source::Phone.platform().into(),
-            platform_call_id: call_id.clone(),
-            conversation_id: r.id.clone(),
-            user: name,
-            user_id: ext,
-            user_email: u.email.as_ref().map(|e| e.to_ascii_lowercase()),
-            user_extension: u.extension.clone(),
-            start_time: start,
-            end_time: end,
-            // Zoom's own `duration` when given (its end time may differ by a second).
-            duration_seconds: r
-                .duration
-                .filter(|d| *d > 0)
-                .unwrap_or_else(|| (end - start).num_seconds()),
-            from: r.caller_number.clone().unwrap_or_default(),
-            from_info: r.caller_name.clone().unwrap_or_default(),
-            to: r.callee_number.clone().unwrap_or_default(),
-            to_info: r.callee_name.clone().unwrap_or_default(),
-            participants: participants.clone(),
-            direction: direction.as_str().into(),
-            direction_user: user_direction(r, u).into(),
-            conversation_type: "Voice".into(),
-            record_type: "Standard".into(),
-            location: location.to_string(),
-            recording_failed: false,
-            failure_reason: None,
-            parent_meeting_id: None,
-            segments: Vec::new(),
-            media_length: None,
-            media_error: None,
-            voice_quality: None,
-            audio_codec: None,
-            video_codec: None,
-            silence_ratio: None,
-            longest_silence_seconds: None,
-            talkover_ratio: None,
-            media: Vec::new(),
-            created_at: now,
-            updated_at: now,
-            version: 0,
-        });
+        plan.cdrs.push(Cdr::for_phone_recording(
+            PhoneCdr {
+                tenant: &tenant.id,
+                user: u,
+                recording_id: &r.id,
+                call_id: &call_id,
+                name,
+                extension: ext,
+                start,
+                end,
+                // Zoom's own `duration` when given (its end time may differ by a second).
+                duration_seconds: r
+                    .duration
+                    .filter(|d| *d > 0)
+                    .unwrap_or_else(|| (end - start).num_seconds()),
+                from: (
+                    r.caller_number.clone().unwrap_or_default(),
+                    r.caller_name.clone().unwrap_or_default(),
+                ),
+                to: (
+                    r.callee_number.clone().unwrap_or_default(),
+                    r.callee_name.clone().unwrap_or_default(),
+                ),
+                participants: participants.clone(),
+                direction,
+                direction_user: user_direction(r, u),
+                location,
+            },
+            Vec::new(),
+            now,
+        ));
     }
-    let mref = media_ref(&file);
+    let mref = MediaRef::of(&file);
     for c in &mut plan.cdrs {
         c.media.push(mref.clone());
     }
@@ -704,6 +646,7 @@ pub fn plan_phone_recording(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::domain::ConversationType;
     use crate::domain::{PhoneOwner, PhoneParty};
 
     fn tenant() -> TenantConfig {
@@ -777,8 +720,8 @@ mod tests {
         };
         assert_eq!(media(alice), vec!["a-m4a", "chat"]);
         assert_eq!(media(bob), vec!["b-m4a", "all-mp4", "chat"]);
-        assert_eq!(alice.conversation_type, "Voice");
-        assert_eq!(bob.conversation_type, "Screen & Application Share");
+        assert_eq!(alice.conversation_type, ConversationType::Voice);
+        assert_eq!(bob.conversation_type, ConversationType::ScreenShare);
         assert_eq!(alice.to_info, "Weekly");
         assert_eq!(alice.duration_seconds, 1800);
         let mp4 = p.files.iter().find(|f| f.file_id == "all-mp4").unwrap();
@@ -1006,18 +949,18 @@ mod tests {
         let dirs_in = |t: &TenantConfig, r: &PhoneRecording| {
             let p = plan_phone_recording(t, r, Utc::now(), "h");
             (
-                p.cdrs[0].direction.clone(),
-                p.cdrs[0].direction_user.clone(),
+                p.cdrs[0].direction.as_str(),
+                p.cdrs[0].direction_user.as_str(),
             )
         };
         let dirs = |r: &PhoneRecording| dirs_in(&t, r);
         assert_eq!(
             dirs(&call(("1001", 1), ("1002", 1), "outbound", "1001")),
-            ("Internal".into(), "Outgoing".into())
+            ("Internal", "Outgoing")
         );
         assert_eq!(
             dirs(&call(("1001", 1), ("1002", 1), "inbound", "1002")),
-            ("Internal".into(), "Incoming".into())
+            ("Internal", "Incoming")
         );
         assert_eq!(
             dirs(&call(
@@ -1026,12 +969,12 @@ mod tests {
                 "inbound",
                 "1001"
             )),
-            ("Inbound".into(), "Incoming".into()),
+            ("Inbound", "Incoming"),
             "a DID of ours matches the pattern although Zoom calls it external"
         );
         assert_eq!(
             dirs(&call(("1001", 1), ("+442071234567", 2), "outbound", "1001")),
-            ("Outbound".into(), "Outgoing".into())
+            ("Outbound", "Outgoing")
         );
         assert_eq!(
             dirs(&call(
@@ -1040,7 +983,7 @@ mod tests {
                 "outbound",
                 "1001"
             )),
-            ("External".into(), "Outgoing".into()),
+            ("External", "Outgoing"),
             "forwarded out: both ends external"
         );
         // Without patterns or number types, Zoom's direction decides.
@@ -1048,7 +991,7 @@ mod tests {
         r.caller_number_type = None;
         r.callee_number_type = None;
         t.internal_numbers.clear();
-        assert_eq!(dirs_in(&t, &r), ("Inbound".into(), "Incoming".into()));
+        assert_eq!(dirs_in(&t, &r), ("Inbound", "Incoming"));
         assert_eq!(
             plan_phone_recording(&t, &r, Utc::now(), "h").files[0].expected_duration_secs,
             Some(60.0)
@@ -1066,7 +1009,7 @@ mod tests {
             "id": "acme", "account_id": "a", "client_id": "c", "client_secret": "s",
             "users": [
                 {"email": "jchill@example.com", "mode": "video", "name": "Jill Chill"},
-                {"extension": "10201", "mode": "voice"},
+                {"extension": "1000123476", "mode": "voice"},
             ]
         }))
         .unwrap();
@@ -1085,7 +1028,7 @@ mod tests {
             ("Conference", "Outgoing")
         );
         assert_eq!(c.source_platform, "Zoom Meeting");
-        assert_eq!(c.conversation_type, "Screen & Application Share");
+        assert_eq!(c.conversation_type, ConversationType::ScreenShare);
         assert_eq!(
             c.parent_meeting_id.as_deref(),
             Some("atsXxhSEQWit9t+U02HXNQ==")
@@ -1097,13 +1040,17 @@ mod tests {
             serde_json::from_str(&sample("phone_recordings_list.json")).unwrap();
         let r = &page.recordings[0];
         let p = plan_phone_recording(&t, r, Utc::now(), "host-1");
-        assert_eq!(p.cdrs.len(), 1, "the queue agent who accepted the call");
+        assert_eq!(p.cdrs.len(), 1, "the owner of the recorded line");
         let c = &p.cdrs[0];
         assert_eq!(c.platform_call_id, "7072598989368295984");
-        assert_eq!(c.user_id, "10201");
+        assert_eq!(c.user_id, "1000123476");
         assert_eq!(c.source_platform, "Zoom Phone");
-        assert_eq!(c.conversation_type, "Voice");
-        assert_eq!(c.direction_user, "Incoming");
+        assert_eq!(c.conversation_type, ConversationType::Voice);
+        assert_eq!(
+            c.direction_user,
+            DirectionUser::Outgoing,
+            "the owner placed the call"
+        );
         assert_eq!(c.duration_seconds, 115);
         assert_eq!(c.from, r.caller_number.clone().unwrap());
         assert!(
@@ -1112,5 +1059,16 @@ mod tests {
                 .any(|n| Some(n) == r.accepted_by.as_ref().and_then(|a| a.name.as_ref()))
         );
         assert_eq!(p.files[0].expected_duration_secs, Some(115.0));
+        // The user who accepted it is named on this line, but the line is its owner's.
+        let other: TenantConfig = serde_json::from_value(serde_json::json!({
+            "id": "acme", "account_id": "a", "client_id": "c", "client_secret": "s",
+            "users": [{"extension": "10201", "mode": "voice"}]
+        }))
+        .unwrap();
+        assert!(
+            plan_phone_recording(&other, r, Utc::now(), "h")
+                .files
+                .is_empty()
+        );
     }
 }

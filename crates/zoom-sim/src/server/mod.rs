@@ -12,6 +12,7 @@ mod download;
 mod oauth;
 mod phone;
 mod reports;
+mod users;
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
@@ -216,6 +217,7 @@ fn api_router(st: Arc<AppState>) -> Router {
             "/v2/metrics/meetings/{id}/participants",
             get(reports::metrics_participants),
         )
+        .route("/v2/users/{user_id}", get(users::get_user))
         .route("/_sim/stats", get(get_stats))
         .route("/_sim/reset-stats", post(reset_stats))
         .fallback(not_found)
