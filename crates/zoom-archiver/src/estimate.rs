@@ -7,6 +7,8 @@
 //! Zoom Phone API Light 40/s, Medium 20/s, Heavy 10/s, Resource-intensive 10/min, Heavy +
 //! Resource-intensive 30,000 a day):
 //!
+//! - **users**: each configured user's email is looked up once a day (`/users/{email}`,
+//!   Light) for their Zoom user id and display name;
 //! - **import**, every poll of each source lists `[watermark − overlap, now]` in windows of
 //!   at most 7 days (meetings) or 28 days (phone), each window one call per 300 items and at
 //!   least one: `pages = windows × max(1, ⌈items in the window / 300⌉)`. Meetings are listed
@@ -54,7 +56,7 @@ pub const CATEGORIES: [(&str, f64, f64, bool, &str); 8] = [
         80.0,
         1.0,
         false,
-        "/past_meetings/{uuid}/archive_files",
+        "/users/{userId}, /past_meetings/{uuid}/archive_files",
     ),
     ("Medium", 60.0, 1.0, false, "/archive_files"),
     (
@@ -186,6 +188,12 @@ impl Inputs {
             mix: Mix::default(),
             media: Media::default(),
         }
+    }
+
+    /// Configured users (each looked up at Zoom once a day): `recorded_users`, else every
+    /// user (`users`), else 0 when neither is given.
+    pub fn configured_users(&self) -> u64 {
+        self.recorded_users.or(self.users).unwrap_or(0)
     }
 
     /// Share of the account's users that are recorded (1 when not given).
@@ -332,7 +340,8 @@ pub fn estimate(i: &Inputs) -> Estimate {
     let calls = vec![
         CategoryCalls {
             key: "Light",
-            import: 0.0,
+            // `GET /users/{email}` of each configured user, once a day.
+            import: i.configured_users() as f64,
             reconcile: r(archived * (1.0 - m.no_individual) * none_recorded),
         },
         CategoryCalls {
@@ -707,5 +716,30 @@ mod tests {
         assert_eq!(thousands(999.2), "1,000");
         assert_eq!(thousands(4_500_000.0), "4,500,000");
         assert_eq!(thousands(f64::INFINITY), "∞");
+    }
+
+    #[test]
+    fn each_configured_user_is_looked_up_once_a_day() {
+        let mut i = Inputs::new(100.0, 100.0);
+        assert_eq!(
+            estimate(&i).get("Light").unwrap().import,
+            0.0,
+            "no users given"
+        );
+        i.recorded_users = Some(50);
+        i.users = Some(200);
+        let e = estimate(&i);
+        assert_eq!(e.get("Light").unwrap().import, 50.0);
+        i.recorded_users = None;
+        assert_eq!(
+            estimate(&i).get("Light").unwrap().import,
+            200.0,
+            "every user"
+        );
+        // Light calls are not daily-limited: the pools do not move.
+        assert_eq!(
+            e.meetings_pool(),
+            estimate(&Inputs::new(100.0, 100.0)).meetings_pool()
+        );
     }
 }

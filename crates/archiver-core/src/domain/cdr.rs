@@ -725,4 +725,162 @@ mod tests {
             "Screen & Application Share"
         );
     }
+
+    fn user() -> UserConfig {
+        serde_json::from_value(serde_json::json!({
+            "email": "Alice@Acme.example", "extension": "1001", "mode": "video"
+        }))
+        .unwrap()
+    }
+
+    fn meeting_cdr(media: Vec<MediaRef>) -> Cdr {
+        let t = TenantId::new("acme").unwrap();
+        let u = user();
+        let at: DateTime<Utc> = "2026-11-20T10:00:00Z".parse().unwrap();
+        Cdr::for_meeting_user(
+            MeetingCdr {
+                tenant: &t,
+                user: &u,
+                meeting_uuid: "m1==",
+                topic: "Weekly",
+                parent_meeting_id: Some(String::new()),
+                name: "Alice".into(),
+                zoom_user_id: "alice@acme.example".into(),
+                participants: vec!["Alice".into()],
+                segments: Vec::new(),
+                start: at,
+                end: at + chrono::Duration::minutes(30),
+                location: "h",
+            },
+            media,
+            at,
+        )
+    }
+
+    fn file(id: &str, state: FileState) -> FileRecord {
+        let at: DateTime<Utc> = "2026-11-20T10:00:00Z".parse().unwrap();
+        let t = TenantId::new("acme").unwrap();
+        FileRecord {
+            tenant: t.clone(),
+            source: Source::Meetings,
+            file_id: id.into(),
+            conversation_id: "m1==".into(),
+            conversation_start: at,
+            file_type: "M4A".into(),
+            content_kind: super::super::ContentKind::M4a,
+            expected_size: None,
+            fingerprint: None,
+            download_url: String::new(),
+            recording_start: Some(at),
+            recording_end: None,
+            object_key: super::super::ObjectKey::derive(
+                &t,
+                Source::Meetings,
+                at,
+                "m1==",
+                id,
+                "m4a",
+            ),
+            cdr_ids: Vec::new(),
+            state,
+            attempts: 0,
+            upload: None,
+            expected_duration_secs: None,
+            media: None,
+            queued: false,
+            out_of_scope: None,
+            first_seen: at,
+            updated_at: at,
+            version: 1,
+        }
+    }
+
+    #[test]
+    fn constructors_fill_the_spec_fields() {
+        let c = meeting_cdr(Vec::new());
+        assert_eq!(c.cdr_id, "meetings:m1==:alice@acme.example");
+        assert_eq!(c.user_email.as_deref(), Some("alice@acme.example"));
+        assert_eq!(
+            (c.to.as_str(), c.to_info.as_str()),
+            ("Conference", "Weekly")
+        );
+        assert_eq!(c.conversation_type, ConversationType::ScreenShare);
+        assert_eq!(c.duration_seconds, 1800);
+        assert_eq!(c.parent_meeting_id, None, "an empty parent is none");
+        let failed = Cdr::recording_failed(c.clone(), "not_archived", "lost at Zoom");
+        assert_eq!(failed.cdr_id, c.cdr_id, "the normal CDR's id");
+        assert!(failed.is_reconciliation_failure());
+        assert_eq!(
+            failed.failure_reason.as_deref(),
+            Some("not_archived: lost at Zoom")
+        );
+    }
+
+    #[test]
+    fn a_late_recording_upgrades_a_failed_cdr_and_files_sync_in() {
+        let f = file("f1", FileState::Pending);
+        let normal = meeting_cdr(vec![MediaRef::of(&f)]);
+        let mut stored = Cdr::recording_failed(meeting_cdr(Vec::new()), "not_archived", "x");
+        stored.version = 4;
+        assert_eq!(stored.merge_draft(&normal), Merged::Upgraded);
+        assert!(!stored.recording_failed && stored.failure_reason.is_none());
+        assert_eq!(stored.version, 4, "the same stored CDR");
+        assert_eq!(stored.merge_draft(&normal), Merged::Unchanged);
+        // The file is archived: state, size and SHA-256 follow.
+        let done = file(
+            "f1",
+            FileState::Archived {
+                size: 10,
+                sha256: "ab".into(),
+                content_type: None,
+                archived_at: f.first_seen,
+                fingerprint_match: None,
+            },
+        );
+        assert!(stored.sync_file(&done));
+        assert_eq!(stored.media[0].state, MediaState::Archived);
+        assert_eq!(
+            (stored.media[0].size, stored.media[0].sha256.as_deref()),
+            (Some(10), Some("ab"))
+        );
+        assert!(!stored.sync_file(&done), "idempotent");
+        // Lost files make it failed, once.
+        let mut lost = meeting_cdr(vec![MediaRef::of(&file(
+            "f2",
+            FileState::Gone {
+                reason: "404".into(),
+                at: f.first_seen,
+            },
+        ))]);
+        assert!(lost.mark_lost("not_archived"));
+        assert!(
+            lost.failure_reason
+                .as_deref()
+                .unwrap()
+                .contains("M4A f2 gone")
+        );
+        assert!(!lost.mark_lost("not_archived"));
+    }
+
+    #[test]
+    fn identity_refiles_meeting_user_and_caller_together() {
+        let mut c = meeting_cdr(Vec::new());
+        assert!(c.set_identity(Some("zid-1"), Some("Alice Anders")));
+        assert_eq!((c.user_id.as_str(), c.from.as_str()), ("zid-1", "zid-1"));
+        assert_eq!(
+            (c.user.as_str(), c.from_info.as_str()),
+            ("Alice Anders", "Alice Anders")
+        );
+        assert!(!c.set_identity(Some("zid-1"), Some("Alice Anders")));
+        assert!(c.mark_out_of_scope("why"));
+        assert!(!c.mark_out_of_scope("again"));
+        assert!(!CdrQuery::default().matches(&c));
+        assert!(
+            CdrQuery {
+                include_out_of_scope: true,
+                ..CdrQuery::default()
+            }
+            .matches(&c)
+        );
+    }
 }

@@ -29,10 +29,12 @@ pub struct UserConfig {
     /// Zoom Phone extension number.
     #[serde(default)]
     pub extension: Option<String>,
-    /// Zoom user id, when known (phone owner match; CDR `from`/`user_id`).
+    /// Zoom user id override (default: looked up by email at Zoom, `services::users`):
+    /// phone owner and meeting participant match, meeting CDR `user_id`/`from`.
     #[serde(default)]
     pub zoom_user_id: Option<String>,
-    /// Display name for CDRs (defaults to what Zoom reports, else the email).
+    /// Display name override for CDRs (default: the user's display name at Zoom, else what
+    /// the meeting or call reports, else the email).
     #[serde(default)]
     pub name: Option<String>,
     /// Voice or video.

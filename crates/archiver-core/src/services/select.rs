@@ -1071,4 +1071,171 @@ mod tests {
                 .is_empty()
         );
     }
+
+    /// docs/cdr-fields.md, "Who a phone recording belongs to": each row of its table,
+    /// planned, gives the recording to exactly the users it names.
+    #[test]
+    fn the_attribution_table_of_the_docs_holds() {
+        let doc = std::fs::read_to_string(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/../../docs/cdr-fields.md"
+        ))
+        .unwrap();
+        let table = doc.split("<!-- attribution-table -->").nth(1).unwrap();
+        let t: TenantConfig = serde_json::from_value(serde_json::json!({
+            "id": "acme", "account_id": "a", "client_id": "c", "client_secret": "s",
+            "users": [
+                {"email": "a@acme.example", "extension": "1001", "zoom_user_id": "zid-a", "mode": "voice"},
+                {"email": "b@acme.example", "extension": "1002", "mode": "voice"},
+                {"email": "c@acme.example", "extension": "1003", "mode": "voice"},
+            ]
+        }))
+        .unwrap();
+        let party = |cell: &str| -> Option<PhoneParty> {
+            let ext = match cell {
+                "A" => "1001",
+                "B" => "1002",
+                "C" => "1003",
+                "not configured" => "1999",
+                "—" => return None,
+                other => panic!("unknown party {other:?}"),
+            };
+            Some(PhoneParty {
+                name: Some(format!("party {cell}")),
+                extension_number: Some(ext.into()),
+            })
+        };
+        let mut rows = 0;
+        for line in table
+            .lines()
+            .map(str::trim)
+            .skip_while(|l| !l.starts_with('|'))
+            .take_while(|l| l.starts_with('|'))
+            .skip(2)
+        {
+            let c: Vec<&str> = line.trim_matches('|').split('|').map(str::trim).collect();
+            let (kind, owner, accepted, outgoing, expected) = (c[0], c[1], c[2], c[3], c[4]);
+            let owner = match (kind, owner) {
+                ("user", "A") => PhoneOwner {
+                    kind: Some("user".into()),
+                    extension_number: Some("1001".into()),
+                    ..Default::default()
+                },
+                ("user", "A, by Zoom user id only") => PhoneOwner {
+                    kind: Some("user".into()),
+                    id: Some("zid-a".into()),
+                    extension_number: Some("7001".into()),
+                    ..Default::default()
+                },
+                ("user", "not configured") => PhoneOwner {
+                    kind: Some("user".into()),
+                    id: Some("zid-x".into()),
+                    extension_number: Some("1999".into()),
+                    ..Default::default()
+                },
+                (k, name) => PhoneOwner {
+                    kind: Some(k.into()),
+                    name: Some(name.into()),
+                    extension_number: Some("5000".into()),
+                    ..Default::default()
+                },
+            };
+            let r = PhoneRecording {
+                id: format!("rec-{rows}"),
+                call_id: Some(format!("call-{rows}")),
+                download_url: Some("https://zoom.example/v2/phone/recording/download/r".into()),
+                owner: Some(owner),
+                accepted_by: party(accepted),
+                outgoing_by: party(outgoing),
+                date_time: Some("2026-11-20T10:00:00Z".parse().unwrap()),
+                duration: Some(60),
+                ..Default::default()
+            };
+            let p = plan_phone_recording(&t, &r, Utc::now(), "h");
+            let mut got: Vec<String> = p
+                .cdrs
+                .iter()
+                .map(|c| match c.user_email.as_deref() {
+                    Some("a@acme.example") => "A".to_string(),
+                    Some("b@acme.example") => "B".to_string(),
+                    Some("c@acme.example") => "C".to_string(),
+                    other => panic!("{other:?}"),
+                })
+                .collect();
+            got.sort();
+            let want: Vec<String> = if expected == "nobody" {
+                Vec::new()
+            } else {
+                expected.split(',').map(|x| x.trim().to_string()).collect()
+            };
+            assert_eq!(got, want, "row: {line}");
+            assert_eq!(p.files.len(), usize::from(!want.is_empty()), "row: {line}");
+            if let Some(f) = p.files.first() {
+                assert_eq!(
+                    f.cdr_ids.len(),
+                    want.len(),
+                    "one CDR per recorded user: {line}"
+                );
+                for c in &p.cdrs {
+                    assert_eq!(c.media.len(), 1, "each CDR links the recording: {line}");
+                    assert_eq!(c.platform_call_id, format!("call-{rows}"));
+                }
+            }
+            rows += 1;
+        }
+        assert!(rows >= 12, "the table has its rows: {rows}");
+    }
+
+    /// An internal call recorded on both configured lines: two recordings, two CDRs (one
+    /// per user, each with its own MP3), one platform call id.
+    #[test]
+    fn a_call_recorded_on_two_configured_lines_gives_one_cdr_per_line() {
+        let t = tenant();
+        let line = |id: &str, owner_ext: &str, dir: &str| PhoneRecording {
+            id: id.into(),
+            call_id: Some("c-int".into()),
+            download_url: Some(format!(
+                "https://zoom.example/v2/phone/recording/download/{id}"
+            )),
+            direction: Some(dir.into()),
+            caller_number: Some("1001".into()),
+            caller_number_type: Some(1),
+            callee_number: Some("1002".into()),
+            callee_number_type: Some(1),
+            owner: Some(PhoneOwner {
+                kind: Some("user".into()),
+                extension_number: Some(owner_ext.into()),
+                ..Default::default()
+            }),
+            outgoing_by: Some(PhoneParty {
+                name: Some("Alice".into()),
+                extension_number: Some("1001".into()),
+            }),
+            accepted_by: Some(PhoneParty {
+                name: Some("Bob".into()),
+                extension_number: Some("1002".into()),
+            }),
+            date_time: Some("2026-11-20T10:00:00Z".parse().unwrap()),
+            duration: Some(60),
+            ..Default::default()
+        };
+        let a = plan_phone_recording(&t, &line("ra", "1001", "outbound"), Utc::now(), "h");
+        let b = plan_phone_recording(&t, &line("rb", "1002", "inbound"), Utc::now(), "h");
+        assert_eq!((a.cdrs.len(), b.cdrs.len()), (1, 1));
+        let (ca, cb) = (&a.cdrs[0], &b.cdrs[0]);
+        assert_eq!(ca.user_extension.as_deref(), Some("1001"));
+        assert_eq!(cb.user_extension.as_deref(), Some("1002"));
+        assert_eq!(ca.media[0].file_id, "ra");
+        assert_eq!(cb.media[0].file_id, "rb");
+        assert_eq!(ca.platform_call_id, cb.platform_call_id);
+        assert_ne!(ca.cdr_id, cb.cdr_id);
+        assert_eq!(
+            (ca.direction_user, cb.direction_user),
+            (DirectionUser::Outgoing, DirectionUser::Incoming)
+        );
+        assert_eq!(ca.direction, Direction::Internal);
+        // The other party stays on the CDR, named, not archived for.
+        assert!(ca.participants.contains(&"Bob".to_string()));
+        assert_eq!(ca.to, "1002");
+    }
 }

@@ -11,6 +11,7 @@ fn is_conflict<T: std::fmt::Debug>(r: Result<T, MetaError>) -> bool {
 pub async fn meta_store(store: &dyn MetaStore) {
     files(store).await;
     cdrs(store).await;
+    scope(store).await;
     cursors(store).await;
     leases(store).await;
     memos(store).await;
@@ -95,6 +96,67 @@ async fn batches(store: &dyn MetaStore) {
         found.iter().map(|c| c.cdr_id.as_str()).collect::<Vec<_>>(),
         vec!["c1"],
         "CDRs inserted in a batch are indexed like single inserts"
+    );
+}
+
+/// Out-of-scope CDRs and files: stored and read back like any other, left out of CDR
+/// queries unless asked for.
+async fn scope(store: &dyn MetaStore) {
+    let t = fixtures::unique_tenant("scope");
+    let mut kept = cdr(&t, "in", at(0), "a@acme.example");
+    kept.platform_call_id = "call-s".into();
+    let mut out = cdr(&t, "out", at(1), "a@acme.example");
+    out.platform_call_id = "call-s".into();
+    out.out_of_scope = Some("archived by an earlier rule".into());
+    assert_eq!(
+        store.insert_cdrs(&[kept, out]).await.unwrap(),
+        vec![true, true]
+    );
+    let ids = |v: Vec<archiver_core::Cdr>| v.into_iter().map(|c| c.cdr_id).collect::<Vec<_>>();
+    for q in [
+        CdrQuery {
+            tenant: Some(t.clone()),
+            ..Default::default()
+        },
+        CdrQuery {
+            tenant: Some(t.clone()),
+            user: Some("a@acme.example".into()),
+            ..Default::default()
+        },
+        CdrQuery {
+            tenant: Some(t.clone()),
+            platform_call_id: Some("call-s".into()),
+            ..Default::default()
+        },
+    ] {
+        assert_eq!(
+            ids(store.query_cdrs(&q).await.unwrap()),
+            ["in"],
+            "out-of-scope CDRs are not listed: {q:?}"
+        );
+        let all = CdrQuery {
+            include_out_of_scope: true,
+            ..q
+        };
+        assert_eq!(ids(store.query_cdrs(&all).await.unwrap()), ["in", "out"]);
+    }
+    let got = store.get_cdr(&t, "out").await.unwrap().unwrap();
+    assert_eq!(
+        got.out_of_scope.as_deref(),
+        Some("archived by an earlier rule")
+    );
+
+    let mut f = file_record(&t, "f-out");
+    f.out_of_scope = Some("not a configured user's line".into());
+    assert!(store.insert_file(&f).await.unwrap());
+    let got = store
+        .get_file(&t, Source::Meetings, "f-out")
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        got.out_of_scope.as_deref(),
+        Some("not a configured user's line")
     );
 }
 
