@@ -40,6 +40,34 @@ impl MetaError {
     }
 }
 
+/// How many times [`retry_on_conflict`] runs an operation that keeps losing.
+pub const CAS_ATTEMPTS: usize = 8;
+
+/// Runs `op` again while it fails with [`MetaError::Conflict`] (another writer won a
+/// compare-and-set), up to [`CAS_ATTEMPTS`] times; the last conflict is returned when they
+/// are used up. `op` starts one attempt: it re-reads what it changes each time. Every
+/// compare-and-set loop of the archive goes through it.
+///
+/// (`op` returns a future rather than being an async closure: the futures of async
+/// closures that borrow are not `Send` for every lifetime, which the Lambda runtime and
+/// `tokio::spawn` need; a test in `services` holds the services' futures to `Send`.)
+pub async fn retry_on_conflict<T, F, Fut>(mut op: F) -> Result<T, MetaError>
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = Result<T, MetaError>>,
+{
+    let mut attempt = 1;
+    loop {
+        match op().await {
+            Err(MetaError::Conflict(what)) if attempt < CAS_ATTEMPTS => {
+                tracing::debug!(%what, attempt, "conflicting update; trying again");
+                attempt += 1;
+            }
+            other => return other,
+        }
+    }
+}
+
 /// Filter for [`MetaStore::list_files`].
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct FileQuery {
@@ -136,7 +164,7 @@ pub trait MetaStore: Send + Sync {
         file_ids: &[String],
     ) -> Result<(), MetaError> {
         for id in file_ids {
-            for _ in 0..8 {
+            for attempt in 1..=CAS_ATTEMPTS {
                 let Some(mut cur) = self.get_file(tenant, source, id).await? else {
                     break;
                 };
@@ -146,7 +174,7 @@ pub trait MetaStore: Send + Sync {
                 cur.queued = true;
                 match self.update_file(&cur).await {
                     Ok(_) => break,
-                    Err(MetaError::Conflict(_)) => continue,
+                    Err(MetaError::Conflict(_)) if attempt < CAS_ATTEMPTS => continue,
                     Err(e) => return Err(e),
                 }
             }

@@ -1,5 +1,5 @@
 //! Every change to a stored CDR, made in one place: each is a compare-and-set on the CDR's
-//! version, retried on conflict ([`retry_on_conflict`]), applying a rule of
+//! version, retried on conflict ([`crate::ports::retry_on_conflict`]), applying a rule of
 //! [`crate::domain::cdr`].
 //!
 //! - [`store_drafts`]: the poller's drafts, inserted once or merged (late recordings
@@ -11,31 +11,12 @@
 //! - [`set_identity`]: re-files a user's CDRs under their resolved Zoom identity;
 //! - [`mark_out_of_scope`]: CDRs an earlier rule made that the configuration does not ask for.
 
-use super::CAS_ATTEMPTS;
 use crate::domain::{
     Cdr, CdrQuery, FileRecord, Merged, Source, TenantId, decode_activity, talkover_ratio,
 };
-use crate::ports::{MetaError, MetaStore};
+use crate::ports::{MetaError, MetaStore, retry_on_conflict};
 use chrono::{DateTime, Utc};
 use tracing::warn;
-
-/// Runs `op` again while it fails with [`MetaError::Conflict`] (another writer won a
-/// compare-and-set), up to a fixed number of attempts; the last conflict is returned when
-/// they are used up. `op` re-reads what it changes on each attempt.
-pub async fn retry_on_conflict<T>(
-    mut op: impl AsyncFnMut() -> Result<T, MetaError>,
-) -> Result<T, MetaError> {
-    let mut attempt = 1;
-    loop {
-        match op().await {
-            Err(MetaError::Conflict(what)) if attempt < CAS_ATTEMPTS => {
-                tracing::debug!(%what, attempt, "conflicting update; trying again");
-                attempt += 1;
-            }
-            other => return other,
-        }
-    }
-}
 
 /// Reads CDR `cdr_id`, applies `change` (which says whether it changed anything) and
 /// stores it with a compare-and-set, retried on conflict. `Ok(None)` when the CDR does not
@@ -45,13 +26,16 @@ pub async fn update_with(
     tenant: &TenantId,
     cdr_id: &str,
     now: DateTime<Utc>,
-    mut change: impl FnMut(&mut Cdr) -> bool,
+    change: impl FnMut(&mut Cdr) -> bool + Send,
 ) -> Result<Option<Cdr>, MetaError> {
-    retry_on_conflict(async || {
+    let change = std::sync::Mutex::new(change);
+    let change = &change;
+    retry_on_conflict(|| async move {
         let Some(mut cdr) = meta.get_cdr(tenant, cdr_id).await? else {
             return Ok(None);
         };
-        if !change(&mut cdr) {
+        let changed = (change.lock().expect("not poisoned"))(&mut cdr);
+        if !changed {
             return Ok(Some(cdr));
         }
         cdr.updated_at = now;

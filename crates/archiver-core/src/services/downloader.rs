@@ -27,12 +27,12 @@
 //! (docs/adr/0002-encryption-fingerprint.md).
 
 use super::cdrs;
-use super::{CAS_ATTEMPTS, backoff, is_conflict};
+use super::{backoff, is_conflict};
 use crate::domain::{ContentKind, FileRecord, FileState, Source};
 use crate::ports::{
     BlobError, BodyExpectations, BodyRejected, Delivery, IfShorter, MediaAnalyser, MetaError,
     ObjectInfo, ObjectMeta, Ports, PutProgress, RetryHint, UploadCheckpoint, VerifiedBody, ZoomApi,
-    ZoomError, skip_bytes,
+    ZoomError, retry_on_conflict, skip_bytes,
 };
 use futures::StreamExt;
 use sha2::{Digest, Sha256};
@@ -403,35 +403,32 @@ impl Downloader {
             warn!(error = %e, "could not abort the paused upload (the store's lifecycle rule removes it)");
         }
         let media = rec.media.clone();
-        for _ in 0..CAS_ATTEMPTS {
-            rec.state = state.clone();
-            rec.upload = None;
-            if rec.media.is_none() {
-                rec.media = media.clone();
-            }
-            rec.updated_at = self.ports.clock.now();
-            match meta.update_file(&rec).await {
-                Ok(r) => return Ok(r),
-                Err(e) if is_conflict(&e) => {
-                    let Some(cur) = meta.get_file(&rec.tenant, rec.source, &rec.file_id).await?
-                    else {
-                        return Err(MetaError::Conflict(format!(
-                            "file {} vanished",
-                            rec.file_id
-                        )));
-                    };
-                    if cur.state.is_terminal() {
-                        return Ok(cur);
+        let (tenant, source, file_id) = (rec.tenant.clone(), rec.source, rec.file_id.clone());
+        // The first attempt writes the claimed record; a conflict re-reads it, and a terminal
+        // state written meanwhile wins.
+        let first = std::sync::Mutex::new(Some(rec));
+        let (first, media, state, file_id, tenant) = (&first, &media, &state, &file_id, &tenant);
+        retry_on_conflict(|| async move {
+            let claimed = first.lock().expect("not poisoned").take();
+            let mut r = match claimed {
+                Some(r) => r,
+                None => match meta.get_file(tenant, source, file_id).await? {
+                    Some(cur) if cur.state.is_terminal() => return Ok(cur),
+                    Some(cur) => cur,
+                    None => {
+                        return Err(MetaError::Conflict(format!("file {file_id} vanished")));
                     }
-                    rec = cur;
-                }
-                Err(e) => return Err(e),
+                },
+            };
+            r.state = state.clone();
+            r.upload = None;
+            if r.media.is_none() {
+                r.media = media.clone();
             }
-        }
-        Err(MetaError::Conflict(format!(
-            "file {} kept changing",
-            rec.file_id
-        )))
+            r.updated_at = self.ports.clock.now();
+            meta.update_file(&r).await
+        })
+        .await
     }
 
     async fn adopt_existing(&self, rec: &FileRecord) -> Result<Option<ObjectInfo>, Failure> {

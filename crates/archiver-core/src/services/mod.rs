@@ -40,9 +40,6 @@ pub mod users;
 use crate::ports::MetaError;
 use std::time::Duration;
 
-/// How often a compare-and-set loop retries before giving up.
-pub(crate) const CAS_ATTEMPTS: usize = 8;
-
 /// Jittered exponential backoff before retry number `attempt` (1-based): a uniform value in
 /// `[d/2, d]` where `d = min(max, base * 2^(attempt-1))` ("equal jitter": never less than
 /// half the exponential step, so retries of many clients spread without bunching at zero).
@@ -59,4 +56,36 @@ pub fn backoff(attempt: u32, base: Duration, max: Duration) -> Duration {
 
 pub(crate) fn is_conflict(e: &MetaError) -> bool {
     matches!(e, MetaError::Conflict(_))
+}
+
+#[cfg(test)]
+mod send_tests {
+    //! The services' futures are `Send`: the Lambda runtime and `tokio::spawn` need it.
+
+    use crate::domain::{Source, TenantConfig};
+    use crate::ports::{Delivery, Ports, ZoomApi};
+
+    fn is_send<T: Send>(_: &T) {}
+
+    #[expect(dead_code, reason = "compiled for its types, never run")]
+    fn futures_are_send(
+        ports: Ports,
+        tenant: &TenantConfig,
+        zoom: &dyn ZoomApi,
+        d: &Delivery,
+        rec: &crate::domain::FileRecord,
+    ) {
+        let poller = super::poller::Poller::new(ports.clone(), "x");
+        let opts = super::poller::PollOptions::default();
+        is_send(&poller.poll(tenant, Source::Phone, zoom, &opts));
+        let dl = super::downloader::Downloader::new(ports.clone(), Default::default());
+        is_send(&dl.handle(d, zoom));
+        let rec_ = super::reconcile::Reconciler::new(ports.clone(), "x");
+        is_send(&rec_.run(tenant, zoom, None));
+        is_send(&super::cdrs::sync_file(
+            ports.meta.as_ref(),
+            rec,
+            chrono::Utc::now(),
+        ));
+    }
 }

@@ -23,12 +23,14 @@ use super::participants::{self, Lookup};
 use super::scope;
 use super::select::{Plan, has_individual_files, plan_meeting, plan_phone_recording};
 use super::users;
-use super::{CAS_ATTEMPTS, is_conflict};
+
 use crate::domain::{
     ArchiveMeeting, Cdr, Cursor, DownloadTask, FileRecord, MeetingParticipant, Source,
     TenantConfig, TenantId,
 };
-use crate::ports::{ArchiveDateType, MetaError, Ports, QueueError, Window, ZoomApi, ZoomError};
+use crate::ports::{
+    ArchiveDateType, MetaError, Ports, QueueError, Window, ZoomApi, ZoomError, retry_on_conflict,
+};
 use chrono::{DateTime, Utc};
 use std::time::Duration;
 use tracing::{debug, info, warn};
@@ -543,7 +545,7 @@ impl Poller {
             // Known file: merge newly linked CDRs, bring back into scope a file the rules
             // select again (a user configured since), re-queue one that was never queued.
             let now = self.ports.clock.now();
-            let cur = cdrs::retry_on_conflict(async || {
+            let cur = retry_on_conflict(|| async move {
                 let Some(mut cur) = meta.get_file(&f.tenant, f.source, &f.file_id).await? else {
                     return Ok(None);
                 };
@@ -624,7 +626,7 @@ impl Poller {
         success_at: Option<DateTime<Utc>>,
     ) -> Result<(), PollError> {
         let meta = &self.ports.meta;
-        for _ in 0..CAS_ATTEMPTS {
+        retry_on_conflict(|| async move {
             let cur = meta.get_cursor(&tenant.id, source).await?;
             let mut c = cur.unwrap_or(Cursor {
                 tenant: tenant.id.clone(),
@@ -637,13 +639,10 @@ impl Poller {
             if success_at.is_some() {
                 c.last_success_at = success_at;
             }
-            match meta.put_cursor(&c).await {
-                Ok(_) => return Ok(()),
-                Err(e) if is_conflict(&e) => continue,
-                Err(e) => return Err(e.into()),
-            }
-        }
-        Err(MetaError::Conflict(format!("cursor of {}/{} kept changing", tenant.id, source)).into())
+            meta.put_cursor(&c).await.map(|_| ())
+        })
+        .await?;
+        Ok(())
     }
 }
 

@@ -19,7 +19,9 @@ use super::cdrs;
 use super::poller::split_windows;
 use super::select::plan_phone_recording;
 use crate::domain::{Source, TenantConfig};
-use crate::ports::{FileQuery, MetaError, MetaStore, Window, ZoomApi, ZoomError};
+use crate::ports::{
+    FileQuery, MetaError, MetaStore, Window, ZoomApi, ZoomError, retry_on_conflict,
+};
 use chrono::{DateTime, Duration, Utc};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
@@ -139,7 +141,8 @@ pub async fn rejudge_phone(
                 }
                 if plan.files.is_empty() && f.out_of_scope.is_none() {
                     let why = reason("archived");
-                    let marked = cdrs::retry_on_conflict(async || {
+                    let why = &why;
+                    let marked = retry_on_conflict(|| async move {
                         let Some(mut cur) =
                             meta.get_file(&tenant.id, Source::Phone, &f.file_id).await?
                         else {
