@@ -259,3 +259,90 @@ async fn a_record_of_tenant_b_pointing_at_tenant_a_is_refused() {
         assert!(o.key.as_str().starts_with("acme/"), "{}", o.key);
     }
 }
+
+/// A hostile listing: download URLs at a cloud metadata endpoint, at an IP literal, on
+/// plain http to a foreign host, and a download that redirects to a private address. Each
+/// file is failed for good with a reason naming the host and the rule (never retried, never
+/// requested, no token sent), and the rest of the account is archived.
+#[tokio::test]
+async fn hostile_download_urls_and_redirects_are_refused_with_their_reason() {
+    // Which files the account's listing gives (a first archive of the same scenario).
+    let h = Harness::small(7, HarnessOptions::default()).await;
+    h.poll(Source::Meetings).await;
+    let files: Vec<_> = h
+        .files()
+        .await
+        .into_iter()
+        .filter(|f| f.source == Source::Meetings)
+        .collect();
+    assert!(files.len() >= 4);
+    let hostile = [
+        (
+            "http://169.254.169.254/latest/meta-data/iam/security-credentials/",
+            "169.254.169.254",
+        ),
+        ("https://10.0.0.5/rec/x", "10.0.0.5"),
+        ("http://files.example.com/rec/x", "files.example.com"),
+    ];
+    let redirected = &files[3];
+    // A fresh archive of the same account, whose listings are hostile for those files.
+    let sim2 = SimServer::start_with_clock(h.sim.scenario().clone(), h.sim.clock().clone())
+        .await
+        .unwrap();
+    let tenant = archiver_e2e::generated_tenant(&sim2, 3, 3);
+    let h2 = Harness::with_tenant(sim2, tenant, HarnessOptions::default()).await;
+    for (f, (url, _)) in files.iter().zip(hostile) {
+        h2.sim.faults().list_download_url(&f.file_id, url);
+    }
+    h2.sim
+        .faults()
+        .redirect_download(&redirected.file_id, "http://192.168.1.10/steal");
+    let (_, d) = h2.cycle().await;
+    let failed: Vec<_> = h2
+        .files()
+        .await
+        .into_iter()
+        .filter(|f| matches!(f.state, FileState::Failed { .. }))
+        .collect();
+    assert_eq!(failed.len(), 4, "{failed:#?}");
+    for (f, (_, host)) in files.iter().zip(hostile) {
+        let got = failed.iter().find(|x| x.file_id == f.file_id).unwrap();
+        let FileState::Failed {
+            reason, transient, ..
+        } = &got.state
+        else {
+            unreachable!()
+        };
+        assert!(!transient, "final, not parked");
+        assert!(
+            reason.contains(&format!("refused download host {host}")),
+            "{reason}"
+        );
+        assert!(
+            !reason.contains("security-credentials"),
+            "no URL path: {reason}"
+        );
+        assert_eq!(got.attempts, 1, "refused at once, never retried");
+    }
+    let r = failed
+        .iter()
+        .find(|x| x.file_id == redirected.file_id)
+        .unwrap();
+    let FileState::Failed { reason, .. } = &r.state else {
+        unreachable!()
+    };
+    assert!(reason.contains("redirect to host 192.168.1.10"), "{reason}");
+    assert_eq!(
+        d.dead.len(),
+        4,
+        "each dead letter names its file and reason"
+    );
+    assert!(
+        h2.files()
+            .await
+            .iter()
+            .filter(|f| !failed.iter().any(|x| x.file_id == f.file_id))
+            .all(|f| matches!(f.state, FileState::Archived { .. })),
+        "the rest is archived"
+    );
+}

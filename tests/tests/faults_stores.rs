@@ -170,16 +170,56 @@ async fn a_crash_between_the_cdr_write_and_the_ack_redelivers_harmlessly() {
     assert_eq!(h.sim.stats().downloads_completed as usize, files);
 }
 
-/// Regression (found by this suite): after a failed ack the drain must not wait forever for the orphaned in-flight
-/// task when no worker is busy (see RELIABILITY.md).
+/// Regression (the `run --once` hang of issue 14): an ack that keeps failing left its task
+/// in flight with nobody working on it, and the drain slept its visibility timeout out (30
+/// minutes of a real clock) before ending. A failing ack is now tried again, and a drain
+/// whose only work left is its own unsettled deliveries ends at once, reporting them; their
+/// next delivery settles them without downloading again.
 #[tokio::test]
 async fn a_failed_ack_does_not_stall_the_drain() {
     let plan = FaultPlan::new();
     let h = faulty(&plan).await;
     poll_until_ok(&h).await;
+    // A failure the retries absorb.
     plan.fail_next("ack", 1);
-    let d = tokio::time::timeout(Duration::from_secs(10), h.try_drain()).await;
-    assert!(d.is_ok(), "the drain stalled on an orphaned in-flight task");
+    let d = tokio::time::timeout(Duration::from_secs(20), h.try_drain())
+        .await
+        .expect("the drain ends")
+        .expect("the drain succeeds");
+    assert_eq!(d.unsettled, 0, "one failed ack is retried");
+    assert!(h.queue_counts().await.is_drained());
+
+    // Acks that fail every time: the drain ends without waiting the visibility out.
+    let h = faulty(&plan).await;
+    poll_until_ok(&h).await;
+    let files = h.files().await.len();
+    plan.fail_next("ack", 10_000);
+    let before = h.sim.clock().now();
+    let d = tokio::time::timeout(Duration::from_secs(20), h.try_drain())
+        .await
+        .expect("the drain ends")
+        .expect("the drain succeeds");
+    let waited = h.sim.clock().now() - before;
+    assert_eq!(d.unsettled as usize, files, "{d:?}");
+    assert!(
+        waited < chrono::Duration::minutes(5),
+        "the drain waited {waited} for its own orphans"
+    );
+    let counts = h.queue_counts().await;
+    assert_eq!(
+        (counts.ready, counts.in_flight, counts.delayed),
+        (0, files as u64, 0)
+    );
+    plan.clear();
+    let downloads = h.sim.stats().downloads_completed;
+    assert_eq!(downloads as usize, files, "every file downloaded once");
+    // Its next delivery settles it: nothing downloaded again.
+    h.sim.clock().advance(chrono::Duration::minutes(31));
+    let d = h.try_drain().await.unwrap();
+    assert_eq!((d.unsettled, d.dead.len()), (0, 0));
+    assert!(h.queue_counts().await.is_drained());
+    assert_eq!(h.sim.stats().downloads_completed, downloads);
+    assert_invariants(&h).await;
 }
 
 #[tokio::test]

@@ -340,6 +340,7 @@ impl TaskQueue for SqsTaskQueue {
                             task,
                             receipt,
                             receive_count,
+                            received_at: self.clock.now(),
                         });
                     }
                     Err(e) => {

@@ -7,6 +7,7 @@ use archiver_core::services::settle::{Ack, apply_outcome};
 use archiver_core::{Delivery, DownloadTask, QueueError, TaskQueue};
 use async_trait::async_trait;
 use aws_lambda_events::sqs::{BatchItemFailure, SqsBatchResponse, SqsMessage};
+use chrono::{DateTime, Utc};
 use tracing::{error, warn};
 
 /// Sends an undecodable message to the dead-letter queue (SQS records whose body is not a
@@ -35,9 +36,14 @@ impl RawDeadLetters for SqsTaskQueue {
 }
 
 /// Turns a message of an SQS Lambda event into a [`Delivery`] (body = JSON task, receipt
-/// handle, `ApproximateReceiveCount`). Fails with [`QueueError::Malformed`] naming the
-/// message id when the body is not a task.
-pub fn delivery_from_sqs_message(msg: &SqsMessage) -> Result<Delivery, QueueError> {
+/// handle, `ApproximateReceiveCount`) received at `received_at` (the invocation's start: the
+/// event source received the batch just before; the core arms waits an hour inside the
+/// 12-hour horizon). Fails with [`QueueError::Malformed`] naming the message id when the
+/// body is not a task.
+pub fn delivery_from_sqs_message(
+    msg: &SqsMessage,
+    received_at: DateTime<Utc>,
+) -> Result<Delivery, QueueError> {
     let id = msg.message_id.clone().unwrap_or_default();
     let receipt = msg
         .receipt_handle
@@ -63,6 +69,7 @@ pub fn delivery_from_sqs_message(msg: &SqsMessage) -> Result<Delivery, QueueErro
         task,
         receipt,
         receive_count,
+        received_at,
     })
 }
 
@@ -80,10 +87,11 @@ pub enum RecordResult {
 /// (so it is never failed forever) and its result returned instead.
 pub async fn delivery_or_dead_letter(
     msg: &SqsMessage,
+    received_at: DateTime<Utc>,
     raw_dlq: &dyn RawDeadLetters,
 ) -> Result<Delivery, RecordResult> {
     let message_id = msg.message_id.as_deref().unwrap_or_default();
-    let e = match delivery_from_sqs_message(msg) {
+    let e = match delivery_from_sqs_message(msg, received_at) {
         Ok(d) => return Ok(d),
         Err(e) => e,
     };
@@ -112,8 +120,9 @@ pub async fn settle(
     queue: &dyn TaskQueue,
     delivery: &Delivery,
     outcome: &TaskOutcome,
+    now: DateTime<Utc>,
 ) -> RecordResult {
-    match apply_outcome(queue, delivery, outcome, Ack::ByRuntime).await {
+    match apply_outcome(queue, delivery, outcome, Ack::ByRuntime, now).await {
         Ok(s) if s.is_handled() => RecordResult::Handled,
         Ok(_) => RecordResult::KeepOnQueue,
         Err(e) => {

@@ -132,7 +132,7 @@ impl TaskQueue for SqliteTaskQueue {
                                 "UPDATE tasks SET state = 'in_flight', visible_at = ?1, receive_count = ?2, receipt = ?3 WHERE id = ?4",
                                 params![hidden_until, count + 1, receipt, id],
                             )?;
-                            out.push(Delivery { task, receipt, receive_count: count + 1 });
+                            out.push(Delivery { task, receipt, receive_count: count + 1, received_at: now });
                         }
                         Err(DbError::Corrupt { message, .. }) => {
                             // A message that is not a task can never succeed: park it with the dead letters.

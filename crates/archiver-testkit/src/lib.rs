@@ -24,6 +24,6 @@ mod moto;
 pub use clock::{ClockStep, ManualClock};
 pub use mem_blob::MemBlobStore;
 pub use mem_meta::MemMetaStore;
-pub use mem_queue::MemTaskQueue;
+pub use mem_queue::{MemTaskQueue, REDRIVE_REASON};
 pub use mem_quota::MemQuotaLedger;
 pub use moto::moto_endpoint;

@@ -4,6 +4,7 @@ use crate::config::{PacingConfig, ZoomClientConfig, redact_proxy};
 use crate::errors::{
     RateHeaders, ZoomErrorBody, classify, excerpt, is_token_rejection, rate_limited,
 };
+use crate::hosts::HostPolicy;
 use crate::pacing::{Bucket, Pacer, RateLimitInfo};
 use crate::uuid::{encode_meeting_uuid, encode_path_segment};
 use archiver_core::domain::time::{format_zoom_time, parse_zoom_time};
@@ -35,6 +36,10 @@ use url::Url;
 const MAX_REDIRECTS: usize = 5;
 /// Longest error body read (the rest is dropped).
 const ERROR_BODY_LIMIT: usize = 8 * 1024;
+/// Largest JSON body (a listing, a lookup, the token response) a [`ZoomClient`] reads: a
+/// larger one fails with [`ZoomError::Decode`] naming the endpoint, after at most this many
+/// bytes were read and held. Download bodies are streams and are not limited by it.
+pub const MAX_JSON_BODY_BYTES: usize = 32 * 1024 * 1024;
 /// Longest gap before a token's expiry at which it is refreshed.
 const REFRESH_MARGIN: Duration = Duration::from_secs(300);
 
@@ -51,6 +56,8 @@ struct Inner {
     cfg: ZoomClientConfig,
     api_base: String,
     oauth_url: Url,
+    /// Where downloads may go and which origins get the token.
+    hosts: HostPolicy,
     http: reqwest::Client,
     token: tokio::sync::Mutex<Option<Arc<AccessToken>>>,
     generation: std::sync::atomic::AtomicU64,
@@ -213,11 +220,113 @@ fn transport_message(e: reqwest::Error) -> String {
     msg
 }
 
-/// The first byte position of a `Content-Range: bytes {start}-{end}/{total}` value.
-fn content_range_start(v: &str) -> Option<u64> {
+/// A `Content-Range: bytes {start}-{end}/{total}` value (`total` is `None` for `*`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+struct ContentRange {
+    start: u64,
+    end: u64,
+    total: Option<u64>,
+}
+
+fn parse_content_range(v: &str) -> Option<ContentRange> {
     let range = v.trim().strip_prefix("bytes")?.trim_start();
-    let (start, _) = range.split_once('-')?;
-    start.trim().parse().ok()
+    let (span, total) = range.split_once('/')?;
+    let (start, end) = span.split_once('-')?;
+    let (start, end) = (start.trim().parse().ok()?, end.trim().parse().ok()?);
+    let total = match total.trim() {
+        "*" => None,
+        t => Some(t.parse().ok()?),
+    };
+    (start <= end && total.is_none_or(|t| end < t)).then_some(ContentRange { start, end, total })
+}
+
+/// Checks a 206 answer of `from` to `Range: bytes={asked}-{last}` (`last` empty when `None`):
+/// the range served is the one asked, its total is `expected_total` (when known), an
+/// open range ends at the total, and `Content-Length` is the range's length.
+fn check_partial(
+    from: &Url,
+    header: Option<&reqwest::header::HeaderValue>,
+    content_length: Option<u64>,
+    (asked, last): (u64, Option<u64>),
+    expected_total: Option<u64>,
+) -> Result<(), ZoomError> {
+    let host = from.host_str().unwrap_or("(none)");
+    let asked_text = format!(
+        "bytes={asked}-{}",
+        last.map(|l| l.to_string()).unwrap_or_default()
+    );
+    let Some(cr) = header
+        .and_then(|v| v.to_str().ok())
+        .and_then(parse_content_range)
+    else {
+        return Err(ZoomError::Decode(format!(
+            "206 from {host} for {asked_text} with an unusable Content-Range {header:?}"
+        )));
+    };
+    if let Some(expected) = expected_total
+        && cr.total != Some(expected)
+    {
+        let got = cr.total.map_or("*".to_string(), |t| t.to_string());
+        return Err(ZoomError::Decode(format!(
+            "206 from {host} for {asked_text}: Content-Range total {got}, expected {expected} (the file size)"
+        )));
+    }
+    let end_ok = match (last, cr.total) {
+        (Some(l), _) => cr.end == l,
+        (None, Some(total)) => cr.end + 1 == total,
+        (None, None) => true,
+    };
+    if cr.start != asked || !end_ok {
+        return Err(ZoomError::Decode(format!(
+            "206 from {host} for {asked_text} served bytes {}-{} of {}",
+            cr.start,
+            cr.end,
+            cr.total.map_or("*".to_string(), |t| t.to_string())
+        )));
+    }
+    if let Some(len) = content_length
+        && len != cr.end - cr.start + 1
+    {
+        return Err(ZoomError::Decode(format!(
+            "206 from {host} for {asked_text}: Content-Length {len} for bytes {}-{} ({} bytes)",
+            cr.start,
+            cr.end,
+            cr.end - cr.start + 1
+        )));
+    }
+    Ok(())
+}
+
+/// Reads a whole (JSON) body of `what` (method and path, never a query), failing once it
+/// exceeds `limit` bytes: at once when `Content-Length` says so, else as soon as the bytes
+/// read pass it. Never holds more than `limit` bytes.
+async fn read_capped(resp: Response, limit: usize, what: &str) -> Result<Bytes, ZoomError> {
+    let too_large = |size: String| {
+        ZoomError::Decode(format!(
+            "the body of {what} is {size}, over the limit of {limit} bytes"
+        ))
+    };
+    if let Some(len) = resp.content_length()
+        && len > limit as u64
+    {
+        return Err(too_large(format!("{len} bytes")));
+    }
+    let hint = resp.content_length().unwrap_or(0) as usize;
+    let mut out: Vec<u8> = Vec::with_capacity(hint);
+    let mut stream = resp.bytes_stream();
+    while let Some(chunk) = stream.next().await {
+        let chunk = chunk.map_err(|e| ZoomError::Transport(transport_message(e)))?;
+        if chunk.len() > limit - out.len() {
+            return Err(too_large(format!("more than {limit} bytes")));
+        }
+        if out.capacity() - out.len() < chunk.len() {
+            // Grow by doubling, but never past the limit.
+            let want = (out.capacity() * 2).max(out.len() + chunk.len()).min(limit);
+            out.reserve_exact(want - out.len());
+        }
+        out.extend_from_slice(&chunk);
+    }
+    Ok(Bytes::from(out))
 }
 
 /// Reads at most [`ERROR_BODY_LIMIT`] bytes of an (error) body.
@@ -250,6 +359,8 @@ impl ZoomClient {
         }
         let oauth_url =
             Url::parse(&cfg.oauth_url).map_err(|e| config_error(format!("oauth_url: {e}")))?;
+        let hosts = HostPolicy::new(&parsed, &oauth_url)
+            .ok_or_else(|| config_error("api_base_url has no host"))?;
         let mut builder = reqwest::Client::builder()
             .redirect(reqwest::redirect::Policy::none())
             .connect_timeout(cfg.connect_timeout)
@@ -270,6 +381,7 @@ impl ZoomClient {
             inner: Arc::new(Inner {
                 api_base,
                 oauth_url,
+                hosts,
                 http,
                 token: tokio::sync::Mutex::new(None),
                 generation: std::sync::atomic::AtomicU64::new(0),
@@ -497,10 +609,12 @@ impl ZoomClient {
                 },
             });
         }
-        let body = resp
-            .bytes()
-            .await
-            .map_err(|e| ZoomError::Transport(transport_message(e)))?;
+        let body = read_capped(
+            resp,
+            MAX_JSON_BODY_BYTES,
+            &format!("POST {}", self.inner.oauth_url.path()),
+        )
+        .await?;
         // Never echo the body: it carries the token.
         let parsed: TokenResponse = serde_json::from_slice(&body).map_err(|_| {
             ZoomError::Decode(format!(
@@ -574,11 +688,9 @@ impl ZoomClient {
                 .await?;
             let status = resp.status();
             if status.is_success() {
-                return resp
-                    .bytes()
+                return read_capped(resp, MAX_JSON_BODY_BYTES, &format!("GET {log_path}"))
                     .await
-                    .map(Ok)
-                    .map_err(|e| ZoomError::Transport(transport_message(e)));
+                    .map(Ok);
             }
             let body = read_limited(resp).await;
             if !refreshed && is_token_rejection(status, &ZoomErrorBody::parse(&body)) {
@@ -670,27 +782,33 @@ impl ZoomClient {
         .await
     }
 
-    /// Opens a download, following redirects by hand. The Bearer token goes to the original
-    /// URL; a redirect hop gets it only if it is on the same origin *and* answers 401 without
-    /// it. A different origin (the file host, a CDN) never sees it.
-    /// `from` (a `Range` start) goes to every hop.
+    /// Opens a download, following redirects by hand (at most [`MAX_REDIRECTS`]), each
+    /// target checked by [`HostPolicy::check_redirect`] before it is requested. The Bearer
+    /// token goes to the original URL when it is on the API or OAuth origin
+    /// ([`HostPolicy::gets_token`]); a redirect hop gets it only if it is on the same origin
+    /// as the original *and* on one of those, *and* answers 401 without it. Any other
+    /// origin (the file host, a CDN) never sees it. `from` (a `Range`) goes to every hop.
+    ///
+    /// Returns the final response and whether it was answered to a request with the token.
     async fn open(
         &self,
         original: &Url,
         token: &AccessToken,
         from: Option<(u64, Option<u64>)>,
-    ) -> Result<Response, ZoomError> {
+    ) -> Result<(Response, bool), ZoomError> {
+        let hosts = &self.inner.hosts;
         let mut current = original.clone();
         for hop in 0..=MAX_REDIRECTS {
-            let mut resp = self
-                .hop(&current, (hop == 0).then_some(token), from)
-                .await?;
+            let mut sent = hop == 0 && hosts.gets_token(&current);
+            let mut resp = self.hop(&current, sent.then_some(token), from).await?;
             if hop > 0
                 && resp.status() == StatusCode::UNAUTHORIZED
                 && same_origin(&current, original)
+                && hosts.gets_token(&current)
             {
                 drop(resp);
                 resp = self.hop(&current, Some(token), from).await?;
+                sent = true;
             }
             let status = resp.status();
             if matches!(status.as_u16(), 301 | 302 | 303 | 307 | 308) {
@@ -705,11 +823,12 @@ impl ZoomClient {
                             loggable(&current)
                         ))
                     })?;
+                hosts.check_redirect(&next, &current)?;
                 debug!(from = %loggable(&current), to = %loggable(&next), "following download redirect");
                 current = next;
                 continue;
             }
-            return Ok(resp);
+            return Ok((resp, sent));
         }
         Err(ZoomError::Transport(format!(
             "more than {MAX_REDIRECTS} redirects downloading {}",
@@ -906,6 +1025,8 @@ impl ZoomApi for ZoomClient {
 
     /// Ranges of `part` bytes, `streams` at a time (each `Range: bytes={start}-{last}`). A probe of the second range first: a server that
     /// ignores `Range` answers with the whole file, which is then the (single) download.
+    /// Every 206 must serve exactly the range asked with a `Content-Range` total of `size`
+    /// ([`ZoomError::Decode`] naming the host and both numbers otherwise).
     async fn download_parallel(
         &self,
         url: &str,
@@ -918,12 +1039,14 @@ impl ZoomApi for ZoomClient {
             return self.fetch(url, 0).await;
         }
         let last_of = |start: u64| Some((start + part).min(size) - 1);
-        let probe = self.fetch_range(url, part, last_of(part)).await?;
+        let probe = self
+            .fetch_range(url, part, last_of(part), Some(size))
+            .await?;
         if probe.offset != part {
             debug!("the server ignored Range; downloading in one stream");
             return Ok(probe);
         }
-        let first = self.fetch_range(url, 0, last_of(0)).await?;
+        let first = self.fetch_range(url, 0, last_of(0), Some(size)).await?;
         let content_type = first.content_type.clone();
         enum Job {
             Open(ByteStream, u64),
@@ -948,7 +1071,12 @@ impl ZoomApi for ZoomClient {
                         Job::Open(b, len) => (b, len),
                         Job::Fetch(start, len) => {
                             let d = me
-                                .fetch_range(&url, start, Some((start + len).min(size) - 1))
+                                .fetch_range(
+                                    &url,
+                                    start,
+                                    Some((start + len).min(size) - 1),
+                                    Some(size),
+                                )
                                 .await
                                 .map_err(|e| std::io::Error::other(e.to_string()))?;
                             if d.offset != start {
@@ -1003,7 +1131,8 @@ impl ZoomApi for ZoomClient {
 
     /// `Range: bytes={offset}-`: a 206 whose `Content-Range` starts at `offset` gives a body
     /// from `offset`; a 200 (the server ignored the range) gives the whole file
-    /// (`offset` 0); a 416 (nothing at or after `offset`) is retried without a range.
+    /// (`offset` 0); a 416 (nothing at or after `offset`) is retried without a range. The
+    /// 206 must run from `offset` to its `Content-Range` total, `Content-Length` matching.
     async fn download_from(&self, url: &str, offset: u64) -> Result<Download, ZoomError> {
         self.fetch(url, offset).await
     }
@@ -1012,32 +1141,30 @@ impl ZoomApi for ZoomClient {
 impl ZoomClient {
     /// Opens a download, from `offset` when it is not 0.
     async fn fetch(&self, url: &str, offset: u64) -> Result<Download, ZoomError> {
-        self.fetch_range(url, offset, None).await
+        self.fetch_range(url, offset, None, None).await
     }
 
-    /// Opens a download from byte `offset` (to byte `last`, inclusive, when given).
+    /// Opens a download from byte `offset` (to byte `last`, inclusive, when given) of a file
+    /// of `total` bytes (when known). The URL is checked against the [`HostPolicy`] before
+    /// anything else, the access token included, is requested.
     async fn fetch_range(
         &self,
         url: &str,
         offset: u64,
         last: Option<u64>,
+        total: Option<u64>,
     ) -> Result<Download, ZoomError> {
         let original = Url::parse(url).map_err(|e| ZoomError::BadRequest {
             code: 0,
             message: format!("invalid download URL: {e}"),
         })?;
-        if !matches!(original.scheme(), "http" | "https") {
-            return Err(ZoomError::BadRequest {
-                code: 0,
-                message: format!("unsupported download URL scheme {}", original.scheme()),
-            });
-        }
+        self.inner.hosts.check_download(&original)?;
         let what = loggable(&original);
         let mut token = self.token().await?;
         let mut refreshed = false;
         let mut from = (offset > 0 || last.is_some()).then_some(offset);
         loop {
-            let resp = self
+            let (resp, sent_token) = self
                 .open(&original, &token, from.map(|f| (f, last)))
                 .await?;
             let status = resp.status();
@@ -1050,17 +1177,13 @@ impl ZoomClient {
             if status.is_success() {
                 let served_from = match (from, status) {
                     (Some(asked), StatusCode::PARTIAL_CONTENT) => {
-                        let start = resp
-                            .headers()
-                            .get(CONTENT_RANGE)
-                            .and_then(|v| v.to_str().ok())
-                            .and_then(content_range_start);
-                        if start != Some(asked) {
-                            return Err(ZoomError::Decode(format!(
-                                "206 from {what} for bytes={asked}- with Content-Range {:?}",
-                                resp.headers().get(CONTENT_RANGE)
-                            )));
-                        }
+                        check_partial(
+                            resp.url(),
+                            resp.headers().get(CONTENT_RANGE),
+                            resp.content_length(),
+                            (asked, last),
+                            total,
+                        )?;
                         asked
                     }
                     (None, StatusCode::PARTIAL_CONTENT) => {
@@ -1087,12 +1210,24 @@ impl ZoomClient {
                     body,
                 });
             }
+            let answered_by = resp.url().host_str().unwrap_or("(none)").to_string();
             let body = read_limited(resp).await;
-            if !refreshed && is_token_rejection(status, &ZoomErrorBody::parse(&body)) {
-                debug!(url = %what, "download refused the access token; refreshing it once");
-                token = self.refresh_token(&token).await?;
-                refreshed = true;
-                continue;
+            let parsed = ZoomErrorBody::parse(&body);
+            if is_token_rejection(status, &parsed) {
+                if !sent_token {
+                    // Refreshing would not help: the token is not for this host.
+                    return Err(ZoomError::Unauthorized(format!(
+                        "{answered_by} asked for credentials downloading {what}; the access \
+                         token is sent only to the API and OAuth hosts: {}",
+                        parsed.message_or(&body)
+                    )));
+                }
+                if !refreshed {
+                    debug!(url = %what, "download refused the access token; refreshing it once");
+                    token = self.refresh_token(&token).await?;
+                    refreshed = true;
+                    continue;
+                }
             }
             if status.is_redirection() {
                 return Err(ZoomError::Decode(format!(
@@ -1179,11 +1314,57 @@ mod tests {
     }
 
     #[test]
-    fn content_range_starts_are_parsed() {
-        assert_eq!(content_range_start("bytes 100-199/200"), Some(100));
-        assert_eq!(content_range_start("bytes  0-0/1"), Some(0));
-        assert_eq!(content_range_start("bytes */200"), None);
-        assert_eq!(content_range_start("items 1-2/3"), None);
+    fn content_ranges_are_parsed() {
+        let cr = |start, end, total| Some(ContentRange { start, end, total });
+        assert_eq!(
+            parse_content_range("bytes 100-199/200"),
+            cr(100, 199, Some(200))
+        );
+        assert_eq!(parse_content_range("bytes  0-0/1"), cr(0, 0, Some(1)));
+        assert_eq!(parse_content_range("bytes 5-9/*"), cr(5, 9, None));
+        assert_eq!(parse_content_range("bytes */200"), None);
+        assert_eq!(parse_content_range("bytes 100-199"), None);
+        assert_eq!(parse_content_range("bytes 100-99/200"), None);
+        assert_eq!(parse_content_range("bytes 100-200/200"), None);
+        assert_eq!(parse_content_range("items 1-2/3"), None);
+    }
+
+    #[test]
+    fn partial_answers_are_checked() {
+        use reqwest::header::HeaderValue;
+        let url = Url::parse("https://file.zoom.us/file?jwt=secret").unwrap();
+        let check = |cr: &str, len: Option<u64>, asked, total| {
+            check_partial(
+                &url,
+                Some(&HeaderValue::from_str(cr).unwrap()),
+                len,
+                asked,
+                total,
+            )
+            .map_err(|e| e.to_string())
+        };
+        assert_eq!(
+            check("bytes 10-19/100", Some(10), (10, Some(19)), Some(100)),
+            Ok(())
+        );
+        assert_eq!(check("bytes 10-99/100", Some(90), (10, None), None), Ok(()));
+        assert_eq!(check("bytes 10-99/*", None, (10, None), None), Ok(()));
+        let e = check("bytes 10-19/101", Some(10), (10, Some(19)), Some(100)).unwrap_err();
+        assert!(
+            e.contains("file.zoom.us") && e.contains("101") && e.contains("expected 100"),
+            "{e}"
+        );
+        assert!(!e.contains("secret"), "{e}");
+        let e = check("bytes 10-18/100", Some(9), (10, Some(19)), Some(100)).unwrap_err();
+        assert!(e.contains("served bytes 10-18 of 100"), "{e}");
+        let e = check("bytes 11-19/100", Some(9), (10, Some(19)), Some(100)).unwrap_err();
+        assert!(e.contains("bytes=10-19"), "{e}");
+        let e = check("bytes 10-49/100", Some(40), (10, None), None).unwrap_err();
+        assert!(e.contains("served bytes 10-49 of 100"), "{e}");
+        let e = check("bytes 10-99/100", Some(80), (10, None), None).unwrap_err();
+        assert!(e.contains("Content-Length 80"), "{e}");
+        let e = check_partial(&url, None, None, (10, None), None).unwrap_err();
+        assert!(e.to_string().contains("unusable Content-Range"), "{e}");
     }
 
     #[test]

@@ -12,8 +12,14 @@
 //!   `/metrics/meetings/{uuid}/participants`, `/phone/call_history` (falling back to the
 //!   legacy `/phone/call_logs` for the client's lifetime where the call history is
 //!   unavailable) and `/phone/call_history/{uuid}` (call path).
-//! - **Downloads**: redirects followed by hand; the Bearer token never leaves the origin of
-//!   the download URL; the body is streamed, never buffered.
+//! - **Downloads**: a download URL and every redirect target must be `https` on a Zoom host
+//!   (or the configured API / OAuth host; loopback ones, also over `http`, when the API host
+//!   is loopback), redirects never go to IP literals, at most 5 hops; a refused URL fails
+//!   before any request. The Bearer token goes only to the API and OAuth origins. Ranged
+//!   answers are checked against the range asked and the file size. The body is streamed,
+//!   never buffered.
+//! - **Body limits**: JSON bodies (listings, lookups, the token) are read up to
+//!   [`MAX_JSON_BODY_BYTES`], error bodies up to 8 KiB.
 //! - **Errors and retries**: Zoom's `{"code","message"}` bodies classified into
 //!   [`archiver_core::ZoomError`]; per-second 429s, 5xx and transport errors retried with
 //!   jittered exponential backoff (honouring `Retry-After`), daily limits returned at once.
@@ -27,10 +33,11 @@
 mod client;
 mod config;
 mod errors;
+mod hosts;
 mod pacing;
 mod uuid;
 
-pub use client::ZoomClient;
+pub use client::{MAX_JSON_BODY_BYTES, ZoomClient};
 pub use config::{PacingConfig, RetryPolicy, ZoomClientConfig};
 pub use errors::parse_retry_after;
 pub use pacing::RateLimitInfo;

@@ -43,10 +43,13 @@ struct State {
     page_expiry: Vec<(String, u32)>,
     rate: Vec<(String, u32, RetryAfter)>,
     cut: HashMap<String, (u64, u32)>,
+    range_total: HashMap<String, (u64, u32)>,
     html: HashMap<String, u32>,
     json: HashMap<String, u32>,
     slow: HashMap<String, Duration>,
     deleted: HashSet<String>,
+    listed_url: HashMap<String, String>,
+    redirect: HashMap<String, String>,
 }
 
 /// Fault knobs. All methods take `&self`, are thread-safe and take effect on the next request.
@@ -155,6 +158,17 @@ impl Faults {
             .insert(file_id.to_string(), (after_bytes, times));
     }
 
+    /// The next `times` ranged (206) answers for `file_id` report `total` as the file size in
+    /// `Content-Range: bytes a-b/{total}` (the range and its bytes stay the real ones), as a
+    /// server confused about the file would. Off unless called.
+    pub fn misreport_range_total(&self, file_id: &str, total: u64, times: u32) {
+        if times > 0 {
+            self.lock()
+                .range_total
+                .insert(file_id.to_string(), (total, times));
+        }
+    }
+
     /// The next `times` downloads of `file_id` answer 200 `text/html` with a login page.
     pub fn html_200(&self, file_id: &str, times: u32) {
         self.lock().html.insert(file_id.to_string(), times);
@@ -190,6 +204,29 @@ impl Faults {
     /// Removes every pending fault (revocations and expirations already done stay done).
     pub fn clear(&self) {
         *self.lock() = State::default();
+    }
+
+    /// Listings give `url` as the `download_url` of file `file_id` (a hostile listing:
+    /// a metadata endpoint, an IP literal, another host), until [`Faults::clear`].
+    pub fn list_download_url(&self, file_id: &str, url: &str) {
+        self.lock()
+            .listed_url
+            .insert(file_id.to_string(), url.to_string());
+    }
+
+    /// Downloads of file `file_id` answer `302 Found` to `location`, until [`Faults::clear`].
+    pub fn redirect_download(&self, file_id: &str, location: &str) {
+        self.lock()
+            .redirect
+            .insert(file_id.to_string(), location.to_string());
+    }
+
+    pub(crate) fn listed_url(&self, file_id: &str) -> Option<String> {
+        self.lock().listed_url.get(file_id).cloned()
+    }
+
+    pub(crate) fn redirect_of(&self, file_id: &str) -> Option<String> {
+        self.lock().redirect.get(file_id).cloned()
     }
 
     pub(crate) fn token_epoch(&self) -> u64 {
@@ -276,6 +313,18 @@ impl Faults {
         } else {
             None
         }
+    }
+
+    /// Consumes one misreported `Content-Range` total for a 206 of `file_id`, if any.
+    pub(crate) fn take_range_total(&self, file_id: &str) -> Option<u64> {
+        let mut s = self.lock();
+        let (total, times) = s.range_total.get_mut(file_id)?;
+        let total = *total;
+        *times -= 1;
+        if *times == 0 {
+            s.range_total.remove(file_id);
+        }
+        Some(total)
     }
 
     /// Consumes the body faults for one download of `file_id`.

@@ -24,8 +24,9 @@
 //!
 //! Media bytes are generated on the fly, deterministically per file id (see `media`), so
 //! files of any size stream without being held in memory. [`Faults`] injects errors, 429s,
-//! cut connections, HTML/JSON bodies with status 200, slow bodies, token revocation, page
-//! token expiry and deletions while the server runs.
+//! cut connections, HTML/JSON bodies with status 200, slow bodies, misreported
+//! `Content-Range` totals, token revocation, page token expiry and deletions while the
+//! server runs.
 //!
 //! ```no_run
 //! # async fn demo() -> std::io::Result<()> {

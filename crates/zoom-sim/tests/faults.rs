@@ -320,3 +320,40 @@ async fn stats_endpoint_on_both_hosts() {
     assert!(r.status().is_success());
     assert_eq!(sim.stats(), zoom_sim::Stats::default());
 }
+
+#[tokio::test]
+async fn misreported_range_total_lies_only_in_content_range() {
+    let sim = start(scenario()).await;
+    let tok = token(&sim).await;
+    let url = format!("{}/rec/archive/download/weird-mp4", sim.web_origin());
+    let full = get(&url, &tok).await.bytes().await.unwrap();
+    let ranged = || async {
+        client()
+            .get(&url)
+            .bearer_auth(&tok)
+            .header("range", "bytes=1000-1999")
+            .send()
+            .await
+            .unwrap()
+    };
+    // A whole-file answer carries no Content-Range and does not spend the fault.
+    sim.faults().misreport_range_total("weird-mp4", 7, 1);
+    assert!(
+        get(&url, &tok)
+            .await
+            .headers()
+            .get("content-range")
+            .is_none()
+    );
+    let r = ranged().await;
+    assert_eq!(r.status(), 206);
+    assert_eq!(r.headers()["content-range"], "bytes 1000-1999/7");
+    assert_eq!(r.bytes().await.unwrap(), full.slice(1000..2000));
+    // Only once.
+    let r = ranged().await;
+    assert_eq!(
+        r.headers()["content-range"],
+        format!("bytes 1000-1999/{}", full.len())
+    );
+    assert_eq!(sim.stats().errors_injected, 1);
+}

@@ -99,10 +99,12 @@ impl DownloaderEnv {
 }
 
 async fn process(env: &DownloaderEnv, msg: &SqsMessage, deadline: Option<Instant>) -> RecordResult {
-    let delivery = match delivery_or_dead_letter(msg, env.raw_dead_letters.as_ref()).await {
-        Ok(d) => d,
-        Err(result) => return result,
-    };
+    let received_at = env.downloader.now();
+    let delivery =
+        match delivery_or_dead_letter(msg, received_at, env.raw_dead_letters.as_ref()).await {
+            Ok(d) => d,
+            Err(result) => return result,
+        };
     let t = &delivery.task;
     let message_id = msg.message_id.as_deref().unwrap_or_default();
     let span = tracing::info_span!("record", message_id, tenant = %t.tenant, source = %t.source, file_id = %t.file_id, task_id = %t.task_id);
@@ -126,7 +128,7 @@ async fn process(env: &DownloaderEnv, msg: &SqsMessage, deadline: Option<Instant
                 warn!(outcome = "dead_letter", reason = %reason, "task dead-lettered")
             }
         }
-        settle(env.queue.as_ref(), &delivery, &outcome).await
+        settle(env.queue.as_ref(), &delivery, &outcome, env.downloader.now()).await
     }
     .instrument(span)
     .await

@@ -53,8 +53,13 @@ impl From<&FileState> for MediaState {
         match s {
             FileState::Archived { .. } => MediaState::Archived,
             FileState::Gone { .. } => MediaState::Gone,
-            FileState::Failed { .. } => MediaState::Failed,
-            FileState::Pending | FileState::Downloading { .. } => MediaState::Pending,
+            FileState::Failed {
+                transient: false, ..
+            } => MediaState::Failed,
+            // Parked after transient trouble: the sweep sends it again.
+            FileState::Failed { .. } | FileState::Pending | FileState::Downloading { .. } => {
+                MediaState::Pending
+            }
         }
     }
 }
@@ -789,6 +794,9 @@ mod tests {
             media: None,
             queued: false,
             out_of_scope: None,
+            transient_since: None,
+            not_before: None,
+            next_due: None,
             first_seen: at,
             updated_at: at,
             version: 1,

@@ -70,32 +70,59 @@ pub enum FileState {
         /// When it was found gone.
         at: DateTime<Utc>,
     },
-    /// Gave up after the retry budget or a permanent error (terminal, reported).
+    /// Gave up after the retry budget or a permanent error (terminal, reported); or, when
+    /// `transient`, parked after transient trouble before the queue's own redrive: the sweep
+    /// gives it a fresh task until the transient horizon has passed.
     Failed {
         /// Why.
         reason: String,
         /// When.
         at: DateTime<Utc>,
+        /// Parked, not final: the reason is transient (see above).
+        #[serde(default)]
+        transient: bool,
     },
 }
 
 impl FileState {
-    /// Short name for reports and indexes.
+    /// Short name for reports and indexes (`pending`, `downloading`, `archived`, `gone`,
+    /// `failed`, and `parked` for a file failed after transient trouble that the sweep
+    /// re-drives).
     pub fn name(&self) -> &'static str {
         match self {
             FileState::Pending => "pending",
             FileState::Downloading { .. } => "downloading",
             FileState::Archived { .. } => "archived",
             FileState::Gone { .. } => "gone",
+            FileState::Failed {
+                transient: true, ..
+            } => "parked",
             FileState::Failed { .. } => "failed",
         }
     }
 
-    /// True when no more work will happen on this file.
+    /// True for a file parked after transient trouble (`failed`, re-driven by the sweep).
+    pub fn is_parked(&self) -> bool {
+        matches!(
+            self,
+            FileState::Failed {
+                transient: true,
+                ..
+            }
+        )
+    }
+
+    /// True when no more work will happen on this file (a parked file is not: the sweep
+    /// re-drives it).
     pub fn is_terminal(&self) -> bool {
         matches!(
             self,
-            FileState::Archived { .. } | FileState::Gone { .. } | FileState::Failed { .. }
+            FileState::Archived { .. }
+                | FileState::Gone { .. }
+                | FileState::Failed {
+                    transient: false,
+                    ..
+                }
         )
     }
 }
@@ -148,6 +175,19 @@ pub struct FileRecord {
     pub media: Option<super::MediaFacts>,
     /// Whether a download task was sent for it.
     pub queued: bool,
+    /// When transient trouble began (the transient horizon runs from here); cleared when
+    /// the file reaches a final state.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub transient_since: Option<DateTime<Utc>>,
+    /// Not to be tried before this time (a retry's wait; a daily limit until 00:00 UTC): a
+    /// delivery before it re-arms without asking Zoom.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub not_before: Option<DateTime<Utc>>,
+    /// When the file's task is next expected to be delivered (sent now, a retry's end, a
+    /// claim's end). A file left unfinished well past it has no live task: the sweep sends
+    /// a fresh one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub next_due: Option<DateTime<Utc>>,
     /// Why this file is outside what the configuration asks to archive (selected by an
     /// earlier rule): never downloaded from now on; what is stored stays, never deleted.
     #[serde(default, skip_serializing_if = "Option::is_none")]

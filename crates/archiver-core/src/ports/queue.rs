@@ -30,6 +30,20 @@ pub enum QueueError {
     },
 }
 
+/// The deployment's redrive policy: after this many deliveries of one message the queue
+/// itself moves it to the dead-letter queue (SQS `maxReceiveCount`; the template and
+/// `aws init` use it). The downloader settles a task before that happens
+/// (`services::downloader`), so that every dead letter carries its file and reason.
+pub const MAX_RECEIVE_COUNT: u32 = 50;
+
+/// How far past its receive a delivery's visibility may reach (SQS refuses more).
+pub const VISIBILITY_HORIZON: Duration = Duration::from_secs(12 * 3600);
+
+/// The longest step a wait is armed in: a longer wait (a daily limit until 00:00 UTC) is
+/// re-armed by the next delivery, so every change stays an hour inside
+/// [`VISIBILITY_HORIZON`].
+pub const REARM_STEP: Duration = Duration::from_secs(11 * 3600);
+
 /// One delivery of a task.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Delivery {
@@ -39,6 +53,17 @@ pub struct Delivery {
     pub receipt: String,
     /// How many times the task has been delivered, this one included.
     pub receive_count: u32,
+    /// When this delivery was received (its visibility horizon runs from here).
+    pub received_at: DateTime<Utc>,
+}
+
+impl Delivery {
+    /// `wanted`, shortened so that a visibility change made at `now` stays within
+    /// [`REARM_STEP`] of this delivery's receive (the rest is waited out by re-arming).
+    pub fn within_horizon(&self, wanted: Duration, now: DateTime<Utc>) -> Duration {
+        let elapsed = (now - self.received_at).to_std().unwrap_or_default();
+        wanted.min(REARM_STEP.saturating_sub(elapsed))
+    }
 }
 
 /// A dead-lettered task with its reason.

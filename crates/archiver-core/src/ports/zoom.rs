@@ -115,6 +115,10 @@ pub enum ZoomError {
     /// A body that does not parse.
     #[error("unexpected response from Zoom: {0}")]
     Decode(String),
+    /// The client refused to make the request: a download URL or redirect off the allowed
+    /// hosts (never retried; the message names the host and the rule, never the URL).
+    #[error("refused: {0}")]
+    Refused(String),
 }
 
 impl ZoomError {

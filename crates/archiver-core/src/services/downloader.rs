@@ -60,6 +60,13 @@ pub struct DownloadSettings {
     pub parallel_part: u64,
     /// Files of at least this size (announced by Zoom) use parallel ranges.
     pub parallel_min_size: u64,
+    /// How long transient trouble (Zoom 5xx, network, timeouts, 429s, a daily limit, our
+    /// own stores) is retried before the file is failed for good, counted from its first
+    /// transient failure.
+    pub transient_horizon: Duration,
+    /// The queue's redrive policy (`maxReceiveCount`): the downloader settles a task on its
+    /// second-to-last delivery, so the queue never dead-letters one without a reason.
+    pub max_receive_count: u32,
 }
 
 impl Default for DownloadSettings {
@@ -73,6 +80,8 @@ impl Default for DownloadSettings {
             parallel_streams: 1,
             parallel_part: 8 * 1024 * 1024,
             parallel_min_size: 64 * 1024 * 1024,
+            transient_horizon: Duration::from_secs(24 * 3600),
+            max_receive_count: crate::ports::MAX_RECEIVE_COUNT,
         }
     }
 }
@@ -96,13 +105,22 @@ pub enum TaskOutcome {
     },
 }
 
+/// Why an attempt did not store the file, by class: the class decides how long it is
+/// retried (docs: RELIABILITY.md, "Retry horizons").
 enum Failure {
+    /// Deleted at Zoom (404): terminal, reported.
     Gone(String),
-    Retryable {
+    /// Zoom or the network or our own stores failing (5xx, transport, timeout, 429, daily
+    /// limit): retried with growing waits until the transient horizon, never spending the
+    /// file's attempt budget.
+    Transient {
         reason: String,
         hint: Option<RetryHint>,
-        counts: bool,
     },
+    /// What Zoom served is wrong (HTML or JSON instead of media, a size mismatch, not
+    /// media): spends an attempt of the budget.
+    Content(String),
+    /// Retrying cannot help (refused by Zoom, a refused host, an object that differs).
     Permanent(String),
 }
 
@@ -147,6 +165,11 @@ impl Downloader {
         &self.settings
     }
 
+    /// The time on the downloader's clock.
+    pub fn now(&self) -> chrono::DateTime<chrono::Utc> {
+        self.ports.clock.now()
+    }
+
     /// Handles one delivery of a download task; `zoom` must be the task's tenant's client.
     pub async fn handle(&self, delivery: &Delivery, zoom: &dyn ZoomApi) -> TaskOutcome {
         self.handle_until(delivery, zoom, None).await
@@ -165,7 +188,7 @@ impl Downloader {
         let t = &delivery.task;
         let span = info_span!("download", tenant = %t.tenant, source = %t.source, file_id = %t.file_id, task_id = %t.task_id, delivery = delivery.receive_count);
         async move {
-            match self.handle_inner(delivery, zoom, deadline).await {
+            let outcome = match self.handle_inner(delivery, zoom, deadline).await {
                 Ok(o) => o,
                 Err(e) if e.is_retryable() => {
                     let after = backoff(
@@ -179,13 +202,96 @@ impl Downloader {
                         reason: format!("metadata store: {e}"),
                     }
                 }
-                Err(e) => TaskOutcome::DeadLetter {
-                    reason: format!("metadata store: {e}"),
-                },
-            }
+                Err(e) => {
+                    // The claim must end: say why on the file (best effort: when even
+                    // this fails, the lease expires and the sweep takes it up again).
+                    let reason = format!("metadata store: {e}");
+                    if let Err(e2) = self.fail_after_error(delivery, &reason).await {
+                        warn!(error = %e2, "could not record the failure on the file; the sweep will find it");
+                    }
+                    TaskOutcome::DeadLetter { reason }
+                }
+            };
+            self.before_redrive(delivery, outcome).await
         }
         .instrument(span)
         .await
+    }
+
+    /// A retry on the second-to-last delivery the queue allows would let the queue's own
+    /// redrive dead-letter the task without a reason: the file is parked instead
+    /// (`failed`, transient, with the reason) and the task dead-lettered with it; the sweep
+    /// gives it a fresh task. A file another worker holds is left to that worker.
+    async fn before_redrive(&self, delivery: &Delivery, outcome: TaskOutcome) -> TaskOutcome {
+        let max = self.settings.max_receive_count;
+        let TaskOutcome::Retry { reason, .. } = &outcome else {
+            return outcome;
+        };
+        if max == 0 || delivery.receive_count + 1 < max {
+            return outcome;
+        }
+        let reason = format!(
+            "{reason} (delivery {} of the queue's {max}: parked for the sweep to send a fresh task)",
+            delivery.receive_count
+        );
+        let t = &delivery.task;
+        let meta = self.ports.meta.as_ref();
+        let now = self.ports.clock.now();
+        let me = format!("{}/{}", self.settings.worker_id, t.task_id);
+        let parked = retry_on_conflict(|| {
+            let reason = &reason;
+            let me = &me;
+            async move {
+                let Some(mut rec) = meta.get_file(&t.tenant, t.source, &t.file_id).await? else {
+                    return Ok(false);
+                };
+                match &rec.state {
+                    FileState::Pending => {}
+                    FileState::Downloading { owner, lease_until }
+                        if owner == me || *lease_until <= now => {}
+                    _ => return Ok(false),
+                }
+                rec.state = FileState::Failed {
+                    reason: reason.clone(),
+                    at: now,
+                    transient: true,
+                };
+                rec.updated_at = now;
+                meta.update_file(&rec).await.map(|_| true)
+            }
+        })
+        .await;
+        match parked {
+            Ok(true) => warn!(%reason, "task settled before the queue's redrive"),
+            Ok(false) => {
+                debug!("another worker holds the file; only this delivery is dead-lettered")
+            }
+            Err(e) => warn!(error = %e, "could not park the file; the sweep will find it"),
+        }
+        TaskOutcome::DeadLetter { reason }
+    }
+
+    /// Best effort after a non-retryable metadata error: the file, if this worker claimed
+    /// it, is failed with the reason (without its upload checkpoint, which may be what no
+    /// longer fits the store).
+    async fn fail_after_error(&self, delivery: &Delivery, reason: &str) -> Result<(), MetaError> {
+        let t = &delivery.task;
+        let meta = self.ports.meta.as_ref();
+        let now = self.ports.clock.now();
+        let Some(mut rec) = meta.get_file(&t.tenant, t.source, &t.file_id).await? else {
+            return Ok(());
+        };
+        if rec.state.is_terminal() {
+            return Ok(());
+        }
+        rec.upload = None;
+        rec.state = FileState::Failed {
+            reason: reason.to_string(),
+            at: now,
+            transient: false,
+        };
+        rec.updated_at = now;
+        meta.update_file(&rec).await.map(|_| ())
     }
 
     async fn handle_inner(
@@ -219,7 +325,19 @@ impl Downloader {
         }
         let me = format!("{}/{}", self.settings.worker_id, t.task_id);
         match &rec.state {
-            FileState::Archived { .. } | FileState::Gone { .. } | FileState::Failed { .. } => {
+            FileState::Archived { .. } => {
+                // A kill between storing and measuring: the measurement is redone, never
+                // the download.
+                if rec.media.is_none()
+                    && rec.content_kind.is_media()
+                    && let Some(facts) = self.measure(&rec).await
+                {
+                    rec = self.record_facts(rec, facts).await?;
+                }
+                cdrs::sync_file(meta, &rec, now).await?;
+                return Ok(TaskOutcome::Done("already archived".into()));
+            }
+            FileState::Gone { .. } | FileState::Failed { .. } => {
                 cdrs::sync_file(meta, &rec, now).await?;
                 return Ok(TaskOutcome::Done(format!("already {}", rec.state.name())));
             }
@@ -235,14 +353,26 @@ impl Downloader {
             }
             _ => {}
         }
+        if let Some(nb) = rec.not_before
+            && nb > now
+        {
+            // A wait longer than one visibility step (a daily limit until 00:00 UTC):
+            // armed again, Zoom not asked.
+            return Ok(TaskOutcome::Retry {
+                after: (nb - now).to_std().unwrap_or_default(),
+                reason: format!("waiting until {nb}"),
+            });
+        }
         // Claim.
+        let lease_until = now
+            + chrono::Duration::from_std(self.settings.lease)
+                .unwrap_or(chrono::Duration::minutes(30));
         rec.state = FileState::Downloading {
             owner: me,
-            lease_until: now
-                + chrono::Duration::from_std(self.settings.lease)
-                    .unwrap_or(chrono::Duration::minutes(30)),
+            lease_until,
         };
         rec.attempts += 1;
+        rec.next_due = Some(lease_until);
         rec.updated_at = now;
         rec = match meta.update_file(&rec).await {
             Ok(r) => r,
@@ -258,20 +388,8 @@ impl Downloader {
         match self.fetch_and_store(&mut rec, zoom, deadline).await {
             Ok(Fetched::Paused(cp)) => {
                 let (bytes, parts) = (cp.bytes, cp.parts.len());
-                let mut released = rec;
-                released.state = FileState::Pending;
-                released.attempts = released.attempts.saturating_sub(1);
-                released.upload = Some(cp);
-                released.updated_at = self.ports.clock.now();
-                match meta.update_file(&released).await {
-                    Ok(_) => {}
-                    // The record keeps its previous checkpoint (still valid: its parts are
-                    // uploaded again) or none (the next attempt starts over).
-                    Err(e) if is_conflict(&e) => {
-                        warn!(error = %e, "could not save the upload checkpoint")
-                    }
-                    Err(e) => return Err(e),
-                }
+                let now = self.ports.clock.now();
+                self.release(rec, false, Some(cp), None, now).await?;
                 info!(
                     bytes,
                     parts, "upload paused at the deadline; continuing in the next invocation"
@@ -300,27 +418,15 @@ impl Downloader {
                     archived_at: self.ports.clock.now(),
                     fingerprint_match,
                 };
-                if let Some(analyser) = &self.analyser
-                    && rec.content_kind.is_media()
-                {
-                    let mut facts = analyser
-                        .analyse(
-                            self.ports.blobs.clone(),
-                            &rec.object_key,
-                            rec.content_kind,
-                            info.size,
-                        )
-                        .await;
-                    if let Some(expected) = rec.expected_duration_secs {
-                        facts.check_length(expected);
-                    }
-                    if let Some(e) = &facts.error {
-                        warn!(error = %e, key = %rec.object_key, "media analysis found a problem (archived anyway, recorded in the CDR)");
-                    }
-                    rec.media = Some(facts);
-                }
-                let rec = self.finish(rec, state).await?;
+                // The state first: a kill during the measurement loses no download.
+                let mut rec = self.finish(rec, state).await?;
                 cdrs::sync_file(meta, &rec, self.ports.clock.now()).await?;
+                if rec.media.is_none()
+                    && let Some(facts) = self.measure(&rec).await
+                {
+                    rec = self.record_facts(rec, facts).await?;
+                    cdrs::sync_file(meta, &rec, self.ports.clock.now()).await?;
+                }
                 if rec.source == Source::Meetings && rec.content_kind == ContentKind::M4a {
                     cdrs::update_talkover(
                         meta,
@@ -348,33 +454,104 @@ impl Downloader {
                 Ok(TaskOutcome::Done(format!("gone: {reason}")))
             }
             Err(Failure::Permanent(reason)) => self.fail(rec, reason).await,
-            Err(Failure::Retryable {
-                reason,
-                hint,
-                counts,
-            }) => {
-                if counts && attempt >= self.settings.max_attempts {
+            Err(Failure::Content(reason)) => {
+                if attempt >= self.settings.max_attempts {
                     return self
                         .fail(rec, format!("gave up after {attempt} attempts: {reason}"))
                         .await;
                 }
                 let now = self.ports.clock.now();
-                let after = match hint {
-                    Some(h) => h.wait_from(now) + Duration::from_millis(fastrand::u64(0..250)),
-                    None => backoff(attempt, self.settings.retry_base, self.settings.retry_max),
-                };
-                warn!(%reason, retry_in = ?after, attempt, "download failed; will retry");
-                let mut released = rec;
-                released.state = FileState::Pending;
-                if !counts {
-                    released.attempts = released.attempts.saturating_sub(1);
-                }
-                released.updated_at = now;
-                if let Err(e) = meta.update_file(&released).await {
-                    warn!(error = %e, "could not release the claim (it will expire)");
-                }
+                let after = backoff(attempt, self.settings.retry_base, self.settings.retry_max);
+                warn!(%reason, retry_in = ?after, attempt, "Zoom served something else than the file; will retry");
+                self.release(rec, true, None, Some(now + after), now)
+                    .await?;
                 Ok(TaskOutcome::Retry { after, reason })
             }
+            Err(Failure::Transient { reason, hint }) => {
+                let now = self.ports.clock.now();
+                let since = rec.transient_since.unwrap_or(now);
+                let horizon = chrono::Duration::from_std(self.settings.transient_horizon)
+                    .unwrap_or(chrono::Duration::hours(24));
+                if now - since >= horizon {
+                    return self
+                        .fail(
+                            rec,
+                            format!(
+                                "gave up after {} of transient errors since {since}: {reason}",
+                                humantime::format_duration(self.settings.transient_horizon)
+                            ),
+                        )
+                        .await;
+                }
+                // Waits grow with the deliveries (not with how busy the queue is).
+                let after = match hint {
+                    Some(h) => h.wait_from(now) + Duration::from_millis(fastrand::u64(0..250)),
+                    None => backoff(
+                        delivery.receive_count,
+                        self.settings.retry_base,
+                        self.settings.retry_max,
+                    ),
+                };
+                warn!(%reason, retry_in = ?after, since = %since, "transient failure; will retry");
+                rec.transient_since = Some(since);
+                self.release(rec, false, None, Some(now + after), now)
+                    .await?;
+                Ok(TaskOutcome::Retry { after, reason })
+            }
+        }
+    }
+
+    /// Gives a claimed file back (`pending`), retried on conflict: an attempt that did not
+    /// count is given back to the budget (`uncount`), a paused upload's checkpoint is kept
+    /// (`checkpoint`), and the task waits until `not_before`. A file that another worker
+    /// took over or finished meanwhile is left as it is.
+    async fn release(
+        &self,
+        rec: FileRecord,
+        counts: bool,
+        checkpoint: Option<UploadCheckpoint>,
+        not_before: Option<chrono::DateTime<chrono::Utc>>,
+        now: chrono::DateTime<chrono::Utc>,
+    ) -> Result<(), MetaError> {
+        let meta = self.ports.meta.as_ref();
+        let mine = rec.state.clone();
+        let key = (rec.tenant.clone(), rec.source, rec.file_id.clone());
+        let first = std::sync::Mutex::new(Some(rec));
+        let (first, mine, checkpoint, key) = (&first, &mine, &checkpoint, &key);
+        let released = retry_on_conflict(|| async move {
+            let claimed = first.lock().expect("not poisoned").take();
+            let mut r = match claimed {
+                Some(r) => r,
+                // Lost a race (a duplicate delivery's read, a sync): read it again; the
+                // claim, if still ours, is released.
+                None => match meta.get_file(&key.0, key.1, &key.2).await? {
+                    Some(cur) => cur,
+                    None => return Ok(false),
+                },
+            };
+            if r.state != *mine {
+                return Ok(false);
+            }
+            r.state = FileState::Pending;
+            if !counts {
+                r.attempts = r.attempts.saturating_sub(1);
+            }
+            if checkpoint.is_some() {
+                r.upload = checkpoint.clone();
+            }
+            r.not_before = not_before;
+            r.next_due = Some(not_before.unwrap_or(now));
+            r.updated_at = now;
+            meta.update_file(&r).await.map(|_| true)
+        })
+        .await;
+        match released {
+            Ok(_) => Ok(()),
+            Err(e) if is_conflict(&e) => {
+                warn!(error = %e, "could not release the claim (it expires; the next delivery decides)");
+                Ok(())
+            }
+            Err(e) => Err(e),
         }
     }
 
@@ -386,11 +563,67 @@ impl Downloader {
                 FileState::Failed {
                     reason: reason.clone(),
                     at: self.ports.clock.now(),
+                    transient: false,
                 },
             )
             .await?;
         cdrs::sync_file(self.ports.meta.as_ref(), &rec, self.ports.clock.now()).await?;
         Ok(TaskOutcome::DeadLetter { reason })
+    }
+
+    /// Measures an archived media file (read back from the object store), with Zoom's
+    /// announced length checked. `None` without an analyser or for documents.
+    async fn measure(&self, rec: &FileRecord) -> Option<crate::domain::MediaFacts> {
+        let analyser = self.analyser.as_ref()?;
+        if !rec.content_kind.is_media() {
+            return None;
+        }
+        let FileState::Archived { size, .. } = rec.state else {
+            return None;
+        };
+        let mut facts = analyser
+            .analyse(
+                self.ports.blobs.clone(),
+                &rec.object_key,
+                rec.content_kind,
+                size,
+            )
+            .await;
+        if let Some(expected) = rec.expected_duration_secs {
+            facts.check_length(expected);
+        }
+        if let Some(e) = &facts.error {
+            warn!(error = %e, key = %rec.object_key, "media analysis found a problem (archived anyway, recorded in the CDR)");
+        }
+        Some(facts)
+    }
+
+    /// Stores an archived file's measurements (retried on conflict).
+    async fn record_facts(
+        &self,
+        rec: FileRecord,
+        facts: crate::domain::MediaFacts,
+    ) -> Result<FileRecord, MetaError> {
+        let meta = self.ports.meta.as_ref();
+        let first = std::sync::Mutex::new(Some(rec.clone()));
+        let (first, facts, rec) = (&first, &facts, &rec);
+        retry_on_conflict(|| async move {
+            let claimed = first.lock().expect("not poisoned").take();
+            let mut r = match claimed {
+                Some(r) => r,
+                None => match meta.get_file(&rec.tenant, rec.source, &rec.file_id).await? {
+                    Some(cur) => cur,
+                    None => return Ok(rec.clone()),
+                },
+            };
+            if r.media.is_some() {
+                return Ok(r);
+            }
+            r.media = Some(facts.clone());
+            r.updated_at = self.ports.clock.now();
+            meta.update_file(&r).await
+        })
+        .await
     }
 
     /// Writes a terminal state (compare-and-set; a concurrent terminal state wins), and
@@ -422,6 +655,9 @@ impl Downloader {
             };
             r.state = state.clone();
             r.upload = None;
+            r.transient_since = None;
+            r.not_before = None;
+            r.next_due = None;
             if r.media.is_none() {
                 r.media = media.clone();
             }
@@ -454,10 +690,9 @@ impl Downloader {
         let mut h = Sha256::new();
         let mut size = 0u64;
         while let Some(chunk) = stream.next().await {
-            let chunk = chunk.map_err(|e| Failure::Retryable {
+            let chunk = chunk.map_err(|e| Failure::Transient {
                 reason: format!("reading back {}: {e}", rec.object_key),
                 hint: None,
-                counts: false,
             })?;
             size += chunk.len() as u64;
             h.update(&chunk);
@@ -502,41 +737,29 @@ impl Downloader {
         }
         .map_err(zoom_failure)?;
         if download.offset != 0 && download.offset != from {
-            return Err(Failure::Retryable {
-                reason: format!(
-                    "Zoom served the file from byte {} where {from} was asked",
-                    download.offset
-                ),
-                hint: None,
-                counts: true,
-            });
+            return Err(Failure::Content(format!(
+                "Zoom served the file from byte {} where {from} was asked",
+                download.offset
+            )));
         }
         if rec.content_kind.is_media()
             && let Some(ct) = download.content_type.as_deref()
         {
             let ct = ct.to_ascii_lowercase();
             if ct.starts_with("text/html") || ct.starts_with("application/json") {
-                return Err(Failure::Retryable {
-                    reason: format!(
-                        "Zoom served {ct} where {:?} media was expected",
-                        rec.content_kind
-                    ),
-                    hint: None,
-                    counts: true,
-                });
+                return Err(Failure::Content(format!(
+                    "Zoom served {ct} where {:?} media was expected",
+                    rec.content_kind
+                )));
             }
         }
         if let (Some(expected), Some(len)) = (rec.expected_size, download.content_length)
             && expected != download.offset + len
         {
-            return Err(Failure::Retryable {
-                reason: format!(
-                    "Zoom announced {expected} bytes but serves Content-Length {len} from byte {}",
-                    download.offset
-                ),
-                hint: None,
-                counts: true,
-            });
+            return Err(Failure::Content(format!(
+                "Zoom announced {expected} bytes but serves Content-Length {len} from byte {}",
+                download.offset
+            )));
         }
         let expect = BodyExpectations {
             kind: rec.content_kind,
@@ -578,25 +801,22 @@ impl Downloader {
         match result {
             Ok(PutProgress::Complete(info)) => Ok(Fetched::Stored(info)),
             Ok(PutProgress::Paused(cp)) => Ok(Fetched::Paused(cp)),
-            Err(BlobError::UploadGone { .. }) => Err(Failure::Retryable {
+            Err(BlobError::UploadGone { .. }) => Err(Failure::Transient {
                 reason: "the paused upload no longer exists at the object store; starting over"
                     .into(),
                 hint: None,
-                counts: true,
             }),
             Err(e) if resumed && !e.is_retryable() && !matches!(e, BlobError::AlreadyExists(_)) => {
-                Err(Failure::Retryable {
+                Err(Failure::Transient {
                     reason: format!("resuming the upload failed; starting over: {e}"),
                     hint: None,
-                    counts: true,
                 })
             }
             Err(BlobError::AlreadyExists(_)) => match self.adopt_existing(rec).await? {
                 Some(info) => Ok(Fetched::Stored(info)),
-                None => Err(Failure::Retryable {
+                None => Err(Failure::Transient {
                     reason: "object vanished after AlreadyExists".into(),
                     hint: None,
-                    counts: true,
                 }),
             },
             Err(e) => Err(blob_failure(e)),
@@ -607,15 +827,13 @@ impl Downloader {
 fn zoom_failure(e: ZoomError) -> Failure {
     match e {
         ZoomError::NotFound(m) => Failure::Gone(format!("deleted at Zoom (404): {m}")),
-        ZoomError::RateLimited { retry_after, .. } => Failure::Retryable {
+        ZoomError::RateLimited { retry_after, .. } => Failure::Transient {
             reason: e.to_string(),
             hint: retry_after,
-            counts: false,
         },
-        e if e.is_retryable() => Failure::Retryable {
+        e if e.is_retryable() => Failure::Transient {
             reason: e.to_string(),
             hint: None,
-            counts: true,
         },
         e => Failure::Permanent(e.to_string()),
     }
@@ -624,23 +842,18 @@ fn zoom_failure(e: ZoomError) -> Failure {
 fn blob_failure(e: BlobError) -> Failure {
     match &e {
         BlobError::Body { source, .. } => match BodyRejected::from_io(source) {
-            Some(r) => Failure::Retryable {
-                reason: format!("download rejected: {r}"),
-                hint: None,
-                counts: true,
-            },
-            None => Failure::Retryable {
+            // What Zoom served is not the file.
+            Some(r) => Failure::Content(format!("download rejected: {r}")),
+            // The connection broke or stalled: the network, not the file.
+            None => Failure::Transient {
                 reason: format!("download interrupted: {source}"),
                 hint: None,
-                counts: true,
             },
         },
-        // Our own storage failing (throttling, an outage) says nothing about the file: it does
-        // not spend the file's download attempts, so a short outage cannot fail files for good.
-        e if e.is_retryable() => Failure::Retryable {
+        // Our own storage failing (throttling, an outage) says nothing about the file.
+        e if e.is_retryable() => Failure::Transient {
             reason: e.to_string(),
             hint: None,
-            counts: false,
         },
         e => Failure::Permanent(e.to_string()),
     }

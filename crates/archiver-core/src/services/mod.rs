@@ -21,6 +21,8 @@
 //!   local drain and the downloader Lambda).
 //! - [`scope`]: phone recordings archived by the attribution rule before issue 13,
 //!   judged again once per tenant (out of scope: kept, never listed, never downloaded).
+//! - [`sweep`]: once per poll, a fresh task for every unfinished file whose task was lost,
+//!   and parked files (transient trouble) re-driven until their horizon.
 //! - [`runner`]: drains the queue with a bounded number of workers (local process and
 //!   `run --once`; on AWS the Lambda runtime plays this role).
 
@@ -35,6 +37,7 @@ pub mod runner;
 pub mod scope;
 pub mod select;
 pub mod settle;
+pub mod sweep;
 pub mod users;
 
 use crate::ports::MetaError;

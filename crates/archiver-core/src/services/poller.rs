@@ -64,6 +64,8 @@ pub struct PollOptions {
     pub min_gap: Duration,
     /// How many times an expired page token may restart one window.
     pub max_restarts: u32,
+    /// The sweep run after each poll ([`super::sweep`]).
+    pub sweep: super::sweep::SweepOptions,
 }
 
 impl Default for PollOptions {
@@ -73,6 +75,7 @@ impl Default for PollOptions {
             lease: Duration::from_secs(15 * 60),
             min_gap: Duration::ZERO,
             max_restarts: 3,
+            sweep: super::sweep::SweepOptions::default(),
         }
     }
 }
@@ -124,6 +127,8 @@ pub struct PollReport {
     pub scope: Option<super::scope::ScopeReport>,
     /// Why that judgement stopped (it runs again at the next poll).
     pub scope_error: Option<String>,
+    /// What the sweep after the poll did ([`super::sweep`]).
+    pub sweep: super::sweep::SweepReport,
     /// The watermark after the poll.
     pub watermark: Option<DateTime<Utc>>,
 }
@@ -307,6 +312,12 @@ impl Poller {
             high = Some(window_high);
             self.store_cursor(tenant, source, window_high, None).await?;
         }
+        report.sweep = super::sweep::sweep(&self.ports, &tenant.id, source, &opts.sweep)
+            .await
+            .map_err(|e| match e {
+                super::sweep::SweepError::Meta(e) => PollError::Meta(e),
+                super::sweep::SweepError::Queue(e) => PollError::Queue(e),
+            })?;
         let final_high = high.unwrap_or(now);
         self.store_cursor(tenant, source, final_high, Some(clock.now()))
             .await?;

@@ -4,9 +4,10 @@
 //! --once`; on AWS proper, the Lambda runtime delivers SQS batches to the downloader
 //! function instead. Each worker receives one task at a time, hands it to the
 //! [`Downloader`], and applies the outcome to the queue (ack, retry later, dead-letter).
-//! The drain ends when the queue holds nothing ready, in flight or delayed, or when what
-//! is left is only due later than `max_wait` (reported as deferred: e.g. a daily rate
-//! limit that resets at 00:00 UTC).
+//! The drain ends when the queue holds nothing ready, in flight or delayed, when what is
+//! left is only due later than `max_wait` (reported as deferred: e.g. a daily rate limit
+//! that resets at 00:00 UTC), or when what is left in flight is only this drain's own
+//! deliveries whose outcome could not be written (reported as unsettled; never waited for).
 
 use super::downloader::{Downloader, TaskOutcome};
 use super::settle::{Ack, apply_outcome};
@@ -66,6 +67,11 @@ pub struct DrainReport {
     pub retries: u64,
     /// Tasks still queued when the drain stopped (due later than `max_wait`).
     pub deferred: u64,
+    /// Tasks whose outcome could not be written to the queue (an ack that kept failing):
+    /// in flight with nobody working on them. The drain does not wait for them; the queue
+    /// delivers them again (the next run, at once, locally) and the downloader settles
+    /// them without a second download.
+    pub unsettled: u64,
 }
 
 /// Called after each task with its outcome (progress display).
@@ -84,6 +90,8 @@ pub async fn drain(
     let stop = Mutex::new(None::<QueueError>);
     // Tasks this drain's workers are handling right now, and consecutive receive failures.
     let busy = AtomicUsize::new(0);
+    // Deliveries of this drain left in flight because their outcome could not be applied.
+    let orphans = AtomicUsize::new(0);
     let receive_failures = AtomicUsize::new(0);
     let workers = opts.concurrency.max(1);
     futures::stream::iter(0..workers)
@@ -132,9 +140,18 @@ pub async fn drain(
                                 tokio::time::sleep(opts.idle_poll.min(Duration::from_millis(20))).await;
                                 continue;
                             }
-                            // Nobody here is working: what is left is scheduled for later, or in
-                            // flight with a consumer that is gone (a failed ack, a crash), visible
-                            // again at its timeout. Wait for the first, unless it is too far off.
+                            // Nobody here is working. In flight with nobody working on them are
+                            // only this drain's own orphans (their outcome could not be applied):
+                            // waiting their visibility out (30 minutes) would hang the run for
+                            // nothing, they are settled by their next delivery. Exit.
+                            let orphaned = orphans.load(Ordering::SeqCst) as u64;
+                            if c.ready == 0 && c.delayed == 0 && c.in_flight <= orphaned {
+                                report.lock().unwrap().unsettled = orphaned;
+                                return;
+                            }
+                            // What is left is scheduled for later, or in flight with a consumer
+                            // that is gone (a crash), visible again at its timeout. Wait for the
+                            // first, unless it is too far off.
                             if wait > opts.max_wait {
                                 report.lock().unwrap().deferred = c.delayed + c.in_flight;
                                 return;
@@ -160,15 +177,27 @@ pub async fn drain(
                     TaskOutcome::Retry { .. } => report.lock().unwrap().retries += 1,
                     TaskOutcome::DeadLetter { reason } => report.lock().unwrap().dead.push(TaskResult { task: delivery.task.clone(), detail: reason.clone() }),
                 }
-                let applied = apply_outcome(queue, &delivery, &outcome, Ack::Explicit).await;
-                busy.fetch_sub(1, Ordering::SeqCst);
+                // A failing queue write (a busy database, a throttled queue) is tried again
+                // briefly before the delivery is left to its visibility timeout.
+                let mut applied = apply_outcome(queue, &delivery, &outcome, Ack::Explicit, clock.now()).await;
+                for pause in [10u64, 50, 250] {
+                    match &applied {
+                        Err(QueueError::Backend { retryable: true, .. }) => {
+                            tokio::time::sleep(Duration::from_millis(pause)).await;
+                            applied = apply_outcome(queue, &delivery, &outcome, Ack::Explicit, clock.now()).await;
+                        }
+                        _ => break,
+                    }
+                }
                 match applied {
                     Ok(_) => {}
                     Err(QueueError::StaleReceipt(r)) => warn!(receipt = %r, "task was redelivered meanwhile; its new delivery decides"),
                     Err(e) => {
-                        error!(error = %e, "applying a task outcome failed; the task will be redelivered");
+                        orphans.fetch_add(1, Ordering::SeqCst);
+                        error!(error = %e, "applying a task outcome failed; the task will be delivered again");
                     }
                 }
+                busy.fetch_sub(1, Ordering::SeqCst);
             }
         })
         .await;

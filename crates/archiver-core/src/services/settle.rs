@@ -10,6 +10,7 @@
 
 use super::downloader::TaskOutcome;
 use crate::ports::{Delivery, QueueError, TaskQueue};
+use chrono::{DateTime, Utc};
 
 /// Who deletes a finished task.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -38,13 +39,16 @@ impl Settled {
     }
 }
 
-/// Applies `outcome` to `delivery` on `queue`. On an error the delivery is where it was
-/// (in flight): it becomes visible again at its timeout and its next delivery decides.
+/// Applies `outcome` to `delivery` on `queue` at `now`. A retry's wait is armed within the
+/// delivery's visibility horizon ([`Delivery::within_horizon`]; a longer wait is re-armed
+/// by the next delivery). On an error the delivery is where it was (in flight): it becomes
+/// visible again at its timeout and its next delivery decides.
 pub async fn apply_outcome(
     queue: &dyn TaskQueue,
     delivery: &Delivery,
     outcome: &TaskOutcome,
     ack: Ack,
+    now: DateTime<Utc>,
 ) -> Result<Settled, QueueError> {
     match outcome {
         TaskOutcome::Done(_) => {
@@ -54,7 +58,9 @@ pub async fn apply_outcome(
             Ok(Settled::Done)
         }
         TaskOutcome::Retry { after, .. } => {
-            queue.retry_later(&delivery.receipt, *after).await?;
+            queue
+                .retry_later(&delivery.receipt, delivery.within_horizon(*after, now))
+                .await?;
             Ok(Settled::RetryLater)
         }
         TaskOutcome::DeadLetter { reason } => {

@@ -393,6 +393,7 @@ async fn files(store: &dyn MetaStore) {
     let failed = FileState::Failed {
         reason: "x".into(),
         at: at(1),
+        transient: false,
     };
     for r in [
         mk("e", 30, false, FileState::Pending),

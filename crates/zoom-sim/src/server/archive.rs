@@ -46,7 +46,11 @@ fn file_json(st: &AppState, m: &SimMeeting, f: &SimArchiveFile, now: DateTime<Ut
     o.insert("file_size".into(), json!(st.served_len(&f.id)));
     o.insert(
         "download_url".into(),
-        json!(format!("{}/rec/archive/download/{}", st.web_origin, f.id)),
+        json!(
+            st.faults
+                .listed_url(&f.id)
+                .unwrap_or_else(|| format!("{}/rec/archive/download/{}", st.web_origin, f.id))
+        ),
     );
     o.insert("status".into(), json!(status));
     o.insert("recording_type".into(), json!(f.recording_type));

@@ -153,7 +153,14 @@ fn serve(st: &Arc<AppState>, file_id: &str, media: Media, req: &HeaderMap) -> Re
             Ok((a, b)) => {
                 (start, end) = (a, b);
                 status = StatusCode::PARTIAL_CONTENT;
-                content_range = Some(format!("bytes {a}-{}/{len}", b - 1));
+                let total = match st.faults.take_range_total(file_id) {
+                    Some(lie) => {
+                        st.stats.update(|x| x.errors_injected += 1);
+                        lie
+                    }
+                    None => len,
+                };
+                content_range = Some(format!("bytes {a}-{}/{total}", b - 1));
             }
             Err(()) => {
                 return (
@@ -220,10 +227,23 @@ pub(crate) async fn archive(
         st.stats.update(|x| x.errors_injected += 1);
         return swap_response(s);
     }
+    if let Some(to) = st.faults.redirect_of(&id) {
+        st.stats.update(|x| x.errors_injected += 1);
+        return redirect_to(&to);
+    }
     let Some(media) = st.media(&id) else {
         return archive_not_found();
     };
     serve(&st, &id, media, &headers)
+}
+
+/// `302 Found` to `location` (an injected hostile redirect).
+fn redirect_to(location: &str) -> Response {
+    let mut r = StatusCode::FOUND.into_response();
+    if let Ok(v) = HeaderValue::from_str(location) {
+        r.headers_mut().insert(header::LOCATION, v);
+    }
+    r
 }
 
 fn sign(st: &AppState, payload: &str) -> String {

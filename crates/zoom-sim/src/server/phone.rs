@@ -74,10 +74,10 @@ fn recording_json(st: &AppState, call: &SimCall, rec: &SimPhoneRecording) -> Val
     o.insert("recording_type".into(), json!(rec.recording_type));
     o.insert(
         "download_url".into(),
-        json!(format!(
+        json!(st.faults.listed_url(&rec.id).unwrap_or_else(|| format!(
             "{}/v2/phone/recording/download/{}",
             st.web_origin, rec.id
-        )),
+        ))),
     );
     o.insert(
         "owner".into(),
