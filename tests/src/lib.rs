@@ -109,6 +109,10 @@ pub enum Backend {
     Local,
     /// In-memory adapters.
     Memory,
+    /// The embedded default's object and metadata stores with the SQS-faithful queue model
+    /// (`archiver_testkit::MemTaskQueue`: receive cap and redrive, 12-hour visibility
+    /// horizon): the queue semantics of the AWS deployment.
+    SqsModel,
 }
 
 /// A tenant configuration for the simulator's demo account: Alice (voice, 1001), Bob (video, 1002), Carol (voice, 1003).
@@ -254,6 +258,17 @@ pub fn backend_ports(backend: Backend, sim: &SimServer, dir: &std::path::Path) -
                     archiver_local::SqliteTaskQueue::open(&db, clock.clone())
                         .expect("sqlite queue"),
                 ),
+                clock,
+            }
+        }
+        Backend::SqsModel => {
+            let db = dir.join("archive.db");
+            Ports {
+                blobs: Arc::new(
+                    archiver_local::FsBlobStore::new(dir.join("objects")).expect("fs store"),
+                ),
+                meta: Arc::new(archiver_local::SqliteMetaStore::open(&db).expect("sqlite meta")),
+                queue: Arc::new(archiver_testkit::MemTaskQueue::new(clock.clone())),
                 clock,
             }
         }

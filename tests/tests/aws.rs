@@ -36,11 +36,34 @@ async fn the_demo_account_is_archived_on_s3_dynamodb_and_sqs() {
     let ((m2, p2), _) = h.cycle().await;
     assert_eq!((m2.new_files, p2.new_files), (0, 0));
     assert_eq!(h.sim.stats().downloads_started, before);
-    // A cut connection on S3 too: retried, one intact object.
     assert!(
         h.files()
             .await
             .iter()
             .all(|f| matches!(f.state, FileState::Archived { .. }))
     );
+}
+
+/// A connection cut mid-body while streaming into S3 (multipart): retried as transient,
+/// one intact object, no attempt of the budget spent.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_connection_cut_mid_body_into_s3_gives_one_intact_object() {
+    let Some(h) = aws_harness("cut", Scenario::demo(Utc::now()), SimClock::system()).await else {
+        return;
+    };
+    h.poll_all().await;
+    let files = h.files().await;
+    let cut: Vec<_> = files.iter().take(2).map(|f| f.file_id.clone()).collect();
+    for id in &cut {
+        h.sim.faults().cut_body(id, 1_000, 2);
+    }
+    let d = h.drain().await;
+    assert!(d.dead.is_empty(), "{:?}", d.dead);
+    assert!(d.retries >= 4, "two cuts of each file retried: {d:?}");
+    for f in h.files().await.iter().filter(|f| cut.contains(&f.file_id)) {
+        assert!(matches!(f.state, FileState::Archived { .. }), "{f:?}");
+        assert_eq!(f.attempts, 1, "a cut transfer is transient: {}", f.file_id);
+    }
+    assert!(h.sim.stats().errors_injected >= 4);
+    h.assert_archive_faithful().await;
 }

@@ -15,14 +15,14 @@ use zoom_sim::{SimClock, SimServer};
 const SEED: u64 = 11;
 
 /// A small-scenario harness whose three stores fail as `plan` says.
-async fn faulty(plan: &FaultPlan) -> Harness {
+async fn faulty(plan: &FaultPlan, backend: Backend) -> Harness {
     let now = Utc::now();
     let sim = SimServer::start_with_clock(small_scenario(SEED, now, 2), SimClock::manual(now))
         .await
         .unwrap();
     let tenant = generated_tenant(&sim, 3, 3);
     let dir = tempfile::tempdir().unwrap();
-    let local = backend_ports(Backend::Local, &sim, dir.path());
+    let local = backend_ports(backend, &sim, dir.path());
     let ports = Ports {
         blobs: Arc::new(FaultyBlobStore::new(local.blobs.clone(), plan.clone()))
             as Arc<dyn BlobStore>,
@@ -63,11 +63,10 @@ async fn drain_until_done(h: &Harness) {
     panic!("the queue never drained: {:?}", h.queue_counts().await);
 }
 
-#[tokio::test]
-async fn object_store_errors_are_retried_and_nothing_is_lost() {
+async fn object_store_errors_are_retried_and_nothing_is_lost(backend: Backend) {
     let base = Harness::small_baseline(SEED).await;
     let plan = FaultPlan::new();
-    let h = faulty(&plan).await;
+    let h = faulty(&plan, backend).await;
     plan.fail_next("put_stream", 6);
     plan.fail_next("head", 3);
     poll_until_ok(&h).await;
@@ -77,13 +76,15 @@ async fn object_store_errors_are_retried_and_nothing_is_lost() {
     assert_eq!(r.snapshot, base, "same archive as without faults");
 }
 
-#[tokio::test]
-async fn metadata_store_errors_are_retried_and_nothing_is_lost() {
+async fn metadata_store_errors_are_retried_and_nothing_is_lost(backend: Backend) {
     let base = Harness::small_baseline(SEED).await;
     let plan = FaultPlan::new();
-    let h = faulty(&plan).await;
+    let h = faulty(&plan, backend).await;
     for (op, n) in [
         ("insert_file", 2),
+        ("insert_files", 2),
+        ("insert_cdrs", 1),
+        ("mark_queued", 1),
         ("put_cursor", 1),
         ("get_file", 3),
         ("update_file", 5),
@@ -103,11 +104,10 @@ async fn metadata_store_errors_are_retried_and_nothing_is_lost() {
     assert_eq!(r.snapshot, base);
 }
 
-#[tokio::test]
-async fn queue_send_and_receive_errors_are_retried_and_nothing_is_lost() {
+async fn queue_send_and_receive_errors_are_retried_and_nothing_is_lost(backend: Backend) {
     let base = Harness::small_baseline(SEED).await;
     let plan = FaultPlan::new();
-    let h = faulty(&plan).await;
+    let h = faulty(&plan, backend).await;
     // A failed send leaves files known but not queued: the next poll queues them.
     plan.fail_next("send_batch", 2);
     plan.fail_next("receive", 2);
@@ -126,11 +126,11 @@ async fn queue_send_and_receive_errors_are_retried_and_nothing_is_lost() {
 
 /// Crash between the state write and the CDR update: the file is archived, its CDR still
 /// says pending. The redelivered task finds the file archived and only fills the CDR.
-#[tokio::test]
-async fn a_crash_between_the_state_write_and_the_cdr_update_is_repaired_without_downloading_again()
-{
+async fn a_crash_between_the_state_write_and_the_cdr_update_is_repaired_without_downloading_again(
+    backend: Backend,
+) {
     let plan = FaultPlan::new();
-    let h = faulty(&plan).await;
+    let h = faulty(&plan, backend).await;
     poll_until_ok(&h).await;
     plan.fail_next("update_cdr", 4);
     drain_until_done(&h).await;
@@ -145,10 +145,9 @@ async fn a_crash_between_the_state_write_and_the_cdr_update_is_repaired_without_
 
 /// Crash between the CDR write and the queue ack: the task is redelivered after its
 /// visibility timeout and acked as "already archived".
-#[tokio::test]
-async fn a_crash_between_the_cdr_write_and_the_ack_redelivers_harmlessly() {
+async fn a_crash_between_the_cdr_write_and_the_ack_redelivers_harmlessly(backend: Backend) {
     let plan = FaultPlan::new();
-    let mut h = faulty(&plan).await;
+    let mut h = faulty(&plan, backend).await;
     h.drain_opts.visibility = Duration::from_secs(60);
     poll_until_ok(&h).await;
     let files = h.files().await.len();
@@ -175,10 +174,9 @@ async fn a_crash_between_the_cdr_write_and_the_ack_redelivers_harmlessly() {
 /// minutes of a real clock) before ending. A failing ack is now tried again, and a drain
 /// whose only work left is its own unsettled deliveries ends at once, reporting them; their
 /// next delivery settles them without downloading again.
-#[tokio::test]
-async fn a_failed_ack_does_not_stall_the_drain() {
+async fn a_failed_ack_does_not_stall_the_drain(backend: Backend) {
     let plan = FaultPlan::new();
-    let h = faulty(&plan).await;
+    let h = faulty(&plan, backend).await;
     poll_until_ok(&h).await;
     // A failure the retries absorb.
     plan.fail_next("ack", 1);
@@ -190,7 +188,7 @@ async fn a_failed_ack_does_not_stall_the_drain() {
     assert!(h.queue_counts().await.is_drained());
 
     // Acks that fail every time: the drain ends without waiting the visibility out.
-    let h = faulty(&plan).await;
+    let h = faulty(&plan, backend).await;
     poll_until_ok(&h).await;
     let files = h.files().await.len();
     plan.fail_next("ack", 10_000);
@@ -222,10 +220,9 @@ async fn a_failed_ack_does_not_stall_the_drain() {
     assert_invariants(&h).await;
 }
 
-#[tokio::test]
-async fn every_task_delivered_twice_under_store_faults_still_gives_one_copy() {
+async fn every_task_delivered_twice_under_store_faults_still_gives_one_copy(backend: Backend) {
     let plan = FaultPlan::new();
-    let h = faulty(&plan).await;
+    let h = faulty(&plan, backend).await;
     poll_until_ok(&h).await;
     let files = h.files().await;
     let dupes: Vec<_> = files
@@ -256,10 +253,9 @@ async fn every_task_delivered_twice_under_store_faults_still_gives_one_copy() {
 }
 
 /// A transient outage of the archive's own object store must not lose files for good.
-#[tokio::test]
-async fn a_transient_object_store_outage_does_not_fail_files_for_good() {
+async fn a_transient_object_store_outage_does_not_fail_files_for_good(backend: Backend) {
     let plan = FaultPlan::new();
-    let h = faulty(&plan).await;
+    let h = faulty(&plan, backend).await;
     poll_until_ok(&h).await;
     let n = h.files().await.len() as u32;
     // Six failed `head` calls per file: a few minutes of object-store outage.
@@ -270,3 +266,31 @@ async fn a_transient_object_store_outage_does_not_fail_files_for_good() {
     assert_eq!(r.failed, 0, "files failed by a transient store outage");
     assert_eq!(r.archived as u32, n);
 }
+
+/// Runs a fault test on the embedded default's SQLite queue and on the SQS-faithful queue
+/// model (receive cap with redrive, 12-hour visibility horizon).
+macro_rules! on_both_queues {
+    ($($name:ident),* $(,)?) => {$(
+        mod $name {
+            #[tokio::test]
+            async fn sqlite_queue() {
+                super::$name(archiver_e2e::Backend::Local).await;
+            }
+            #[tokio::test]
+            async fn sqs_model() {
+                super::$name(archiver_e2e::Backend::SqsModel).await;
+            }
+        }
+    )*};
+}
+
+on_both_queues!(
+    object_store_errors_are_retried_and_nothing_is_lost,
+    metadata_store_errors_are_retried_and_nothing_is_lost,
+    queue_send_and_receive_errors_are_retried_and_nothing_is_lost,
+    a_crash_between_the_state_write_and_the_cdr_update_is_repaired_without_downloading_again,
+    a_crash_between_the_cdr_write_and_the_ack_redelivers_harmlessly,
+    a_failed_ack_does_not_stall_the_drain,
+    every_task_delivered_twice_under_store_faults_still_gives_one_copy,
+    a_transient_object_store_outage_does_not_fail_files_for_good,
+);

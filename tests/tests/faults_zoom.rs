@@ -5,14 +5,23 @@
 
 use archiver_core::services::poller::PollOptions;
 use archiver_core::{FileRecord, FileState, Source};
-use archiver_e2e::{Expect, Harness, HarnessOptions, assert_invariants, assert_invariants_with};
+use archiver_e2e::{
+    Backend, Expect, Harness, HarnessOptions, assert_invariants, assert_invariants_with,
+};
 use std::time::Duration;
 use zoom_sim::RetryAfter;
 
 const SEED: u64 = 5;
 
-async fn small() -> Harness {
-    Harness::small(SEED, HarnessOptions::default()).await
+async fn small(backend: Backend) -> Harness {
+    Harness::small(
+        SEED,
+        HarnessOptions {
+            backend,
+            ..HarnessOptions::default()
+        },
+    )
+    .await
 }
 
 /// Ids of files the poll selected: meeting files first, then phone recordings.
@@ -36,10 +45,9 @@ async fn poll_until_ok(h: &Harness, s: Source) -> u32 {
     failures
 }
 
-#[tokio::test]
-async fn listing_429_storms_with_and_without_retry_after_lose_nothing() {
+async fn listing_429_storms_with_and_without_retry_after_lose_nothing(backend: Backend) {
     let base = Harness::small_baseline(SEED).await;
-    let h = small().await;
+    let h = small(backend).await;
     // 10 consecutive 429s without Retry-After: the client retries 3 times per call, the
     // poll fails twice, the third poll gets through.
     h.sim
@@ -60,9 +68,8 @@ async fn listing_429_storms_with_and_without_retry_after_lose_nothing() {
     assert_eq!(r.snapshot, base, "nothing skipped by the storm");
 }
 
-#[tokio::test]
-async fn download_429_storms_are_waited_out_without_spending_attempts() {
-    let h = small().await;
+async fn download_429_storms_are_waited_out_without_spending_attempts(backend: Backend) {
+    let h = small(backend).await;
     let (m, p) = selected(&h).await;
     h.sim
         .faults()
@@ -84,10 +91,9 @@ async fn download_429_storms_are_waited_out_without_spending_attempts() {
     }
 }
 
-#[tokio::test]
-async fn server_error_bursts_on_listings_and_downloads_are_retried() {
+async fn server_error_bursts_on_listings_and_downloads_are_retried(backend: Backend) {
     let base = Harness::small_baseline(SEED).await;
-    let h = small().await;
+    let h = small(backend).await;
     let f = h.sim.faults();
     f.fail_next("/v2/archive_files", 6, 500);
     f.fail_next("/v2/phone/recordings", 5, 503);
@@ -102,9 +108,8 @@ async fn server_error_bursts_on_listings_and_downloads_are_retried() {
     assert_eq!(r.snapshot, base);
 }
 
-#[tokio::test]
-async fn connections_cut_mid_body_on_several_files_leave_intact_objects() {
-    let h = small().await;
+async fn connections_cut_mid_body_on_several_files_leave_intact_objects(backend: Backend) {
+    let h = small(backend).await;
     let (m, p) = selected(&h).await;
     let cut: Vec<_> = m.iter().take(3).chain(p.iter().take(2)).collect();
     for (i, f) in cut.iter().enumerate() {
@@ -132,11 +137,11 @@ async fn connections_cut_mid_body_on_several_files_leave_intact_objects() {
     assert_eq!(leftovers, 0, "no temporary leftovers");
 }
 
-#[tokio::test]
-async fn slow_bodies_hit_the_read_timeout_and_are_retried() {
+async fn slow_bodies_hit_the_read_timeout_and_are_retried(backend: Backend) {
     let h = Harness::small(
         SEED,
         HarnessOptions {
+            backend,
             read_timeout: Duration::from_millis(150),
             ..HarnessOptions::default()
         },
@@ -165,9 +170,8 @@ async fn slow_bodies_hit_the_read_timeout_and_are_retried() {
     }
 }
 
-#[tokio::test]
-async fn html_and_json_bodies_served_with_200_are_never_archived() {
-    let h = small().await;
+async fn html_and_json_bodies_served_with_200_are_never_archived(backend: Backend) {
+    let h = small(backend).await;
     let (m, p) = selected(&h).await;
     let f = h.sim.faults();
     f.html_200(&m[0].file_id, 2);
@@ -182,10 +186,9 @@ async fn html_and_json_bodies_served_with_200_are_never_archived() {
     assert_eq!(r.archived, m.len() + p.len());
 }
 
-#[tokio::test]
-async fn tokens_revoked_mid_run_and_expired_by_the_clock_are_replaced() {
+async fn tokens_revoked_mid_run_and_expired_by_the_clock_are_replaced(backend: Backend) {
     let base = Harness::small_baseline(SEED).await;
-    let h = small().await;
+    let h = small(backend).await;
     h.poll(Source::Meetings).await;
     h.sim.faults().revoke_tokens();
     h.poll(Source::Phone).await;
@@ -207,9 +210,8 @@ async fn tokens_revoked_mid_run_and_expired_by_the_clock_are_replaced() {
     assert_eq!(r.snapshot, base);
 }
 
-#[tokio::test]
-async fn deleted_files_end_gone_are_reported_and_never_retried() {
-    let h = small().await;
+async fn deleted_files_end_gone_are_reported_and_never_retried(backend: Backend) {
+    let h = small(backend).await;
     let (m, p) = selected(&h).await;
     let gone = [m[0].file_id.clone(), p[0].file_id.clone()];
     for id in &gone {
@@ -241,12 +243,12 @@ async fn deleted_files_end_gone_are_reported_and_never_retried() {
     assert_eq!(attempts, again);
 }
 
-#[tokio::test]
-async fn an_expired_page_token_mid_listing_restarts_the_window_and_skips_nothing() {
+async fn an_expired_page_token_mid_listing_restarts_the_window_and_skips_nothing(backend: Backend) {
     let base = Harness::small_baseline(SEED).await;
     let h = Harness::small(
         SEED,
         HarnessOptions {
+            backend,
             page_size: 1,
             ..HarnessOptions::default()
         },
@@ -266,9 +268,8 @@ async fn an_expired_page_token_mid_listing_restarts_the_window_and_skips_nothing
     assert_eq!(r.snapshot, base, "a restarted window skips nothing");
 }
 
-#[tokio::test]
-async fn every_task_delivered_twice_under_zoom_faults_gives_one_copy() {
-    let h = small().await;
+async fn every_task_delivered_twice_under_zoom_faults_gives_one_copy(backend: Backend) {
+    let h = small(backend).await;
     let (m, p) = selected(&h).await;
     let all: Vec<_> = m.iter().chain(p.iter()).collect();
     let dupes: Vec<_> = all
@@ -293,9 +294,8 @@ async fn every_task_delivered_twice_under_zoom_faults_gives_one_copy() {
     );
 }
 
-#[tokio::test]
-async fn two_phone_pollers_at_once_do_not_double_zoom_api_calls() {
-    let h = small().await;
+async fn two_phone_pollers_at_once_do_not_double_zoom_api_calls(backend: Backend) {
+    let h = small(backend).await;
     let a = PollOptions {
         owner: "a".into(),
         ..Default::default()
@@ -343,10 +343,9 @@ async fn a_one_day_soak_at_five_percent_faults_keeps_every_invariant() {
     }
 }
 
-#[tokio::test]
-async fn the_invariant_check_reports_pending_files_and_an_undrained_queue() {
+async fn the_invariant_check_reports_pending_files_and_an_undrained_queue(backend: Backend) {
     // Control for the invariant helper: a non-terminal file is a violation unless expected.
-    let h = small().await;
+    let h = small(backend).await;
     let (m, _) = selected(&h).await;
     let r = archiver_e2e::invariants::check_invariants(&h, &Expect::default()).await;
     assert!(
@@ -366,3 +365,35 @@ async fn the_invariant_check_reports_pending_files_and_an_undrained_queue() {
     h.drain().await;
     assert_invariants_with(&h, &Expect::default()).await;
 }
+
+/// Runs a fault test on the embedded default's SQLite queue and on the SQS-faithful queue
+/// model (receive cap with redrive, 12-hour visibility horizon).
+macro_rules! on_both_queues {
+    ($($name:ident),* $(,)?) => {$(
+        mod $name {
+            #[tokio::test]
+            async fn sqlite_queue() {
+                super::$name(archiver_e2e::Backend::Local).await;
+            }
+            #[tokio::test]
+            async fn sqs_model() {
+                super::$name(archiver_e2e::Backend::SqsModel).await;
+            }
+        }
+    )*};
+}
+
+on_both_queues!(
+    listing_429_storms_with_and_without_retry_after_lose_nothing,
+    download_429_storms_are_waited_out_without_spending_attempts,
+    server_error_bursts_on_listings_and_downloads_are_retried,
+    connections_cut_mid_body_on_several_files_leave_intact_objects,
+    slow_bodies_hit_the_read_timeout_and_are_retried,
+    html_and_json_bodies_served_with_200_are_never_archived,
+    tokens_revoked_mid_run_and_expired_by_the_clock_are_replaced,
+    deleted_files_end_gone_are_reported_and_never_retried,
+    an_expired_page_token_mid_listing_restarts_the_window_and_skips_nothing,
+    every_task_delivered_twice_under_zoom_faults_gives_one_copy,
+    two_phone_pollers_at_once_do_not_double_zoom_api_calls,
+    the_invariant_check_reports_pending_files_and_an_undrained_queue,
+);

@@ -199,6 +199,23 @@ impl<M: ?Sized> FaultyMetaStore<M> {
 
 #[async_trait]
 impl<M: MetaStore + ?Sized> MetaStore for FaultyMetaStore<M> {
+    async fn insert_files(&self, recs: &[FileRecord]) -> Result<Vec<bool>, MetaError> {
+        self.check("insert_files")?;
+        self.inner.insert_files(recs).await
+    }
+    async fn insert_cdrs(&self, cdrs: &[Cdr]) -> Result<Vec<bool>, MetaError> {
+        self.check("insert_cdrs")?;
+        self.inner.insert_cdrs(cdrs).await
+    }
+    async fn mark_queued(
+        &self,
+        tenant: &TenantId,
+        source: Source,
+        file_ids: &[String],
+    ) -> Result<(), MetaError> {
+        self.check("mark_queued")?;
+        self.inner.mark_queued(tenant, source, file_ids).await
+    }
     async fn insert_file(&self, rec: &FileRecord) -> Result<bool, MetaError> {
         self.check("insert_file")?;
         self.inner.insert_file(rec).await

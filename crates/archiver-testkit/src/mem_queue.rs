@@ -205,7 +205,9 @@ impl TaskQueue for MemTaskQueue {
                 continue;
             }
             g.receives += 1;
-            let duplicate = self.duplicate_every.is_some_and(|n| g.receives.is_multiple_of(n));
+            let duplicate = self
+                .duplicate_every
+                .is_some_and(|n| g.receives.is_multiple_of(n));
             let e = g.entries.get_mut(&seq).expect("present");
             let receipt = uuid::Uuid::new_v4().to_string();
             e.visible_at = hidden_until;

@@ -495,9 +495,15 @@ impl ZoomClient {
                 "zoom response"
             );
             let now = Utc::now();
-            let rh = RateHeaders::parse(resp.headers());
-            self.record_limits(op.bucket, &rh, status);
+            let mut rh = RateHeaders::parse(resp.headers());
             if status == StatusCode::TOO_MANY_REQUESTS {
+                // The `X-RateLimit-*` headers are not confirmed (zoom-api.md §7): a daily
+                // limit is also known by its message ("…the daily rate limit…").
+                let body = read_limited(resp).await;
+                if !rh.is_daily() && crate::errors::mentions_daily_limit(&body) {
+                    rh.kind = Some("Daily-limit".into());
+                }
+                self.record_limits(op.bucket, &rh, status);
                 if rh.is_daily() || attempt >= policy.max_retries {
                     return Err(rate_limited(&rh, now));
                 }
@@ -511,11 +517,11 @@ impl ZoomClient {
                     }
                     None => policy.backoff(attempt),
                 };
-                drop(resp);
                 tokio::time::sleep(wait).await;
                 attempt += 1;
                 continue;
             }
+            self.record_limits(op.bucket, &rh, status);
             if status.is_server_error() {
                 if attempt < policy.max_retries {
                     drop(resp);

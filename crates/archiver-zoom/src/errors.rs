@@ -178,6 +178,21 @@ fn mentions_page_token(message: &str) -> bool {
     m.contains("next_page_token") || m.contains("page token") || m.contains("next page")
 }
 
+/// True when a 429's body says it is a daily limit (Zoom's message: "You have exceeded the
+/// daily rate limit …", "…maximum daily rate limit…"), whatever its headers say.
+pub(crate) fn mentions_daily_limit(body: &[u8]) -> bool {
+    let text = String::from_utf8_lossy(body);
+    let message = serde_json::from_str::<serde_json::Value>(&text)
+        .ok()
+        .and_then(|v| {
+            v.get("message")
+                .and_then(|m| m.as_str())
+                .map(str::to_string)
+        })
+        .unwrap_or_else(|| text.into_owned());
+    message.to_ascii_lowercase().contains("daily")
+}
+
 /// Maps a 429 to the final error.
 pub(crate) fn rate_limited(rh: &RateHeaders, now: DateTime<Utc>) -> ZoomError {
     let retry_after = if rh.is_daily() {

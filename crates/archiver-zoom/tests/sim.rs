@@ -369,6 +369,34 @@ async fn daily_limit_is_returned_at_once() {
     assert!(matches!(info.retry_after, Some(RetryHint::At(_))));
 }
 
+/// Zoom's `X-RateLimit-*` headers are not confirmed: a 429 without any header whose
+/// message says "daily" is a daily limit too (waits for 00:00 UTC, not retried at once).
+#[tokio::test]
+async fn a_daily_limit_is_known_by_its_message_without_headers() {
+    let sim = sim().await;
+    let c = client(&sim);
+    c.list_phone_recordings(window(), None).await.unwrap();
+    sim.faults()
+        .rate_limit_next("/phone/recordings", 1, RetryAfter::DailyByMessage);
+    match c.list_phone_recordings(window(), None).await {
+        Err(ZoomError::RateLimited {
+            kind,
+            retry_after: Some(RetryHint::At(at)),
+            ..
+        }) => {
+            assert_eq!(kind, "Daily-limit");
+            assert_eq!(at.format("%H:%M:%S").to_string(), "00:00:00");
+        }
+        other => panic!("{:?}", other.map(|p| p.items.len())),
+    }
+    assert_eq!(count(&sim, "GET /phone/recordings"), 2, "not retried");
+    // A bare 429 (no header, no daily message) is a per-second limit: retried.
+    sim.faults()
+        .rate_limit_next("/phone/recordings", 1, RetryAfter::Bare);
+    c.list_phone_recordings(window(), None).await.unwrap();
+    assert_eq!(count(&sim, "GET /phone/recordings"), 4);
+}
+
 #[tokio::test]
 async fn server_errors_are_retried_then_reported() {
     let sim = sim().await;

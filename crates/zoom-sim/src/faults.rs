@@ -18,6 +18,11 @@ pub enum RetryAfter {
     DateTime(DateTime<Utc>),
     /// Daily limit: type `Daily-limit`, `Retry-After` = next 00:00:00Z by the sim clock.
     DailyLimit,
+    /// A bare 429: no `Retry-After` and no `X-RateLimit-*` header at all (Zoom's headers
+    /// are not confirmed to be sent).
+    Bare,
+    /// A daily limit known only by its message ("…the daily rate limit…"): no headers.
+    DailyByMessage,
 }
 
 /// A corrupt body served with status 200 for a listing (`/archive_files`, `/phone/recordings`).
@@ -50,6 +55,7 @@ struct State {
     deleted: HashSet<String>,
     listed_url: HashMap<String, String>,
     redirect: HashMap<String, String>,
+    outages: Vec<(String, DateTime<Utc>, Result<RetryAfter, u16>)>,
 }
 
 /// Fault knobs. All methods take `&self`, are thread-safe and take effect on the next request.
@@ -206,6 +212,22 @@ impl Faults {
         *self.lock() = State::default();
     }
 
+    /// Every request whose path starts with `path_prefix` answers `status` (with a Zoom
+    /// error body) until the simulator's clock reaches `until`: an outage of a host.
+    pub fn outage_until(&self, path_prefix: &str, until: DateTime<Utc>, status: u16) {
+        self.lock()
+            .outages
+            .push((path_prefix.to_string(), until, Err(status)));
+    }
+
+    /// Every request whose path starts with `path_prefix` is rate-limited (429 as `retry`
+    /// says) until the simulator's clock reaches `until`: a storm.
+    pub fn rate_limit_until(&self, path_prefix: &str, until: DateTime<Utc>, retry: RetryAfter) {
+        self.lock()
+            .outages
+            .push((path_prefix.to_string(), until, Ok(retry)));
+    }
+
     /// Listings give `url` as the `download_url` of file `file_id` (a hostile listing:
     /// a metadata endpoint, an IP literal, another host), until [`Faults::clear`].
     pub fn list_download_url(&self, file_id: &str, url: &str) {
@@ -237,9 +259,18 @@ impl Faults {
         self.page_epoch.load(Ordering::SeqCst)
     }
 
-    /// Consumes one injected failure for `path`, if any: `Err(status)` or `Ok(429 spec)`.
-    pub(crate) fn take_request_fault(&self, path: &str) -> Option<Result<RetryAfter, u16>> {
+    /// Consumes one injected failure for `path` at `now`, if any: `Err(status)` or
+    /// `Ok(429 spec)`. An outage or storm in force answers every matching request.
+    pub(crate) fn take_request_fault(
+        &self,
+        path: &str,
+        now: DateTime<Utc>,
+    ) -> Option<Result<RetryAfter, u16>> {
         let mut s = self.lock();
+        s.outages.retain(|(_, until, _)| now < *until);
+        if let Some((_, _, f)) = s.outages.iter().find(|(p, _, _)| prefix_matches(p, path)) {
+            return Some(f.clone());
+        }
         if let Some(i) = s
             .fail
             .iter()

@@ -132,6 +132,10 @@ enum Fetched {
     Paused(UploadCheckpoint),
 }
 
+/// What the reason of a task settled before the queue's own redrive says (the file is
+/// parked; the sweep sends a fresh task).
+pub const PARKED_REASON: &str = "parked for the sweep to send a fresh task";
+
 /// The reason given with the `Retry` of a paused upload.
 pub const CONTINUE_REASON: &str = "continuing the upload in the next invocation";
 
@@ -231,7 +235,7 @@ impl Downloader {
             return outcome;
         }
         let reason = format!(
-            "{reason} (delivery {} of the queue's {max}: parked for the sweep to send a fresh task)",
+            "{reason} (delivery {} of the queue's {max}: {PARKED_REASON})",
             delivery.receive_count
         );
         let t = &delivery.task;

@@ -311,7 +311,7 @@ pub(crate) fn admit(
         Some(limit.map(|(_, c)| c.name()).unwrap_or("Download")),
     );
     let cat = limit.map(|l| l.1).unwrap_or(Category::Light);
-    if let Some(fault) = st.faults.take_request_fault(path) {
+    if let Some(fault) = st.faults.take_request_fault(path, st.clock.now()) {
         st.stats.update(|s| s.errors_injected += 1);
         return Err(match fault {
             Err(status) => zoom_error(status, i64::from(status), default_message(status)),
@@ -333,6 +333,8 @@ pub(crate) fn admit(
                         DAILY_MSG,
                         Some(fmt_z(next_midnight(st.clock.now()))),
                     ),
+                    RetryAfter::Bare => too_many(HeaderMap::new(), QPS_MSG, None),
+                    RetryAfter::DailyByMessage => too_many(HeaderMap::new(), DAILY_MSG, None),
                 }
             }
         });

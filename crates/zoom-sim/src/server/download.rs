@@ -328,7 +328,7 @@ pub(crate) async fn file(
     if headers.contains_key(header::AUTHORIZATION) {
         st.stats.endpoint("GET /file (with Authorization)", None);
     }
-    if let Some(f) = st.faults.take_request_fault("/file") {
+    if let Some(f) = st.faults.take_request_fault("/file", st.clock.now()) {
         st.stats.update(|x| x.errors_injected += 1);
         let status = f.err().unwrap_or(429);
         return zoom_error(status, i64::from(status), "Injected failure");

@@ -48,7 +48,7 @@ pub(crate) async fn token(
     body: Bytes,
 ) -> Response {
     st.stats.endpoint("POST /oauth/token", None);
-    if let Some(Err(status)) = st.faults.take_request_fault("/oauth/token") {
+    if let Some(Err(status)) = st.faults.take_request_fault("/oauth/token", st.clock.now()) {
         st.stats.update(|s| s.errors_injected += 1);
         return super::common::zoom_error(status, i64::from(status), "Injected failure");
     }
