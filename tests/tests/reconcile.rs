@@ -603,3 +603,84 @@ async fn pacing_keeps_concurrent_processes_under_zoom_per_second_limits() {
         "an unpaced storm must hit the simulator's limits"
     );
 }
+
+/// A phone recording that Zoom lists two days after its call (a backlog at Zoom): by then
+/// the poller's watermark (call time minus the 6-hour overlap) is far past it. The
+/// reconciler finds it named in the call path, writes its "recording failed" CDR while Zoom
+/// does not list it, looks again on later runs, fetches and queues it when Zoom lists it,
+/// and the CDR becomes a normal one with the recording archived.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_recording_listed_two_days_after_its_call_is_archived() {
+    let call_start = t("2026-11-20T09:00:00Z");
+    let rid = "f0000000000000000000000000000077";
+    let mut s = Scenario::golden(t("2026-11-20T12:00:00Z"));
+    let mut c = call(
+        "9100000000000000077",
+        call_start,
+        1001,
+        "Alice Anders",
+        "+33123456789",
+    );
+    c.recordings
+        .push(recording(rid, call_start, call_start + Duration::days(2)));
+    s.accounts[0].calls.push(c);
+    let clock = SimClock::manual(t("2026-11-20T12:00:00Z"));
+    let sim = SimServer::start_with_clock(s, clock.clone()).await.unwrap();
+    let tenant = tenant(&sim, serde_json::json!({}));
+    let h = Harness::with_tenant(sim, tenant, HarnessOptions::default()).await;
+    let rec = Reconciler::new(h.ports.clone(), "test-host");
+    let file_known = async |h: &Harness| {
+        h.ports
+            .meta
+            .get_file(&h.tenant.id, Source::Phone, rid)
+            .await
+            .unwrap()
+            .is_some()
+    };
+    h.cycle().await;
+    assert!(!file_known(&h).await, "not listed yet");
+    // The day is final: reconciled. Zoom names the recording in the call path only.
+    clock.set(t("2026-11-21T02:00:00Z"));
+    h.cycle().await;
+    let run = rec.run(&h.tenant, h.zoom.as_ref(), None).await;
+    assert!(run.stopped.is_none(), "{:?}", run.stopped);
+    let failed: Vec<Cdr> = h
+        .cdrs()
+        .await
+        .into_iter()
+        .filter(|c| c.conversation_id == rid)
+        .collect();
+    assert_eq!(failed.len(), 1);
+    assert!(failed[0].recording_failed);
+    assert!(
+        failed[0]
+            .failure_reason
+            .as_deref()
+            .unwrap()
+            .contains("do not list it yet"),
+        "{:?}",
+        failed[0].failure_reason
+    );
+    // Two days after the call Zoom lists it; the poller's window is long past it.
+    clock.set(t("2026-11-22T10:00:00Z"));
+    h.cycle().await;
+    assert!(!file_known(&h).await, "behind the watermark");
+    // The next reconciliation run looks again, fetches and queues it.
+    let run = rec.run(&h.tenant, h.zoom.as_ref(), None).await;
+    assert!(run.stopped.is_none(), "{:?}", run.stopped);
+    assert_eq!(run.fetched_late, 1);
+    let d = h.drain().await;
+    assert!(d.dead.is_empty(), "{:?}", d.dead);
+    let cdrs: Vec<Cdr> = h
+        .cdrs()
+        .await
+        .into_iter()
+        .filter(|c| c.conversation_id == rid)
+        .collect();
+    assert_eq!(cdrs.len(), 1, "upgraded, not duplicated");
+    assert!(!cdrs[0].recording_failed && cdrs[0].failure_reason.is_none());
+    assert_eq!(cdrs[0].media[0].state, archiver_core::MediaState::Archived);
+    // Nothing left to look for.
+    let run = rec.run(&h.tenant, h.zoom.as_ref(), None).await;
+    assert_eq!(run.fetched_late, 0);
+}

@@ -59,3 +59,84 @@ async fn mem_quota_ledger_caps_at_i64_max_like_sqlite() {
         Some(max)
     );
 }
+
+/// What the SQS model enforces beyond the port contract, as SQS does and moto does not.
+mod sqs_model {
+    use archiver_core::{MAX_RECEIVE_COUNT, QueueError, TaskQueue};
+    use archiver_testkit::{ManualClock, MemTaskQueue, REDRIVE_REASON, fixtures};
+    use std::sync::Arc;
+    use std::time::Duration;
+
+    fn queue() -> (Arc<ManualClock>, MemTaskQueue) {
+        let clock = Arc::new(ManualClock::new(fixtures::t0()));
+        (clock.clone(), MemTaskQueue::new(clock))
+    }
+
+    #[tokio::test]
+    async fn the_redrive_policy_moves_a_message_after_max_receive_count_deliveries() {
+        let (clock, q) = queue();
+        q.send_batch(&[fixtures::task("acme", "r1")]).await.unwrap();
+        for n in 1..=MAX_RECEIVE_COUNT {
+            let d = q.receive(1, Duration::from_secs(1)).await.unwrap();
+            assert_eq!(d.len(), 1, "delivery {n}");
+            assert_eq!(d[0].receive_count, n);
+            clock.advance(chrono::Duration::seconds(2));
+        }
+        // The 51st receive finds it in the DLQ instead, without a reason of ours.
+        assert!(
+            q.receive(1, Duration::from_secs(1))
+                .await
+                .unwrap()
+                .is_empty()
+        );
+        let dead = q.dead_letters(10).await.unwrap();
+        assert_eq!(dead.len(), 1);
+        assert_eq!(dead[0].reason, REDRIVE_REASON);
+        assert_eq!(q.redriven(), 1);
+        assert_eq!(q.receives(), u64::from(MAX_RECEIVE_COUNT));
+    }
+
+    #[tokio::test]
+    async fn a_visibility_change_past_twelve_hours_from_the_receive_is_refused() {
+        let (clock, q) = queue();
+        q.send_batch(&[fixtures::task("acme", "h1")]).await.unwrap();
+        let d = q
+            .receive(1, Duration::from_secs(60))
+            .await
+            .unwrap()
+            .remove(0);
+        clock.advance(chrono::Duration::hours(1));
+        // 11 h 59 min from now is 12 h 59 min from the receive: refused, as SQS does.
+        let e = q
+            .retry_later(&d.receipt, Duration::from_secs(12 * 3600 - 60))
+            .await
+            .unwrap_err();
+        assert!(
+            matches!(
+                &e,
+                QueueError::Backend {
+                    retryable: false,
+                    ..
+                }
+            ) && e.to_string().contains("12 hours"),
+            "{e}"
+        );
+        // Within it: accepted.
+        q.retry_later(&d.receipt, Duration::from_secs(10 * 3600))
+            .await
+            .unwrap();
+        // A receive asking for more than 12 hours is refused too.
+        assert!(q.receive(1, Duration::from_secs(13 * 3600)).await.is_err());
+    }
+
+    #[tokio::test]
+    async fn duplicate_deliveries_give_the_same_task_twice() {
+        let (_, q) = queue();
+        let q = q.with_duplicate_deliveries(1);
+        q.send_batch(&[fixtures::task("acme", "d1")]).await.unwrap();
+        let a = q.receive(1, Duration::from_secs(60)).await.unwrap();
+        let b = q.receive(1, Duration::from_secs(60)).await.unwrap();
+        assert_eq!(a[0].task, b[0].task);
+        assert_ne!(a[0].receipt, b[0].receipt);
+    }
+}

@@ -7,6 +7,8 @@
 //!   per meeting and remembered.
 //! - [`cdrs`]: every change to a stored CDR (drafts, file sync, talk-over, failures,
 //!   identity, scope), each a compare-and-set retried on conflict.
+//! - [`intake`]: stores planned files and CDR drafts once and queues the downloads they
+//!   need (the poller's pages, reconciliation's late recordings).
 //! - [`poller`]: lists a tenant source from its watermark, stores new files and CDR drafts
 //!   once, queues downloads only for new files, advances the watermark conditionally.
 //! - [`downloader`]: claims a file, streams it from Zoom into the object store with
@@ -30,6 +32,7 @@ pub mod budget;
 pub mod cdrs;
 pub mod credentials;
 pub mod downloader;
+pub mod intake;
 pub mod participants;
 pub mod poller;
 pub mod reconcile;

@@ -18,22 +18,19 @@
 //! completes hours after the meeting is listed when it completes, so a watermark that has
 //! moved past the meeting's start cannot miss it.
 
-use super::cdrs;
+use super::intake;
 use super::participants::{self, Lookup};
 use super::scope;
-use super::select::{Plan, has_individual_files, plan_meeting, plan_phone_recording};
+use super::select::{has_individual_files, plan_meeting, plan_phone_recording};
 use super::users;
 
-use crate::domain::{
-    ArchiveMeeting, Cdr, Cursor, DownloadTask, FileRecord, MeetingParticipant, Source,
-    TenantConfig, TenantId,
-};
+use crate::domain::{ArchiveMeeting, Cursor, MeetingParticipant, Source, TenantConfig};
 use crate::ports::{
     ArchiveDateType, MetaError, Ports, QueueError, Window, ZoomApi, ZoomError, retry_on_conflict,
 };
 use chrono::{DateTime, Utc};
 use std::time::Duration;
-use tracing::{debug, info, warn};
+use tracing::{info, warn};
 
 /// What the participants lookup of one meeting gave.
 enum Participants {
@@ -152,6 +149,15 @@ pub enum PollError {
     /// The queue failed.
     #[error("task queue failed while polling: {0}")]
     Queue(#[from] QueueError),
+}
+
+impl From<intake::IntakeError> for PollError {
+    fn from(e: intake::IntakeError) -> Self {
+        match e {
+            intake::IntakeError::Meta(e) => PollError::Meta(e),
+            intake::IntakeError::Queue(e) => PollError::Queue(e),
+        }
+    }
 }
 
 impl PollError {
@@ -438,7 +444,6 @@ impl Poller {
                 };
                 report.pages += 1;
                 report.listed += plans.len() as u64;
-                let mut tasks = Vec::new();
                 let mut page_plans = Vec::with_capacity(plans.len());
                 for (plan, completed_at, conversation) in plans {
                     if plan.waiting {
@@ -457,8 +462,12 @@ impl Poller {
                     page_plans.push(plan);
                 }
                 // One batch of writes per page (one transaction each on SQLite).
-                self.store_plans(page_plans, report, &mut tasks).await?;
-                self.enqueue(tasks, report).await?;
+                let stored = intake::store(&self.ports, page_plans).await?;
+                report.selected += stored.selected;
+                report.new_files += stored.new_files;
+                report.new_cdrs += stored.new_cdrs;
+                report.upgraded_cdrs += stored.upgraded_cdrs;
+                report.enqueued += stored.enqueued;
                 if let Some(t) = echoed_to {
                     win.to = t;
                 }
@@ -534,99 +543,6 @@ impl Poller {
                 error,
             }),
         }
-    }
-
-    async fn store_plans(
-        &self,
-        plans: Vec<Plan>,
-        report: &mut PollReport,
-        tasks: &mut Vec<DownloadTask>,
-    ) -> Result<(), PollError> {
-        let meta = &self.ports.meta;
-        let mut existing_terminal = Vec::new();
-        let files: Vec<FileRecord> = plans.iter().flat_map(|p| p.files.iter().cloned()).collect();
-        let inserted = meta.insert_files(&files).await?;
-        for (f, new) in files.iter().zip(inserted) {
-            report.selected += 1;
-            if new {
-                report.new_files += 1;
-                tasks.push(DownloadTask::new(f.tenant.clone(), f.source, &f.file_id));
-                continue;
-            }
-            // Known file: merge newly linked CDRs, bring back into scope a file the rules
-            // select again (a user configured since), re-queue one that was never queued.
-            let now = self.ports.clock.now();
-            let cur = retry_on_conflict(|| async move {
-                let Some(mut cur) = meta.get_file(&f.tenant, f.source, &f.file_id).await? else {
-                    return Ok(None);
-                };
-                let mut changed = false;
-                for id in &f.cdr_ids {
-                    if !cur.cdr_ids.contains(id) {
-                        cur.cdr_ids.push(id.clone());
-                        changed = true;
-                    }
-                }
-                if cur.out_of_scope.take().is_some() {
-                    cur.queued = false;
-                    changed = true;
-                }
-                if !changed {
-                    return Ok(Some(cur));
-                }
-                cur.updated_at = now;
-                meta.update_file(&cur).await.map(Some)
-            })
-            .await?;
-            let Some(cur) = cur else { continue };
-            if cur.state.name() == "pending" && !cur.queued {
-                tasks.push(DownloadTask::new(
-                    cur.tenant.clone(),
-                    cur.source,
-                    &cur.file_id,
-                ));
-            }
-            if cur.state.is_terminal() {
-                existing_terminal.push(cur);
-            }
-        }
-        let drafts: Vec<Cdr> = plans.iter().flat_map(|p| p.cdrs.iter().cloned()).collect();
-        let stored = cdrs::store_drafts(meta.as_ref(), &drafts, self.ports.clock.now()).await?;
-        report.new_cdrs += stored.new;
-        report.upgraded_cdrs += stored.upgraded;
-        // A CDR that newly links a file archived earlier must show it as archived.
-        for f in existing_terminal {
-            cdrs::sync_file(meta.as_ref(), &f, self.ports.clock.now()).await?;
-        }
-        Ok(())
-    }
-
-    async fn enqueue(
-        &self,
-        tasks: Vec<DownloadTask>,
-        report: &mut PollReport,
-    ) -> Result<(), PollError> {
-        if tasks.is_empty() {
-            return Ok(());
-        }
-        for chunk in tasks.chunks(10) {
-            self.ports.queue.send_batch(chunk).await?;
-            report.enqueued += chunk.len() as u64;
-        }
-        let meta = &self.ports.meta;
-        let mut groups: std::collections::BTreeMap<(TenantId, Source), Vec<String>> =
-            std::collections::BTreeMap::new();
-        for t in &tasks {
-            groups
-                .entry((t.tenant.clone(), t.source))
-                .or_default()
-                .push(t.file_id.clone());
-        }
-        for ((tenant, source), ids) in groups {
-            meta.mark_queued(&tenant, source, &ids).await?;
-        }
-        debug!(count = tasks.len(), "download tasks queued");
-        Ok(())
     }
 
     async fn store_cursor(

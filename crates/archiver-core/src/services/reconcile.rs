@@ -54,6 +54,21 @@ pub const NOT_ARCHIVED: &str = "not_archived";
 /// Reason of a failed CDR: Zoom did not record a conversation of a recorded user.
 pub const NOT_RECORDED: &str = "not_recorded";
 
+/// How long a recording that a call path names but Zoom does not list yet is looked for
+/// again (each reconciliation run lists its call's minutes once).
+pub const LATE_RECORDING_DAYS: i64 = 7;
+
+const LATE_MEMO: &str = "late-recordings";
+
+/// A recording the call history names and the recordings listing did not give yet.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+struct LateRecording {
+    recording_id: String,
+    call_id: String,
+    start: DateTime<Utc>,
+    since: DateTime<Utc>,
+}
+
 /// Counts of one source on one day.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Counts {
@@ -80,6 +95,10 @@ pub struct DayReport {
     pub meetings: Counts,
     /// "Recording failed" CDRs written by this run.
     pub failed_cdrs_written: u64,
+    /// Recordings found in the call history that no listing had given, fetched and queued
+    /// by this run (listed late at Zoom: behind the poller's watermark).
+    #[serde(default)]
+    pub fetched_late: u64,
     /// Whether the day is final (its end + grace has passed): reruns change nothing.
     pub complete: bool,
     /// Zoom calls made: call-history/meeting pages, call paths, participants lookups.
@@ -105,6 +124,9 @@ pub enum ReconcileError {
     /// The metadata store failed.
     #[error("metadata store failed during reconciliation: {0}")]
     Meta(#[from] MetaError),
+    /// The task queue failed (queuing a recording fetched late).
+    #[error("task queue failed during reconciliation: {0}")]
+    Queue(#[from] crate::ports::QueueError),
 }
 
 impl From<ZoomError> for ReconcileError {
@@ -383,8 +405,18 @@ impl Reconciler {
                             );
                         }
                         None => {
+                            // Listed late (a long call, a backlog at Zoom): behind the
+                            // poller's watermark. Fetch it now, or keep looking.
+                            let start = leg.start_time.unwrap_or(now);
+                            if self.fetch_late(tenant, zoom, rid, start, report).await? {
+                                report.phone.pending += 1;
+                                continue;
+                            }
+                            self.remember_late(tenant, rid, call_id.as_str(), start, now)
+                                .await?;
                             detail = format!(
-                                "Zoom recorded it (recording {rid}) but the recording was never listed by Zoom Phone's recordings"
+                                "Zoom recorded it (recording {rid}) but Zoom Phone's recordings do not list it yet; later runs look again for {} days",
+                                LATE_RECORDING_DAYS
                             );
                         }
                     }
@@ -889,6 +921,7 @@ impl Reconciler {
         zoom: &dyn ZoomApi,
         day: Option<NaiveDate>,
     ) -> RunReport {
+        let late = self.recheck_late(tenant, zoom).await;
         let result = match day {
             Some(d) => self
                 .reconcile_day(tenant, zoom, d)
@@ -905,6 +938,13 @@ impl Reconciler {
             stopped,
             ..RunReport::default()
         };
+        match late {
+            Ok(n) => run.fetched_late = n,
+            Err(e) => {
+                warn!(tenant = %tenant.id, error = %e, "looking again for recordings listed late failed");
+                run.stopped.get_or_insert(e);
+            }
+        }
         for r in &days {
             match self.store_report(&tenant.id, r).await {
                 Ok(key) => run.report_keys.push(key),
@@ -969,4 +1009,145 @@ pub struct RunReport {
     pub stopped: Option<ReconcileError>,
     /// Reports that could not be stored, with the reason.
     pub store_failures: Vec<String>,
+    /// Recordings earlier runs found in the call history but not in the listing, fetched
+    /// and queued by this run.
+    pub fetched_late: u64,
+}
+
+impl Reconciler {
+    /// Lists the minutes around a call's start for recording `rid` (Zoom Phone lists
+    /// recordings by call time) and, when Zoom gives it, plans and stores it and queues its
+    /// download as the poller would (a "recording failed" CDR of it is upgraded). True when
+    /// it was found.
+    async fn fetch_late(
+        &self,
+        tenant: &TenantConfig,
+        zoom: &dyn ZoomApi,
+        rid: &str,
+        start: DateTime<Utc>,
+        report: &mut DayReport,
+    ) -> Result<bool, ReconcileError> {
+        let window = Window {
+            from: start - Duration::minutes(30),
+            to: start + Duration::minutes(30),
+        };
+        let items: Vec<crate::domain::PhoneRecording> =
+            all_pages(report, "GET /phone/recordings", |t| async move {
+                zoom.list_phone_recordings(window, t.as_deref()).await
+            })
+            .await?;
+        let Some(r) = items.iter().find(|r| r.id == rid) else {
+            return Ok(false);
+        };
+        let plan =
+            super::select::plan_phone_recording(tenant, r, self.ports.clock.now(), &self.location);
+        if plan.files.is_empty() {
+            // Not a configured user's line: nothing to fetch for them.
+            return Ok(false);
+        }
+        super::intake::store(&self.ports, vec![plan])
+            .await
+            .map_err(|e| match e {
+                super::intake::IntakeError::Meta(e) => ReconcileError::Meta(e),
+                super::intake::IntakeError::Queue(e) => ReconcileError::Queue(e),
+            })?;
+        report.fetched_late += 1;
+        info!(tenant = %tenant.id, recording = rid, "recording listed late by Zoom: fetched and queued");
+        Ok(true)
+    }
+
+    async fn late(
+        &self,
+        tenant: &TenantConfig,
+        now: DateTime<Utc>,
+    ) -> Result<Vec<LateRecording>, MetaError> {
+        Ok(self
+            .ports
+            .meta
+            .get_memo(&tenant.id, LATE_MEMO, now)
+            .await?
+            .and_then(|v| serde_json::from_str(&v).ok())
+            .unwrap_or_default())
+    }
+
+    async fn save_late(
+        &self,
+        tenant: &TenantConfig,
+        list: &[LateRecording],
+        now: DateTime<Utc>,
+    ) -> Result<(), MetaError> {
+        let value = serde_json::to_string(list).unwrap_or_else(|_| "[]".into());
+        self.ports
+            .meta
+            .put_memo(
+                &tenant.id,
+                LATE_MEMO,
+                &value,
+                now + Duration::days(LATE_RECORDING_DAYS + 1),
+            )
+            .await
+    }
+
+    async fn remember_late(
+        &self,
+        tenant: &TenantConfig,
+        rid: &str,
+        call_id: &str,
+        start: DateTime<Utc>,
+        now: DateTime<Utc>,
+    ) -> Result<(), MetaError> {
+        let mut list = self.late(tenant, now).await?;
+        if list.iter().any(|l| l.recording_id == rid) {
+            return Ok(());
+        }
+        list.push(LateRecording {
+            recording_id: rid.to_string(),
+            call_id: call_id.to_string(),
+            start,
+            since: now,
+        });
+        self.save_late(tenant, &list, now).await
+    }
+
+    /// Looks again for the recordings earlier runs found in the call history but not in
+    /// the listing; fetches those Zoom lists now. Returns how many were fetched.
+    pub async fn recheck_late(
+        &self,
+        tenant: &TenantConfig,
+        zoom: &dyn ZoomApi,
+    ) -> Result<u64, ReconcileError> {
+        let now = self.ports.clock.now();
+        let list = self.late(tenant, now).await?;
+        if list.is_empty() {
+            return Ok(0);
+        }
+        let resolved = super::users::resolve(self.ports.meta.as_ref(), zoom, tenant, now).await?;
+        let tenant = &resolved.tenant;
+        let mut keep = Vec::new();
+        let mut fetched = 0;
+        let mut scratch = DayReport::default();
+        for l in list {
+            let known = self
+                .ports
+                .meta
+                .get_file(&tenant.id, Source::Phone, &l.recording_id)
+                .await?
+                .is_some();
+            if known {
+                continue;
+            }
+            if self
+                .fetch_late(tenant, zoom, &l.recording_id, l.start, &mut scratch)
+                .await?
+            {
+                fetched += 1;
+            } else if now - l.since < Duration::days(LATE_RECORDING_DAYS) {
+                keep.push(l);
+            } else {
+                warn!(tenant = %tenant.id, recording = %l.recording_id, call = %l.call_id, "Zoom never listed this recording; its \"recording failed\" CDR stays");
+            }
+        }
+        self.save_late(tenant, &keep, now).await?;
+        Ok(fetched)
+    }
 }

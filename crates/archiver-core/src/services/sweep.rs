@@ -136,13 +136,12 @@ pub async fn sweep(
             _ => {}
         }
     }
-    if !tasks.is_empty() {
-        for chunk in tasks.chunks(10) {
-            ports.queue.send_batch(chunk).await?;
-        }
-        let ids: Vec<String> = tasks.iter().map(|t| t.file_id.clone()).collect();
-        meta.mark_queued(tenant, source, &ids).await?;
-    }
+    super::intake::enqueue(ports, tasks)
+        .await
+        .map_err(|e| match e {
+            super::intake::IntakeError::Meta(e) => SweepError::Meta(e),
+            super::intake::IntakeError::Queue(e) => SweepError::Queue(e),
+        })?;
     if report != SweepReport::default() {
         info!(%tenant, %source, requeued = report.requeued, redriven = report.redriven, expired = report.expired, left_for_backlog = report.left_for_backlog, "sweep");
     }

@@ -1,6 +1,6 @@
 use crate::ManualClock;
 use crate::fixtures::{self, t0, task};
-use archiver_core::{QueueCounts, QueueError, TaskQueue};
+use archiver_core::{Clock, QueueCounts, QueueError, TaskQueue};
 use std::collections::HashSet;
 use std::future::Future;
 use std::sync::Arc;
@@ -38,6 +38,50 @@ where
     dead_letters(&make).await;
     receive_limit(&make).await;
     batch_of_25(&make).await;
+    horizon_steps(&make).await;
+}
+
+/// A delivery says when it was received, and a wait armed by the core's rule
+/// (`Delivery::within_horizon`: at most 11 hours from the receive) is accepted by every
+/// queue, SQS's 12-hour visibility horizon included.
+async fn horizon_steps<F, Fut>(make: &F)
+where
+    F: Fn(Arc<ManualClock>) -> Fut,
+    Fut: Future<Output = Arc<dyn TaskQueue>>,
+{
+    let (clock, q) = fresh(make).await;
+    q.send_batch(&[task("acme", "h1")]).await.unwrap();
+    let d = q.receive(1, VIS).await.unwrap().pop().expect("a delivery");
+    assert_eq!(
+        d.received_at,
+        clock.now(),
+        "a delivery carries its receive time"
+    );
+    // Ten minutes later a 14-hour wait (a daily limit) is wanted: armed within the horizon.
+    clock.advance(chrono::Duration::minutes(10));
+    let wait = d.within_horizon(Duration::from_secs(14 * 3600), clock.now());
+    assert_eq!(wait, Duration::from_secs(11 * 3600 - 600));
+    q.retry_later(&d.receipt, wait)
+        .await
+        .expect("a wait inside the horizon");
+    clock.advance(secs(11 * 3600 - 601));
+    assert!(
+        q.receive(1, VIS).await.unwrap().is_empty(),
+        "not before its time"
+    );
+    clock.advance(secs(2));
+    let d = q
+        .receive(1, VIS)
+        .await
+        .unwrap()
+        .pop()
+        .expect("visible again");
+    assert_eq!(
+        d.received_at,
+        clock.now(),
+        "the horizon runs from the new receive"
+    );
+    assert_eq!(d.receive_count, 2);
 }
 
 async fn fresh<F, Fut>(make: &F) -> (Arc<ManualClock>, Arc<dyn TaskQueue>)
