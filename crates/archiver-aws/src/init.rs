@@ -23,11 +23,12 @@ pub const DOWNLOADER_TIMEOUT_SECS: u64 = 600;
 /// The queue's visibility timeout: six times the downloader's timeout, as AWS advises for
 /// SQS event sources.
 pub const QUEUE_VISIBILITY_SECS: u64 = 6 * DOWNLOADER_TIMEOUT_SECS;
-/// Deliveries before SQS moves a task to the dead-letter queue. A backstop only: the
-/// downloader dead-letters a task itself, with its reason, after `max_attempts` download
-/// attempts, and waits for rate limits (which may span a day) do not count as attempts.
-/// This redrive catches what the core cannot: a task whose handling crashes the function.
-pub const MAX_RECEIVE_COUNT: u32 = 50;
+/// Deliveries before SQS moves a task to the dead-letter queue (the core's
+/// [`archiver_core::MAX_RECEIVE_COUNT`], one value). A backstop only: the downloader settles
+/// a task on its second-to-last delivery (its file parked with the reason, the sweep sends
+/// a fresh task); this redrive catches what the core cannot: a task whose handling crashes
+/// the function every time.
+pub use archiver_core::MAX_RECEIVE_COUNT;
 const DLQ_RETENTION_SECS: u64 = 14 * 86_400;
 
 /// What [`init_resources`] found and did.

@@ -29,8 +29,10 @@
 //! `CompleteMultipartUpload` (412 PreconditionFailed, checked by hand and by the tests), so
 //! the emulator exercises the same create-only path as S3.
 //!
-//! Memory is bounded by `PART_SIZE × (MAX_PARTS_IN_FLIGHT + 1)` (the parts being sent plus
-//! the one being filled), whatever the body's length.
+//! Parts are [`PART_SIZE`], or larger for files Zoom announces above 4 GB
+//! ([`part_size_for`]: at most [`TARGET_MAX_PARTS`] parts, so a checkpoint stays small).
+//! Memory is bounded by `part × (MAX_PARTS_IN_FLIGHT + 1)` (the parts being sent plus the
+//! one being filled), whatever the body's length.
 //!
 //! [`BlobStore::head`] returns the SHA-256 from the metadata, else from the `sha256` tag.
 //! [`BlobStore::list`] does not read metadata or tags, so its entries have `sha256: None`.
@@ -61,6 +63,26 @@ use tokio::task::JoinSet;
 
 /// Size of a multipart part, and the threshold below which one `PutObject` is used.
 pub const PART_SIZE: usize = 8 * 1024 * 1024;
+
+/// The most parts a multipart upload of a file of known size is cut into: larger files
+/// get larger parts (whole MiB), so that a paused upload's checkpoint — every part's
+/// number, ETag, checksum and size, kept in the file's DynamoDB item — stays near 65 KB,
+/// far under DynamoDB's 400 KB item limit, up to Zoom's largest recordings (a 24-hour
+/// meeting's MP4, tens of GB: parts of tens of MiB, well inside S3's 10,000 parts of at
+/// most 5 GiB).
+pub const TARGET_MAX_PARTS: u64 = 500;
+
+/// The part size of an upload whose body Zoom announced at `expected` bytes:
+/// [`PART_SIZE`], or larger (whole MiB) so that it is cut into at most
+/// [`TARGET_MAX_PARTS`] parts.
+pub fn part_size_for(expected: Option<u64>) -> usize {
+    const MIB: u64 = 1024 * 1024;
+    let Some(size) = expected else {
+        return PART_SIZE;
+    };
+    let per_part = size.div_ceil(TARGET_MAX_PARTS).div_ceil(MIB) * MIB;
+    usize::try_from(per_part.max(PART_SIZE as u64)).unwrap_or(PART_SIZE)
+}
 /// Parts uploaded concurrently.
 pub const MAX_PARTS_IN_FLIGHT: usize = 4;
 
@@ -263,24 +285,26 @@ impl S3BlobStore {
         }
     }
 
-    /// Reads the next part: exactly [`PART_SIZE`] bytes, or fewer when the body ends
-    /// (then `ended` is true). A whole part that arrives as one chunk is not copied.
+    /// Reads the next part: exactly `part` bytes (see [`part_size_for`]), or fewer when
+    /// the body ends (then `ended` is true). A whole part that arrives as one chunk is not
+    /// copied.
     async fn read_part(
         key: &ObjectKey,
         body: &mut VerifiedBody,
     ) -> Result<(Bytes, bool), BlobError> {
+        let part = part_size_for(body.expectations().size);
         let mut buf = BytesMut::new();
         loop {
-            match body.next_chunk(PART_SIZE - buf.len()).await {
+            match body.next_chunk(part - buf.len()).await {
                 Some(Ok(chunk)) => {
-                    if buf.is_empty() && chunk.len() == PART_SIZE {
+                    if buf.is_empty() && chunk.len() == part {
                         return Ok((chunk, false));
                     }
                     if buf.capacity() == 0 {
-                        buf.reserve(PART_SIZE);
+                        buf.reserve(part);
                     }
                     buf.extend_from_slice(&chunk);
-                    if buf.len() == PART_SIZE {
+                    if buf.len() == part {
                         return Ok((buf.freeze(), false));
                     }
                 }
@@ -780,5 +804,39 @@ impl BlobStore for S3BlobStore {
         }
         out.sort_by(|a, b| a.key.cmp(&b.key));
         Ok(out)
+    }
+}
+
+#[cfg(test)]
+mod part_tests {
+    use super::*;
+
+    #[test]
+    fn large_files_get_larger_parts_and_small_checkpoints() {
+        assert_eq!(part_size_for(None), PART_SIZE);
+        assert_eq!(part_size_for(Some(100 << 20)), PART_SIZE);
+        assert_eq!(part_size_for(Some(4000 << 20)), PART_SIZE, "500 × 8 MiB");
+        // A 24-hour 1080p meeting (~30 GB): at most 500 parts of whole MiB.
+        let size = 30_u64 << 30;
+        let part = part_size_for(Some(size)) as u64;
+        assert_eq!(part % (1 << 20), 0);
+        assert!(size.div_ceil(part) <= TARGET_MAX_PARTS);
+        assert!(part <= 5 << 30, "S3's largest part");
+        // The checkpoint of such an upload, as stored in the file's item.
+        let cp = UploadCheckpoint {
+            upload_id: "x".repeat(140),
+            parts: (1..=TARGET_MAX_PARTS as u32)
+                .map(|number| archiver_core::UploadedPart {
+                    number,
+                    etag: format!("\"{}\"", "f".repeat(32)),
+                    checksum_sha256: Some("A".repeat(44)),
+                    size: part,
+                })
+                .collect(),
+            bytes: size,
+            hash: HashState::default(),
+        };
+        let item = serde_json::to_vec(&cp).unwrap().len();
+        assert!(item < 100_000, "{item} bytes: far under DynamoDB's 400 KB");
     }
 }

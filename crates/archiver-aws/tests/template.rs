@@ -102,3 +102,65 @@ fn the_queue_redrives_after_max_receive_count_and_outlives_the_downloader() {
         Value::from("ReportBatchItemFailures")
     );
 }
+
+/// The string of a scalar, through a CloudFormation tag (`!Sub "..."`) when there is one.
+fn text(v: &Value) -> String {
+    match v {
+        Value::Tagged(t) => text(&t.value),
+        Value::String(s) => s.clone(),
+        other => format!("{other:?}"),
+    }
+}
+
+/// Least privilege on the bucket (issue 14): a function writes only under its tenant's own
+/// prefix, and the tenant configuration object — which names the OAuth endpoint the client
+/// secret is sent to — is read-only to every function (no SAM bucket-wide write policy).
+#[test]
+fn functions_write_only_under_the_tenant_prefix_and_never_the_configuration() {
+    let t = template();
+    for f in ["PollerFunction", "DownloaderFunction", "ReconcilerFunction"] {
+        let policies = t["Resources"][f]["Properties"]["Policies"]
+            .as_sequence()
+            .unwrap_or_else(|| panic!("{f} has policies"));
+        for p in policies {
+            let m = p.as_mapping().unwrap();
+            for (k, _) in m {
+                let k = text(k);
+                assert!(
+                    !matches!(
+                        k.as_str(),
+                        "S3WritePolicy" | "S3CrudPolicy" | "S3FullAccessPolicy"
+                    ),
+                    "{f} uses the bucket-wide {k}"
+                );
+            }
+            let Some(statements) = p.get("Statement").and_then(Value::as_sequence) else {
+                continue;
+            };
+            for st in statements {
+                let actions: Vec<String> = match &st["Action"] {
+                    Value::Sequence(a) => a.iter().map(text).collect(),
+                    other => vec![text(other)],
+                };
+                let writes = actions
+                    .iter()
+                    .any(|a| a.starts_with("s3:Put") || a.starts_with("s3:Delete") || a == "s3:*");
+                if writes {
+                    let resource = text(&st["Resource"]);
+                    assert!(
+                        resource.ends_with("/${TenantId}/*"),
+                        "{f} writes {resource}: only its tenant's prefix"
+                    );
+                }
+                let resource = text(&st["Resource"]);
+                if resource.contains("TenantConfigS3Key") {
+                    assert_eq!(
+                        actions,
+                        ["s3:GetObject"],
+                        "{f}: the configuration is read-only"
+                    );
+                }
+            }
+        }
+    }
+}

@@ -93,6 +93,7 @@ impl App {
             .recover_in_flight()
             .await
             .context("recovering in-flight tasks")?;
+        // …and so are the claims it left on files (killed, or stopped after its grace).
         let ledger = SqliteQuotaLedger::open(&db)
             .with_context(|| format!("opening the quota ledger in {}", db.display()))?;
         let ports = Ports {
@@ -101,6 +102,12 @@ impl App {
             queue: Arc::new(queue),
             clock,
         };
+        let released = archiver_core::services::sweep::release_claims(&ports)
+            .await
+            .context("releasing the claims of an earlier run")?;
+        if released > 0 {
+            tracing::info!(released, "claims of an earlier run released");
+        }
         let zooms = zoom_clients(&cfg.tenants, &LocalSecretSource::new()).await?;
         Ok(Self::assemble(cfg, ports, zooms, Arc::new(ledger)))
     }
@@ -153,6 +160,7 @@ impl App {
             retry_base: d.retry_base,
             retry_max: d.retry_max,
             parallel_streams: d.parallel_streams.max(1),
+            transient_horizon: d.transient_horizon,
             ..DownloadSettings::default()
         };
         App {
@@ -193,6 +201,11 @@ impl App {
                     t.interval.mul_f64(0.9)
                 } else {
                     opts.min_gap
+                },
+                // The sweep fails parked files at the downloader's horizon.
+                sweep: archiver_core::services::sweep::SweepOptions {
+                    transient_horizon: self.downloader.settings().transient_horizon,
+                    ..opts.sweep.clone()
                 },
                 ..opts.clone()
             };

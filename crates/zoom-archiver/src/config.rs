@@ -61,6 +61,17 @@ pub struct DownloadConfig {
     /// Ranges fetched at once for files of at least 64 MiB (1: one stream).
     #[serde(default = "default_parallel_streams")]
     pub parallel_streams: usize,
+    /// How long transient trouble (Zoom 5xx, network, timeouts, 429s, daily limits, our own
+    /// stores) is retried before a file is failed for good, from its first such failure.
+    #[serde(
+        default = "default_transient_horizon",
+        deserialize_with = "de_duration"
+    )]
+    pub transient_horizon: Duration,
+}
+
+fn default_transient_horizon() -> Duration {
+    Duration::from_secs(24 * 3600)
 }
 
 fn default_parallel_streams() -> usize {
@@ -79,6 +90,7 @@ impl Default for DownloadConfig {
             retry_base: default_retry_base(),
             retry_max: default_retry_max(),
             max_wait: default_max_wait(),
+            transient_horizon: default_transient_horizon(),
             analyse_media: default_analyse_media(),
             parallel_streams: default_parallel_streams(),
         }

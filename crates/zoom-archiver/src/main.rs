@@ -8,6 +8,8 @@ use clap::{Parser, Subcommand, ValueEnum};
 use std::io::{IsTerminal, Write};
 use std::path::PathBuf;
 use std::process::ExitCode;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 use zoom_archiver::app::App;
 use zoom_archiver::config::FileConfig;
@@ -54,6 +56,11 @@ enum Command {
         /// One full cycle (poll every tenant, then work off the queue) and exit.
         #[arg(long)]
         once: bool,
+        /// On SIGTERM or Ctrl-C: take no new task and let the downloads in hand finish for
+        /// this long, then exit (a second signal exits at once). What is left is taken up
+        /// by the next run.
+        #[arg(long, default_value = "30s", value_parser = humantime::parse_duration)]
+        grace: Duration,
     },
     /// AWS resources.
     Aws {
@@ -212,19 +219,21 @@ async fn real_main(cli: Cli) -> Result<ExitCode> {
             print!("{}", estimate::render(&i, &estimate::estimate(&i)));
             Ok(ExitCode::SUCCESS)
         }
-        Command::Run { once } => {
+        Command::Run { once, grace } => {
             let cfg = match load_config(&cli) {
                 Ok(c) => c,
                 Err(code) => return Ok(code),
             };
-            let app = match cli.backend {
+            let mut app = match cli.backend {
                 Backend::Local => App::local(&cfg, None).await?,
                 Backend::Aws => App::aws(&cfg).await?,
             };
+            let stop = stop_on_signals(*grace);
+            app.drain.stop = Some(stop.clone());
             if *once {
                 run_once(&app).await
             } else {
-                run_forever(&app).await
+                run_forever(&app, &stop).await
             }
         }
         Command::Reconcile { day, tenant } => {
@@ -465,6 +474,17 @@ async fn run_once(app: &App) -> Result<ExitCode> {
     if let Some(pb) = progress {
         pb.finish_and_clear();
     }
+    if app
+        .drain
+        .stop
+        .as_ref()
+        .is_some_and(|s| s.load(Ordering::SeqCst))
+    {
+        eprintln!(
+            "stopped by a signal: the downloads in hand finished; the next run takes up the rest"
+        );
+        return Ok(ExitCode::from(130));
+    }
     let tenants: Vec<_> = app.tenants.iter().map(|t| t.id.clone()).collect();
     let totals = report::totals(app.ports.meta.as_ref(), &tenants).await?;
     print!("{}", report::totals_table(&totals));
@@ -497,7 +517,7 @@ fn progress_bar(template: &str) -> Option<indicatif::ProgressBar> {
     Some(pb)
 }
 
-async fn run_forever(app: &App) -> Result<ExitCode> {
+async fn run_forever(app: &App, stop: &AtomicBool) -> Result<ExitCode> {
     let interval = app
         .tenants
         .iter()
@@ -510,12 +530,60 @@ async fn run_forever(app: &App) -> Result<ExitCode> {
         eprint!("{}", report::poll_lines(&polls));
         let drained = app.drain(None).await?;
         eprint!("{}", report::failure_lines(&drained));
-        tokio::select! {
-            _ = tokio::time::sleep(interval) => {}
-            _ = tokio::signal::ctrl_c() => {
-                eprintln!("stopping");
+        // Wait for the next poll, in steps, unless asked to stop.
+        let started = std::time::Instant::now();
+        while started.elapsed() < interval {
+            if stop.load(Ordering::SeqCst) {
+                eprintln!(
+                    "stopped: the downloads in hand finished; the next run takes up the rest"
+                );
                 return Ok(ExitCode::SUCCESS);
             }
+            tokio::time::sleep(Duration::from_millis(200).min(interval)).await;
+        }
+        if stop.load(Ordering::SeqCst) {
+            return Ok(ExitCode::SUCCESS);
         }
     }
+}
+
+/// SIGTERM (systemd, `docker stop`) or Ctrl-C: the returned flag is set (take no new task;
+/// the downloads in hand finish), and after `grace` the process exits. A second signal
+/// exits at once. A run that exits early leaves its claims and tasks to the next run,
+/// which takes them up at once (the embedded default releases them at start).
+fn stop_on_signals(grace: Duration) -> Arc<AtomicBool> {
+    let stop = Arc::new(AtomicBool::new(false));
+    let flag = stop.clone();
+    tokio::spawn(async move {
+        let mut term =
+            match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+                Ok(s) => s,
+                Err(e) => {
+                    tracing::warn!(error = %e, "cannot watch SIGTERM");
+                    return;
+                }
+            };
+        async fn signal(term: &mut tokio::signal::unix::Signal) -> &'static str {
+            tokio::select! {
+                _ = term.recv() => "SIGTERM",
+                _ = tokio::signal::ctrl_c() => "interrupt",
+            }
+        }
+        let first = signal(&mut term).await;
+        flag.store(true, Ordering::SeqCst);
+        eprintln!(
+            "{first}: stopping; no new downloads, the ones in hand have {} to finish (signal again to exit now)",
+            humantime::format_duration(grace)
+        );
+        tokio::select! {
+            second = signal(&mut term) => {
+                eprintln!("{second}: exiting now; the next run takes up what is left");
+            }
+            _ = tokio::time::sleep(grace) => {
+                eprintln!("grace period over: exiting; the next run takes up what is left");
+            }
+        }
+        std::process::exit(130);
+    });
+    stop
 }

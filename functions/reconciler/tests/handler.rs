@@ -2,7 +2,7 @@
 //! in-memory ports: it reconciles the due days and stores each day's report in the bucket.
 
 use archiver_core::services::reconcile::Reconciler;
-use archiver_core::{BlobStore, Ports, TenantConfig, ZoomApi, ZoomCredentials};
+use archiver_core::{BlobStore, Ports, TaskQueue, TenantConfig, ZoomApi, ZoomCredentials};
 use archiver_testkit::{ManualClock, MemBlobStore, MemMetaStore, MemTaskQueue};
 use archiver_zoom::{ZoomClient, ZoomClientConfig};
 use lambda_runtime::{Context, LambdaEvent};
@@ -18,10 +18,11 @@ async fn a_tick_reconciles_due_days_and_stores_reports() {
         .unwrap();
     let clock = Arc::new(ManualClock::new(now));
     let blobs = Arc::new(MemBlobStore::new());
+    let queue = Arc::new(MemTaskQueue::new(clock.clone()));
     let ports = Ports {
         blobs: blobs.clone(),
         meta: Arc::new(MemMetaStore::new()),
-        queue: Arc::new(MemTaskQueue::new(clock.clone())),
+        queue: queue.clone(),
         clock,
     };
     let tenant: TenantConfig = serde_json::from_value(serde_json::json!({
@@ -66,13 +67,18 @@ async fn a_tick_reconciles_due_days_and_stores_reports() {
     );
     let stored = blobs.list("acme/reports/reconcile/").await.unwrap();
     assert_eq!(stored.len(), 2);
-    // Nothing was archived here: Alice's two calls (1 and 3) and her meeting of the golden
-    // day are reported missing, as three "recording failed" CDRs.
+    // Nothing was polled here: Alice's two recorded calls (1 and 3), which Zoom lists, are
+    // fetched and queued by reconciliation itself (pending, no gap); her meeting of the
+    // golden day is reported missing as a "recording failed" CDR.
     let day = &out["days"][1];
     assert_eq!(day["day"], "2026-11-19");
-    assert_eq!(day["phone"]["not_archived"], 2, "{day}");
+    assert_eq!(day["phone"]["not_archived"], 0, "{day}");
+    assert_eq!(day["phone"]["pending"], 2, "{day}");
+    assert_eq!(day["fetched_late"], 2, "{day}");
     assert_eq!(day["meetings"]["not_archived"], 1, "{day}");
-    assert_eq!(day["failed_cdrs_written"], 3, "{day}");
+    assert_eq!(day["failed_cdrs_written"], 1, "{day}");
+    let queued = queue.counts().await.unwrap();
+    assert_eq!(queued.ready, 2, "their downloads are queued");
 
     // A bad day in the input is a clear error.
     let bad = handle(

@@ -15,7 +15,7 @@ use crate::domain::{DownloadTask, TenantId};
 use crate::ports::{Clock, Delivery, QueueError, TaskQueue, ZoomApi};
 use futures::StreamExt;
 use std::collections::HashMap;
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 use tracing::{error, warn};
@@ -34,6 +34,9 @@ pub struct DrainOptions {
     pub max_wait: Duration,
     /// Longest single idle sleep while waiting for delayed tasks.
     pub idle_poll: Duration,
+    /// Set to stop: workers take no new task (the downloads in hand finish) and the drain
+    /// ends (a process's SIGTERM or Ctrl-C).
+    pub stop: Option<Arc<AtomicBool>>,
 }
 
 impl Default for DrainOptions {
@@ -43,6 +46,7 @@ impl Default for DrainOptions {
             visibility: Duration::from_secs(30 * 60),
             max_wait: Duration::from_secs(30 * 60),
             idle_poll: Duration::from_millis(500),
+            stop: None,
         }
     }
 }
@@ -77,6 +81,10 @@ pub struct DrainReport {
 /// Called after each task with its outcome (progress display).
 pub type OnOutcome<'a> = &'a (dyn Fn(&Delivery, &TaskOutcome) + Send + Sync);
 
+fn stopping(opts: &DrainOptions) -> bool {
+    opts.stop.as_ref().is_some_and(|s| s.load(Ordering::SeqCst))
+}
+
 /// Drains `queue` with `downloader` until nothing is left to do now.
 pub async fn drain(
     queue: &dyn TaskQueue,
@@ -97,7 +105,7 @@ pub async fn drain(
     futures::stream::iter(0..workers)
         .for_each_concurrent(workers, |_| async {
             loop {
-                if stop.lock().unwrap().is_some() {
+                if stop.lock().unwrap().is_some() || stopping(opts) {
                     return;
                 }
                 // Counted busy from before the receive: a worker that finds the queue empty
@@ -156,7 +164,9 @@ pub async fn drain(
                                 report.lock().unwrap().deferred = c.delayed + c.in_flight;
                                 return;
                             }
-                            clock.sleep(wait.max(Duration::from_millis(1))).await;
+                            // (In steps, when it may be asked to stop.)
+                            let step = if opts.stop.is_some() { wait.min(Duration::from_secs(1)) } else { wait };
+                            clock.sleep(step.max(Duration::from_millis(1))).await;
                             continue;
                         }
                         Err(e) => {

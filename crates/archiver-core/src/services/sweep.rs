@@ -211,3 +211,39 @@ async fn settle(
         None => Ok(false),
     }
 }
+
+/// Releases every file claim (`downloading`) back to `pending`: for a process that is the
+/// only consumer of its queue (the embedded default), at start, the claims a run that ended
+/// (killed, or stopped after its grace) left behind, so that their tasks — made visible
+/// again by the queue's own recovery — are taken up at once instead of after the lease.
+/// Returns how many were released.
+pub async fn release_claims(ports: &Ports) -> Result<u64, MetaError> {
+    let meta = ports.meta.as_ref();
+    let now = ports.clock.now();
+    let mut released = 0;
+    for f in meta
+        .list_files(&FileQuery {
+            state: Some("downloading"),
+            ..FileQuery::default()
+        })
+        .await?
+    {
+        let f = &f;
+        let done = retry_on_conflict(|| async move {
+            let Some(mut cur) = meta.get_file(&f.tenant, f.source, &f.file_id).await? else {
+                return Ok(false);
+            };
+            if !matches!(cur.state, FileState::Downloading { .. }) {
+                return Ok(false);
+            }
+            cur.state = FileState::Pending;
+            cur.attempts = cur.attempts.saturating_sub(1);
+            cur.next_due = Some(now);
+            cur.updated_at = now;
+            meta.update_file(&cur).await.map(|_| true)
+        })
+        .await?;
+        released += u64::from(done);
+    }
+    Ok(released)
+}
