@@ -3,10 +3,12 @@
 
 use archiver_core::{BlobStore, FileState, MetaStore, Ports, Source, TaskQueue};
 use archiver_e2e::{
-    Backend, Harness, HarnessOptions, assert_invariants, backend_ports, generated_tenant,
-    small_scenario, zoom_client_with,
+    Backend, Expect, Harness, HarnessOptions, assert_invariants, assert_invariants_with,
+    backend_ports, generated_tenant, small_scenario, zoom_client_with,
 };
-use archiver_testkit::faults::{FaultPlan, FaultyBlobStore, FaultyMetaStore, FaultyQueue};
+use archiver_testkit::faults::{
+    FaultKind, FaultPlan, FaultyBlobStore, FaultyMetaStore, FaultyQueue,
+};
 use chrono::Utc;
 use std::sync::Arc;
 use std::time::Duration;
@@ -16,6 +18,11 @@ const SEED: u64 = 11;
 
 /// A small-scenario harness whose three stores fail as `plan` says.
 async fn faulty(plan: &FaultPlan, backend: Backend) -> Harness {
+    faulty_with(plan, backend, HarnessOptions::default().concurrency).await
+}
+
+/// [`faulty`] with this many concurrent downloads (1: the store calls come in a known order).
+async fn faulty_with(plan: &FaultPlan, backend: Backend, concurrency: usize) -> Harness {
     let now = Utc::now();
     let sim = SimServer::start_with_clock(small_scenario(SEED, now, 2), SimClock::manual(now))
         .await
@@ -33,7 +40,7 @@ async fn faulty(plan: &FaultPlan, backend: Backend) -> Harness {
     };
     let opts = HarnessOptions::default();
     let zoom = zoom_client_with(&tenant, &opts);
-    Harness::assemble(sim, tenant, ports, zoom, opts.concurrency, dir)
+    Harness::assemble(sim, tenant, ports, zoom, concurrency, dir)
 }
 
 /// Polls until both sources succeed (a failed poll keeps its progress and is simply redone).
@@ -284,6 +291,150 @@ macro_rules! on_both_queues {
     )*};
 }
 
+/// Polls the phone source alone until it succeeds (every file an MP3: each archived file
+/// is measured after it is stored).
+async fn poll_phone_until_ok(h: &Harness) {
+    let mut tries = 0;
+    while let Err(e) = h.try_poll(Source::Phone).await {
+        tries += 1;
+        assert!(e.is_retryable() && tries < 30, "{e}");
+    }
+}
+
+/// The first download answers 503 past the client's retries, so the worker gives the file
+/// back: the write that ends its claim meets what `plan` holds.
+fn first_download_fails(h: &Harness) {
+    for p in ["/rec/archive/download", "/phone/recording/download"] {
+        h.sim.faults().fail_next(p, 4, 503);
+    }
+}
+
+/// Claims always end (issue 14): a non-retryable metadata error after the claim (an item
+/// over DynamoDB's 400 KB, a validation error) fails the file with the reason, and the
+/// task is dead-lettered with it; nothing is left `downloading`.
+async fn a_non_retryable_store_error_after_the_claim_fails_the_file_with_its_reason(
+    backend: Backend,
+) {
+    let plan = FaultPlan::new();
+    let h = faulty_with(&plan, backend, 1).await;
+    poll_until_ok(&h).await;
+    first_download_fails(&h);
+    // The claim passes; the release that ends it fails for good; saying why on the file works.
+    plan.fail_later("update_file", 1, 1, FaultKind::Fatal);
+    drain_until_done(&h).await;
+    let failed: Vec<_> = h
+        .files()
+        .await
+        .into_iter()
+        .filter(|f| !matches!(f.state, FileState::Archived { .. }))
+        .collect();
+    assert_eq!(failed.len(), 1, "{failed:?}");
+    let FileState::Failed {
+        reason, transient, ..
+    } = &failed[0].state
+    else {
+        panic!("{:?}", failed[0].state);
+    };
+    assert!(
+        reason.contains("metadata store") && reason.contains("injected fault in update_file"),
+        "{reason}"
+    );
+    assert!(
+        !transient,
+        "a non-retryable error is not re-driven by the sweep"
+    );
+    let dead = h.ports.queue.dead_letters(10).await.unwrap();
+    assert_eq!(dead.len(), 1, "{dead:?}");
+    assert_eq!(dead[0].task.file_id, failed[0].file_id);
+    assert_eq!(&dead[0].reason, reason);
+    assert_eq!(plan.injected(), 1);
+    assert_invariants(&h).await;
+}
+
+/// When even saying why fails, the claim still ends: its lease expires and the sweep of a
+/// later poll gives the file a fresh task (after the grace, not before), and it is archived.
+async fn when_the_failure_cannot_be_written_the_sweep_takes_the_file_up_again(backend: Backend) {
+    let plan = FaultPlan::new();
+    let h = faulty_with(&plan, backend, 1).await;
+    poll_until_ok(&h).await;
+    first_download_fails(&h);
+    plan.fail_later("update_file", 1, 2, FaultKind::Fatal);
+    drain_until_done(&h).await;
+    let stuck: Vec<_> = h
+        .files()
+        .await
+        .into_iter()
+        .filter(|f| !matches!(f.state, FileState::Archived { .. }))
+        .collect();
+    assert_eq!(stuck.len(), 1, "{stuck:?}");
+    assert_eq!(stuck[0].state.name(), "downloading", "{:?}", stuck[0].state);
+    let dead = h.ports.queue.dead_letters(10).await.unwrap();
+    assert_eq!(dead.len(), 1, "{dead:?}");
+    assert!(
+        dead[0].reason.contains("metadata store"),
+        "{}",
+        dead[0].reason
+    );
+    // Within the grace the sweep leaves it (a live task may still come)...
+    let (m, p) = h.poll_all().await;
+    assert_eq!(m.sweep.requeued + p.sweep.requeued, 0);
+    // ...after it, a fresh task, and the file is archived.
+    h.sim.clock().advance(chrono::Duration::hours(3));
+    let (m, p) = h.poll_all().await;
+    assert_eq!(m.sweep.requeued + p.sweep.requeued, 1, "{m:?} {p:?}");
+    drain_until_done(&h).await;
+    for f in h.files().await {
+        assert!(matches!(f.state, FileState::Archived { .. }), "{f:?}");
+    }
+    // The one dead letter is of the abandoned delivery, its file now archived.
+    assert_invariants_with(
+        &h,
+        &Expect {
+            foreign_dead_letters: 1,
+            ..Expect::default()
+        },
+    )
+    .await;
+}
+
+/// Conflicts on the release are retried: the file goes back to `pending` and is archived;
+/// nothing is dead-lettered.
+async fn conflicts_on_the_release_are_retried(backend: Backend) {
+    let plan = FaultPlan::new();
+    let h = faulty_with(&plan, backend, 1).await;
+    poll_until_ok(&h).await;
+    first_download_fails(&h);
+    plan.fail_later("update_file", 1, 3, FaultKind::Conflict);
+    drain_until_done(&h).await;
+    assert_eq!(plan.injected(), 3);
+    assert_eq!(h.ports.queue.dead_letters(10).await.unwrap().len(), 0);
+    for f in h.files().await {
+        assert!(matches!(f.state, FileState::Archived { .. }), "{f:?}");
+    }
+    assert_invariants(&h).await;
+}
+
+/// `archived` is written before the media analysis: when the write of the measurements
+/// fails (as a kill during the analysis would leave it), the next delivery measures again
+/// and never downloads again.
+async fn the_state_is_stored_before_the_analysis_which_alone_is_redone(backend: Backend) {
+    let plan = FaultPlan::new();
+    let h = faulty_with(&plan, backend, 1).await;
+    poll_phone_until_ok(&h).await;
+    let files = h.files().await.len();
+    assert!(files >= 2);
+    // Claim, archived, then the measurements' write fails.
+    plan.fail_later("update_file", 2, 1, FaultKind::Retryable);
+    drain_until_done(&h).await;
+    assert_eq!(plan.injected(), 1);
+    assert_eq!(h.sim.stats().downloads_completed as usize, files);
+    for f in h.files().await {
+        assert!(matches!(f.state, FileState::Archived { .. }), "{f:?}");
+        assert!(f.media.is_some(), "{} measured", f.file_id);
+    }
+    assert_invariants(&h).await;
+}
+
 on_both_queues!(
     object_store_errors_are_retried_and_nothing_is_lost,
     metadata_store_errors_are_retried_and_nothing_is_lost,
@@ -293,4 +444,8 @@ on_both_queues!(
     a_failed_ack_does_not_stall_the_drain,
     every_task_delivered_twice_under_store_faults_still_gives_one_copy,
     a_transient_object_store_outage_does_not_fail_files_for_good,
+    a_non_retryable_store_error_after_the_claim_fails_the_file_with_its_reason,
+    when_the_failure_cannot_be_written_the_sweep_takes_the_file_up_again,
+    conflicts_on_the_release_are_retried,
+    the_state_is_stored_before_the_analysis_which_alone_is_redone,
 );

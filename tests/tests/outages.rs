@@ -169,3 +169,51 @@ async fn a_file_host_outage_ends_archived_on_aws() {
 async fn a_storm_of_bare_429s_ends_archived_on_aws() {
     on_aws(Trouble::Bare429).await;
 }
+
+/// The transient horizon is where waiting ends: an outage longer than it fails every file
+/// for good, each with a reason that says so and names the error, its CDR showing it; no
+/// file is left pending and the queue is drained. (A 3-hour outage against a 2-hour
+/// horizon, retries capped at 5 minutes.)
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_outage_past_the_transient_horizon_fails_files_with_their_reason() {
+    let now = Utc::now();
+    let sim = SimServer::start_with_clock(small_scenario(22, now, 2), SimClock::manual(now))
+        .await
+        .unwrap();
+    let tenant = archiver_e2e::generated_tenant(&sim, 3, 3);
+    let h = Harness::with_tenant(sim, tenant, HarnessOptions::default()).await;
+    let h = with_settings(
+        h,
+        DownloadSettings {
+            retry_max: Duration::from_secs(300),
+            transient_horizon: Duration::from_secs(2 * 3600),
+            ..DownloadSettings::default()
+        },
+    );
+    h.poll_all().await;
+    start(&h, &Trouble::Outage503, 180);
+    let d = h.drain().await;
+    assert!(d.retries > 0, "{d:?}");
+    let files = h.files().await;
+    assert!(files.len() >= 3);
+    for f in &files {
+        let FileState::Failed {
+            reason, transient, ..
+        } = &f.state
+        else {
+            panic!("{} is {:?}", f.file_id, f.state);
+        };
+        assert!(!transient, "{reason}");
+        assert!(
+            reason.starts_with("gave up after 2h of transient errors since")
+                && reason.contains("503"),
+            "{reason}"
+        );
+        assert_eq!(
+            f.attempts, 1,
+            "the outage spent no attempt of {}",
+            f.file_id
+        );
+    }
+    assert_invariants(&h).await;
+}

@@ -476,6 +476,18 @@ async fn a_spent_budget_defers_to_midnight_and_the_work_completes_after() {
 /// deferred like a spent budget, and the ledger records the pool as spent for the day.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn zoom_daily_limit_429_defers_and_marks_the_pool_spent() {
+    daily_limit_on_the_participants_lookup(zoom_sim::RetryAfter::DailyLimit).await;
+}
+
+/// The same 429 known only by its message (`"…daily rate limit…"`, no `X-RateLimit-*`
+/// headers: zoom-api.md §7 lists them as unconfirmed): only that meeting waits; the rest
+/// of the poll goes on.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_daily_limit_known_only_by_its_message_defers_only_that_meeting() {
+    daily_limit_on_the_participants_lookup(zoom_sim::RetryAfter::DailyByMessage).await;
+}
+
+async fn daily_limit_on_the_participants_lookup(kind: zoom_sim::RetryAfter) {
     let now = t("2026-11-20T22:00:00Z");
     let sim = SimServer::start_with_clock(
         Scenario::golden(t("2026-11-20T12:00:00Z")),
@@ -497,9 +509,10 @@ async fn zoom_daily_limit_429_defers_and_marks_the_pool_spent() {
     h.zoom = budgeted(&h, ledger.clone(), 0.8, 60_000);
     h.sim
         .faults()
-        .rate_limit_next("/v2/metrics/meetings/", 1, zoom_sim::RetryAfter::DailyLimit);
+        .rate_limit_next("/v2/metrics/meetings/", 1, kind);
     let p = h.poll(Source::Meetings).await;
     assert_eq!(p.participants_deferred, 1, "{p:?}");
+    assert!(p.new_files > 0, "the rest of the poll went on: {p:?}");
     assert_eq!(
         ledger
             .get("golden-account", POOL_MEETINGS, now.date_naive())

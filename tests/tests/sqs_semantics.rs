@@ -189,3 +189,71 @@ async fn a_lost_task_is_sent_again_by_the_sweep() {
     h.sim.clock().advance(Duration::hours(3));
     assert_eq!(h.poll(Source::Phone).await.sweep, Default::default());
 }
+
+/// A parked file (its task settled before the queue's redrive) whose trouble began longer
+/// ago than the transient horizon (24 h) is failed for good by the sweep, with the reason;
+/// one inside the horizon is re-driven.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_sweep_fails_a_parked_file_past_the_transient_horizon() {
+    let (h, _) = harness(33).await;
+    h.poll_all().await;
+    let mut files = h.files().await;
+    assert!(files.len() >= 2);
+    // Park two files as the downloader does (their tasks are settled before any download),
+    // one 25 h into its trouble and one 1 h.
+    let now = h.sim.clock().now();
+    for (f, hours) in files.iter_mut().zip([25, 1]) {
+        f.state = FileState::Failed {
+            reason: "rate limited by Zoom (unknown, unknown) (delivery 49 of the queue's 50: parked for the sweep)".into(),
+            at: now,
+            transient: true,
+        };
+        f.transient_since = Some(now - Duration::hours(hours));
+        h.ports.meta.update_file(f).await.unwrap();
+    }
+    let (m, p) = h.poll_all().await;
+    assert_eq!(
+        (
+            m.sweep.expired + p.sweep.expired,
+            m.sweep.redriven + p.sweep.redriven
+        ),
+        (1, 1),
+        "{:?} {:?}",
+        m.sweep,
+        p.sweep
+    );
+    let expired = h
+        .ports
+        .meta
+        .get_file(&files[0].tenant, files[0].source, &files[0].file_id)
+        .await
+        .unwrap()
+        .unwrap();
+    let FileState::Failed {
+        reason, transient, ..
+    } = &expired.state
+    else {
+        panic!("{:?}", expired.state);
+    };
+    assert!(!transient);
+    assert!(
+        reason.starts_with("gave up after 1day of transient errors since")
+            && reason.contains("rate limited"),
+        "{reason}"
+    );
+    // The other one is archived by its fresh task (with everything else).
+    let d = h.drain().await;
+    assert!(d.dead.is_empty(), "{:?}", d.dead);
+    let again = h
+        .ports
+        .meta
+        .get_file(&files[1].tenant, files[1].source, &files[1].file_id)
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(
+        matches!(again.state, FileState::Archived { .. }),
+        "{again:?}"
+    );
+    assert_invariants(&h).await;
+}

@@ -9,7 +9,9 @@
 //! - [`aws`]: streaming into S3 and the AWS cost model, with requests counted on the wire
 //!   by a counting proxy in front of the local AWS emulator;
 //! - [`cold_start`]: cold start of the Lambda binaries against a Lambda Runtime API
-//!   emulator.
+//!   emulator;
+//! - [`hang_hunt`]: the embedded `run --once` many times under CPU load, with a watchdog
+//!   (RELIABILITY.md).
 //!
 //! It measures the product as shipped: the CLI's composition root
 //! (`zoom_archiver::app::App`) and the adapters, never a copy of them.
@@ -17,4 +19,5 @@
 pub mod api_budget;
 pub mod aws;
 pub mod cold_start;
+pub mod hang_hunt;
 pub mod parts;

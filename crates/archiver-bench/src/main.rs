@@ -2,7 +2,7 @@
 //! them all and prints a summary). Not part of the product: it measures the product.
 
 use anyhow::Result;
-use archiver_bench::{api_budget, aws, cold_start, parts};
+use archiver_bench::{api_budget, aws, cold_start, hang_hunt, parts};
 use clap::{Parser, Subcommand, ValueEnum};
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -97,6 +97,36 @@ enum Command {
         )]
         functions: Vec<cold_start::Function>,
     },
+    /// The embedded `run --once` `--runs` times in a row on a generated scenario while
+    /// `--load` processes spin on the cores; a run still going after `--watchdog` is a hang
+    /// (what it had left and its threads' states are written to `<dir>/hang-<n>.txt`).
+    /// Prints runs, hangs, bad endings and run times; exit 1 on any hang or bad ending.
+    HangHunt {
+        /// The `zoom-archiver` executable.
+        #[arg(long, default_value = "target/release/zoom-archiver")]
+        bin: PathBuf,
+        /// Runs in a row.
+        #[arg(long, default_value_t = 200)]
+        runs: usize,
+        /// Concurrent downloads of each run.
+        #[arg(long, default_value_t = 8)]
+        workers: usize,
+        /// A run still going after this long is a hang.
+        #[arg(long, default_value = "60s", value_parser = humantime::parse_duration)]
+        watchdog: Duration,
+        /// CPU-burning processes beside the runs.
+        #[arg(long, default_value_t = 2)]
+        load: usize,
+        /// Scenario seed.
+        #[arg(long, default_value_t = 14)]
+        seed: u64,
+        /// Scratch directory (must not exist; kept when a run hung or ended badly).
+        #[arg(long, default_value = "zoom-archiver-hang-hunt")]
+        dir: PathBuf,
+    },
+    /// Spins one core until the parent exits (the load of `hang-hunt`; internal).
+    #[command(hide = true)]
+    Burn,
     /// Prints the figures the parts of a `bench/run` collected (`ZA_BENCH_SUMMARY`) as one
     /// table: each figure, its same-run reference, the target, met or not.
     Summary {
@@ -252,6 +282,31 @@ async fn run(command: Command) -> Result<ExitCode> {
             } else {
                 parts::stream(*size_mib, *parallel, *throttle_mib_s, dir).await?;
             }
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::HangHunt {
+            bin,
+            runs,
+            workers,
+            watchdog,
+            load,
+            seed,
+            dir,
+        } => {
+            let outcome = hang_hunt::hang_hunt(&hang_hunt::HangHuntOptions {
+                bin: bin.clone(),
+                runs: *runs,
+                workers: *workers,
+                watchdog: *watchdog,
+                load: *load,
+                seed: *seed,
+                dir: dir.clone(),
+            })
+            .await?;
+            Ok(printed(&outcome.text, outcome.ok))
+        }
+        Command::Burn => {
+            hang_hunt::burn();
             Ok(ExitCode::SUCCESS)
         }
         Command::Summary { file } => {

@@ -4,6 +4,9 @@
 //! makes the next `n` calls of the trait method named `op` (for example `"put_stream"`,
 //! `"update_file"`, `"ack"`) fail with the port's retryable `Backend` error, without reaching
 //! the inner adapter. Every call, failed or not, is counted: see [`FaultPlan::calls`].
+//! [`FaultPlan::fail_later`] lets some calls pass first and chooses the [`FaultKind`]: the
+//! metadata store then answers a non-retryable error or a version conflict as asked (the
+//! other stores have one kind of error: their retryable `Backend`).
 //!
 //! ```
 //! # use archiver_testkit::{faults::{FaultPlan, FaultyMetaStore}, MemMetaStore, fixtures};
@@ -30,9 +33,29 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+/// What an injected metadata-store failure looks like.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum FaultKind {
+    /// `Backend { retryable: true }` (throttling, a timeout).
+    #[default]
+    Retryable,
+    /// `Backend { retryable: false }` (an item over the size limit, a validation error).
+    Fatal,
+    /// `Conflict` (another writer won the conditional write).
+    Conflict,
+}
+
+/// Failures planned for one operation: let `skip` calls pass, then fail `n` of `kind`.
+#[derive(Clone, Copy, Debug, Default)]
+struct Planned {
+    skip: u32,
+    n: u32,
+    kind: FaultKind,
+}
+
 #[derive(Default, Debug)]
 struct PlanInner {
-    pending: HashMap<&'static str, u32>,
+    pending: HashMap<&'static str, Planned>,
     calls: HashMap<&'static str, u64>,
     injected: u64,
 }
@@ -52,7 +75,14 @@ impl FaultPlan {
     /// Makes the next `n` calls of `op` fail (adds to any failures already planned).
     pub fn fail_next(&self, op: &'static str, n: u32) {
         let mut g = self.inner.lock().unwrap_or_else(|e| e.into_inner());
-        *g.pending.entry(op).or_default() += n;
+        g.pending.entry(op).or_default().n += n;
+    }
+
+    /// Lets the next `skip` calls of `op` pass, then makes `n` calls fail with `kind`
+    /// (replaces what was planned for `op`).
+    pub fn fail_later(&self, op: &'static str, skip: u32, n: u32, kind: FaultKind) {
+        let mut g = self.inner.lock().unwrap_or_else(|e| e.into_inner());
+        g.pending.insert(op, Planned { skip, n, kind });
     }
 
     /// Cancels every planned failure.
@@ -85,15 +115,25 @@ impl FaultPlan {
 
     /// Counts a call of `op`; true when it must fail.
     pub fn hit(&self, op: &'static str) -> bool {
+        self.hit_kind(op).is_some()
+    }
+
+    /// Counts a call of `op`; the kind of failure when it must fail.
+    pub fn hit_kind(&self, op: &'static str) -> Option<FaultKind> {
         let mut g = self.inner.lock().unwrap_or_else(|e| e.into_inner());
         *g.calls.entry(op).or_default() += 1;
         match g.pending.get_mut(op) {
-            Some(n) if *n > 0 => {
-                *n -= 1;
-                g.injected += 1;
-                true
+            Some(p) if p.skip > 0 => {
+                p.skip -= 1;
+                None
             }
-            _ => false,
+            Some(p) if p.n > 0 => {
+                p.n -= 1;
+                let kind = p.kind;
+                g.injected += 1;
+                Some(kind)
+            }
+            _ => None,
         }
     }
 }
@@ -185,14 +225,14 @@ impl<M: ?Sized> FaultyMetaStore<M> {
         &self.plan
     }
     fn check(&self, op: &'static str) -> Result<(), MetaError> {
-        if self.plan.hit(op) {
-            Err(MetaError::Backend {
+        match self.plan.hit_kind(op) {
+            None => Ok(()),
+            Some(FaultKind::Conflict) => Err(MetaError::Conflict(msg(op))),
+            Some(kind) => Err(MetaError::Backend {
                 what: op.to_string(),
                 source: msg(op).into(),
-                retryable: true,
-            })
-        } else {
-            Ok(())
+                retryable: kind == FaultKind::Retryable,
+            }),
         }
     }
 }

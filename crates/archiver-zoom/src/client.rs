@@ -222,13 +222,13 @@ fn transport_message(e: reqwest::Error) -> String {
 
 /// A `Content-Range: bytes {start}-{end}/{total}` value (`total` is `None` for `*`).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-struct ContentRange {
-    start: u64,
-    end: u64,
-    total: Option<u64>,
+pub(crate) struct ContentRange {
+    pub(crate) start: u64,
+    pub(crate) end: u64,
+    pub(crate) total: Option<u64>,
 }
 
-fn parse_content_range(v: &str) -> Option<ContentRange> {
+pub(crate) fn parse_content_range(v: &str) -> Option<ContentRange> {
     let range = v.trim().strip_prefix("bytes")?.trim_start();
     let (span, total) = range.split_once('/')?;
     let (start, end) = span.split_once('-')?;

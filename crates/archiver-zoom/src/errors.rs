@@ -198,9 +198,7 @@ pub(crate) fn rate_limited(rh: &RateHeaders, now: DateTime<Utc>) -> ZoomError {
     let retry_after = if rh.is_daily() {
         Some(match rh.retry_after {
             Some(RetryHint::At(t)) => RetryHint::At(t),
-            Some(RetryHint::Seconds(s)) => {
-                RetryHint::At(now + chrono::Duration::seconds(i64::try_from(s).unwrap_or(86_400)))
-            }
+            Some(hint @ RetryHint::Seconds(_)) => RetryHint::At(hint.until(now)),
             None => RetryHint::At(next_midnight_utc(now)),
         })
     } else {
@@ -285,6 +283,45 @@ mod tests {
             }
             e => panic!("{e:?}"),
         }
+    }
+
+    /// An absurd `Retry-After` (a proxy's, a gateway's) on a daily limit neither panics nor
+    /// parks the work for years: it is cut to `RetryHint::MAX_WAIT`.
+    #[test]
+    fn absurd_retry_after_is_cut_to_the_longest_wait() {
+        for value in [
+            "18446744073709551615",
+            "9223372036854775807",
+            "1e300",
+            "9999-12-31T23:59:59Z",
+        ] {
+            let mut h = HeaderMap::new();
+            h.insert("X-RateLimit-Type", HeaderValue::from_static("Daily-limit"));
+            h.insert("Retry-After", HeaderValue::from_str(value).unwrap());
+            let rh = RateHeaders::parse(&h);
+            let ZoomError::RateLimited {
+                retry_after: Some(hint),
+                ..
+            } = rate_limited(&rh, now())
+            else {
+                panic!("{value}: not a rate limit with a hint");
+            };
+            assert_eq!(hint.wait_from(now()), RetryHint::MAX_WAIT, "{value}");
+            assert_eq!(
+                hint.until(now()),
+                now() + chrono::Duration::from_std(RetryHint::MAX_WAIT).unwrap(),
+                "{value}"
+            );
+            // Without the daily type, the hint stays as said and is cut where it is used.
+            let mut h = HeaderMap::new();
+            h.insert("Retry-After", HeaderValue::from_str(value).unwrap());
+            let hint = RateHeaders::parse(&h).retry_after.unwrap();
+            assert_eq!(hint.wait_from(now()), RetryHint::MAX_WAIT, "{value}");
+        }
+        assert_eq!(
+            RetryHint::At(now() - chrono::Duration::hours(1)).wait_from(now()),
+            std::time::Duration::ZERO
+        );
     }
 
     #[test]

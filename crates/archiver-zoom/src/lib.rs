@@ -33,6 +33,8 @@
 mod client;
 mod config;
 mod errors;
+#[doc(hidden)]
+pub mod fuzzing;
 mod hosts;
 mod pacing;
 mod uuid;

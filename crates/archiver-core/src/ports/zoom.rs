@@ -58,12 +58,27 @@ pub enum RetryHint {
 }
 
 impl RetryHint {
-    /// The wait from `now`.
+    /// The longest wait a hint is taken for: a day and an hour. Zoom's longest limit is the
+    /// daily one, which resets at 00:00 UTC; a longer hint (a proxy's or a gateway's
+    /// `Retry-After: 99999999999`, a date years ahead) is cut to this, so that no header can
+    /// park work for years or overflow a time computation.
+    pub const MAX_WAIT: std::time::Duration = std::time::Duration::from_secs(25 * 3600);
+
+    /// The wait from `now`, at most [`RetryHint::MAX_WAIT`] (none for a time in the past).
     pub fn wait_from(self, now: DateTime<Utc>) -> std::time::Duration {
-        match self {
+        let wait = match self {
             RetryHint::Seconds(s) => std::time::Duration::from_secs(s),
-            RetryHint::At(t) => (t - now).to_std().unwrap_or_default(),
-        }
+            RetryHint::At(t) => t.signed_duration_since(now).to_std().unwrap_or_default(),
+        };
+        wait.min(Self::MAX_WAIT)
+    }
+
+    /// When to try again: `now` plus [`RetryHint::wait_from`].
+    pub fn until(self, now: DateTime<Utc>) -> DateTime<Utc> {
+        chrono::Duration::from_std(self.wait_from(now))
+            .ok()
+            .and_then(|d| now.checked_add_signed(d))
+            .unwrap_or(now)
     }
 }
 

@@ -275,9 +275,9 @@ impl Downloader {
         TaskOutcome::DeadLetter { reason }
     }
 
-    /// Best effort after a non-retryable metadata error: the file, if this worker claimed
-    /// it, is failed with the reason (without its upload checkpoint, which may be what no
-    /// longer fits the store).
+    /// Best effort after a non-retryable metadata error: the file, if not yet terminal, is
+    /// failed with the reason (without its upload checkpoint, which may be what no longer
+    /// fits the store), and its CDRs show it.
     async fn fail_after_error(&self, delivery: &Delivery, reason: &str) -> Result<(), MetaError> {
         let t = &delivery.task;
         let meta = self.ports.meta.as_ref();
@@ -295,7 +295,8 @@ impl Downloader {
             transient: false,
         };
         rec.updated_at = now;
-        meta.update_file(&rec).await.map(|_| ())
+        let rec = meta.update_file(&rec).await?;
+        cdrs::sync_file(meta, &rec, now).await
     }
 
     async fn handle_inner(

@@ -138,8 +138,8 @@ impl From<ZoomError> for ReconcileError {
                 ..
             } if is_daily(kind) => ReconcileError::Deferred {
                 until: match retry_after {
-                    Some(crate::ports::RetryHint::At(t)) => t,
-                    _ => next_midnight(Utc::now()),
+                    Some(hint) => hint.until(Utc::now()),
+                    None => next_midnight(Utc::now()),
                 },
                 reason: e.to_string(),
             },
