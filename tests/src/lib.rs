@@ -82,6 +82,25 @@ pub async fn aws_harness(
 
 pub use invariants::{Expect, InvariantReport, assert_invariants, assert_invariants_with};
 
+/// Runs each named fault test (an `async fn(Backend)` of the calling test file) twice: on
+/// the embedded default's SQLite queue and on the SQS-faithful queue model (receive cap
+/// with redrive, 12-hour visibility horizon), as `name::sqlite_queue` and `name::sqs_model`.
+#[macro_export]
+macro_rules! on_both_queues {
+    ($($name:ident),* $(,)?) => {$(
+        mod $name {
+            #[tokio::test]
+            async fn sqlite_queue() {
+                super::$name($crate::Backend::Local).await;
+            }
+            #[tokio::test]
+            async fn sqs_model() {
+                super::$name($crate::Backend::SqsModel).await;
+            }
+        }
+    )*};
+}
+
 /// The archiver's clock, following the simulator's.
 #[derive(Clone)]
 pub struct SimTime(pub SimClock);

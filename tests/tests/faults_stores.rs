@@ -274,23 +274,6 @@ async fn a_transient_object_store_outage_does_not_fail_files_for_good(backend: B
     assert_eq!(r.archived as u32, n);
 }
 
-/// Runs a fault test on the embedded default's SQLite queue and on the SQS-faithful queue
-/// model (receive cap with redrive, 12-hour visibility horizon).
-macro_rules! on_both_queues {
-    ($($name:ident),* $(,)?) => {$(
-        mod $name {
-            #[tokio::test]
-            async fn sqlite_queue() {
-                super::$name(archiver_e2e::Backend::Local).await;
-            }
-            #[tokio::test]
-            async fn sqs_model() {
-                super::$name(archiver_e2e::Backend::SqsModel).await;
-            }
-        }
-    )*};
-}
-
 /// Polls the phone source alone until it succeeds (every file an MP3: each archived file
 /// is measured after it is stored).
 async fn poll_phone_until_ok(h: &Harness) {
@@ -435,7 +418,7 @@ async fn the_state_is_stored_before_the_analysis_which_alone_is_redone(backend: 
     assert_invariants(&h).await;
 }
 
-on_both_queues!(
+archiver_e2e::on_both_queues!(
     object_store_errors_are_retried_and_nothing_is_lost,
     metadata_store_errors_are_retried_and_nothing_is_lost,
     queue_send_and_receive_errors_are_retried_and_nothing_is_lost,

@@ -366,24 +366,7 @@ async fn the_invariant_check_reports_pending_files_and_an_undrained_queue(backen
     assert_invariants_with(&h, &Expect::default()).await;
 }
 
-/// Runs a fault test on the embedded default's SQLite queue and on the SQS-faithful queue
-/// model (receive cap with redrive, 12-hour visibility horizon).
-macro_rules! on_both_queues {
-    ($($name:ident),* $(,)?) => {$(
-        mod $name {
-            #[tokio::test]
-            async fn sqlite_queue() {
-                super::$name(archiver_e2e::Backend::Local).await;
-            }
-            #[tokio::test]
-            async fn sqs_model() {
-                super::$name(archiver_e2e::Backend::SqsModel).await;
-            }
-        }
-    )*};
-}
-
-on_both_queues!(
+archiver_e2e::on_both_queues!(
     listing_429_storms_with_and_without_retry_after_lose_nothing,
     download_429_storms_are_waited_out_without_spending_attempts,
     server_error_bursts_on_listings_and_downloads_are_retried,
