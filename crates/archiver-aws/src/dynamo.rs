@@ -30,7 +30,8 @@
 
 use crate::error::Failure;
 use archiver_core::{
-    Cdr, CdrQuery, Clock, Cursor, FileQuery, FileRecord, MetaError, MetaStore, Source, TenantId,
+    Cdr, CdrQuery, Clock, Cursor, FileCount, FileQuery, FileRecord, FileState, MetaError,
+    MetaStore, Source, TenantId,
 };
 use async_trait::async_trait;
 use aws_sdk_dynamodb::Client;
@@ -346,6 +347,66 @@ impl DynamoMetaStore {
         Ok(items)
     }
 
+    /// Counts the items of a key range without reading them out: `(in scope, all)`, where
+    /// "in scope" are the items without an `out_of_scope` attribute. With `oldest`, the
+    /// in-scope items' `first_seen` is projected and its minimum returned as well.
+    async fn count_range(
+        &self,
+        index: Option<&str>,
+        pk_attr: &str,
+        pk: String,
+        sk_prefix: Option<String>,
+        oldest: bool,
+    ) -> Result<(u64, u64, Option<DateTime<Utc>>), MetaError> {
+        let (mut in_scope, mut all, mut min) = (0u64, 0u64, None::<DateTime<Utc>>);
+        let mut start: Option<Item> = None;
+        let label = format!("Query (count) {} {pk}", index.unwrap_or("table"));
+        loop {
+            let mut req = self
+                .client
+                .query()
+                .table_name(&self.table)
+                .set_index_name(index.map(str::to_string))
+                .expression_attribute_names("#pk", pk_attr)
+                .expression_attribute_values(":pk", s(pk.clone()))
+                .filter_expression("attribute_not_exists(#oos)")
+                .expression_attribute_names("#oos", "out_of_scope")
+                .set_exclusive_start_key(start.take());
+            req = match &sk_prefix {
+                None => req.key_condition_expression("#pk = :pk"),
+                Some(p) => req
+                    .key_condition_expression("#pk = :pk AND begins_with(#sk, :p)")
+                    .expression_attribute_names("#sk", sk_attr(pk_attr))
+                    .expression_attribute_values(":p", s(p.clone())),
+            };
+            req = if oldest {
+                req.projection_expression("#fs")
+                    .expression_attribute_names("#fs", "first_seen")
+            } else {
+                req.select(aws_sdk_dynamodb::types::Select::Count)
+            };
+            let out = req
+                .send()
+                .await
+                .map_err(|e| self.backend(&label, Failure::of(e)))?;
+            in_scope += out.count.max(0) as u64;
+            all += out.scanned_count.max(0) as u64;
+            for item in out.items.unwrap_or_default() {
+                if let Some(AttributeValue::S(t)) = item.get("first_seen")
+                    && let Ok(t) = DateTime::parse_from_rfc3339(t)
+                {
+                    let t = t.with_timezone(&Utc);
+                    min = Some(min.map_or(t, |m| m.min(t)));
+                }
+            }
+            match out.last_evaluated_key {
+                Some(k) if !k.is_empty() => start = Some(k),
+                _ => break,
+            }
+        }
+        Ok((in_scope, all, min))
+    }
+
     fn file_item(&self, rec: &FileRecord) -> Result<Item, MetaError> {
         let mut item = self.encode("file record", rec)?;
         let sk = file_sk(rec.source, &rec.file_id);
@@ -484,6 +545,57 @@ impl MetaStore for DynamoMetaStore {
             ))
         });
         Ok(out)
+    }
+
+    /// One `Select=COUNT` query per state and source on the state index (`gsi3`); for the
+    /// unfinished states a query projecting `first_seen` only. Sizes are not summed (that
+    /// would read every archived record): `bytes` is `None`.
+    async fn count_files(&self, tenant: &TenantId) -> Result<Vec<FileCount>, MetaError> {
+        let mut out = Vec::new();
+        let mut out_of_scope: HashMap<Source, u64> = HashMap::new();
+        for source in Source::ALL {
+            for state in FileState::NAMES {
+                let ages = FileCount::tracks_age(state);
+                let (n, all, oldest) = self
+                    .count_range(
+                        Some(GSI_FILE_STATE),
+                        "gsi3pk",
+                        format!("T#{tenant}#FS#{state}"),
+                        Some(format!("{}#", source.as_str())),
+                        ages,
+                    )
+                    .await?;
+                *out_of_scope.entry(source).or_default() += all - n;
+                if n > 0 {
+                    out.push(FileCount {
+                        source,
+                        state: state.to_string(),
+                        files: n,
+                        bytes: None,
+                        oldest_first_seen: oldest,
+                    });
+                }
+            }
+            if let Some(&n) = out_of_scope.get(&source)
+                && n > 0
+            {
+                out.push(FileCount {
+                    source,
+                    state: "out_of_scope".into(),
+                    files: n,
+                    bytes: None,
+                    oldest_first_seen: None,
+                });
+            }
+        }
+        Ok(out)
+    }
+
+    async fn count_cdrs(&self, tenant: &TenantId) -> Result<u64, MetaError> {
+        let (n, _, _) = self
+            .count_range(None, "pk", cdr_pk(tenant), None, false)
+            .await?;
+        Ok(n)
     }
 
     async fn insert_cdr(&self, cdr: &Cdr) -> Result<bool, MetaError> {

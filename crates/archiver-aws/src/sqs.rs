@@ -18,7 +18,7 @@
 
 use crate::error::Failure;
 use archiver_core::{
-    Clock, DeadLetter, Delivery, DownloadTask, QueueCounts, QueueError, TaskQueue,
+    Clock, DeadLetter, Delivery, DownloadTask, HeldDeadLetter, QueueCounts, QueueError, TaskQueue,
 };
 use async_trait::async_trait;
 use aws_sdk_sqs::Client;
@@ -229,6 +229,84 @@ impl SqsTaskQueue {
     }
 }
 
+impl SqsTaskQueue {
+    /// Receives up to `limit` dead letters, hidden for `visibility` seconds: each with its
+    /// message id and receipt, and every receipt taken (messages that are not tasks too),
+    /// and how the receiving ended.
+    #[allow(clippy::type_complexity)]
+    async fn receive_dead(
+        &self,
+        limit: usize,
+        visibility: i32,
+    ) -> Result<
+        (
+            Vec<(DeadLetter, String, String)>,
+            Vec<String>,
+            Result<(), QueueError>,
+        ),
+        QueueError,
+    > {
+        let url = self.url(true).await?;
+        let mut seen: Vec<(DeadLetter, String, String)> = Vec::new();
+        let mut receipts: Vec<String> = Vec::new();
+        let mut result: Result<(), QueueError> = Ok(());
+        while seen.len() < limit {
+            let n = (limit - seen.len()).min(10) as i32;
+            let resp = match self
+                .client
+                .receive_message()
+                .queue_url(url)
+                .max_number_of_messages(n)
+                .visibility_timeout(visibility)
+                .wait_time_seconds(0)
+                .message_system_attribute_names(MessageSystemAttributeName::SentTimestamp)
+                .message_attribute_names("All")
+                .send()
+                .await
+            {
+                Ok(r) => r,
+                Err(e) => {
+                    result = Err(self.backend("ReceiveMessage", &self.dlq_name, Failure::of(e)));
+                    break;
+                }
+            };
+            let msgs = resp.messages.unwrap_or_default();
+            if msgs.is_empty() {
+                break;
+            }
+            for m in msgs {
+                let receipt = m.receipt_handle.clone().unwrap_or_default();
+                if !receipt.is_empty() {
+                    receipts.push(receipt.clone());
+                }
+                let id = m.message_id.clone().unwrap_or_default();
+                let Ok(task) =
+                    serde_json::from_str::<DownloadTask>(m.body.as_deref().unwrap_or(""))
+                else {
+                    tracing::warn!(queue = %self.dlq_name, message_id = %id, "the dead-letter queue holds a message that is not a task");
+                    continue;
+                };
+                let attrs = m.message_attributes.unwrap_or_default();
+                let attr = |k: &str| attrs.get(k).and_then(|v| v.string_value.clone());
+                let sent = m
+                    .attributes
+                    .as_ref()
+                    .and_then(|a| a.get(&MessageSystemAttributeName::SentTimestamp))
+                    .and_then(|v| v.parse::<i64>().ok())
+                    .and_then(DateTime::<Utc>::from_timestamp_millis);
+                let at = attr("dead_at")
+                    .and_then(|s| DateTime::parse_from_rfc3339(&s).ok())
+                    .map(|t| t.with_timezone(&Utc))
+                    .or(sent)
+                    .unwrap_or_else(|| self.clock.now());
+                let reason = attr("reason").unwrap_or_else(|| REDRIVE_REASON.to_string());
+                seen.push((DeadLetter { task, reason, at }, id, receipt));
+            }
+        }
+        Ok((seen, receipts, result))
+    }
+}
+
 #[async_trait]
 impl TaskQueue for SqsTaskQueue {
     async fn send_batch(&self, tasks: &[DownloadTask]) -> Result<(), QueueError> {
@@ -412,61 +490,7 @@ impl TaskQueue for SqsTaskQueue {
 
     async fn dead_letters(&self, limit: usize) -> Result<Vec<DeadLetter>, QueueError> {
         let url = self.url(true).await?;
-        let mut seen: Vec<(DeadLetter, String)> = Vec::new();
-        let mut receipts: Vec<String> = Vec::new();
-        let mut result: Result<(), QueueError> = Ok(());
-        while seen.len() < limit {
-            let n = (limit - seen.len()).min(10) as i32;
-            let resp = match self
-                .client
-                .receive_message()
-                .queue_url(url)
-                .max_number_of_messages(n)
-                .visibility_timeout(DLQ_PEEK_VISIBILITY)
-                .wait_time_seconds(0)
-                .message_system_attribute_names(MessageSystemAttributeName::SentTimestamp)
-                .message_attribute_names("All")
-                .send()
-                .await
-            {
-                Ok(r) => r,
-                Err(e) => {
-                    result = Err(self.backend("ReceiveMessage", &self.dlq_name, Failure::of(e)));
-                    break;
-                }
-            };
-            let msgs = resp.messages.unwrap_or_default();
-            if msgs.is_empty() {
-                break;
-            }
-            for m in msgs {
-                if let Some(r) = &m.receipt_handle {
-                    receipts.push(r.clone());
-                }
-                let id = m.message_id.clone().unwrap_or_default();
-                let Ok(task) =
-                    serde_json::from_str::<DownloadTask>(m.body.as_deref().unwrap_or(""))
-                else {
-                    tracing::warn!(queue = %self.dlq_name, message_id = %id, "the dead-letter queue holds a message that is not a task");
-                    continue;
-                };
-                let attrs = m.message_attributes.unwrap_or_default();
-                let attr = |k: &str| attrs.get(k).and_then(|v| v.string_value.clone());
-                let sent = m
-                    .attributes
-                    .as_ref()
-                    .and_then(|a| a.get(&MessageSystemAttributeName::SentTimestamp))
-                    .and_then(|v| v.parse::<i64>().ok())
-                    .and_then(DateTime::<Utc>::from_timestamp_millis);
-                let at = attr("dead_at")
-                    .and_then(|s| DateTime::parse_from_rfc3339(&s).ok())
-                    .map(|t| t.with_timezone(&Utc))
-                    .or(sent)
-                    .unwrap_or_else(|| self.clock.now());
-                let reason = attr("reason").unwrap_or_else(|| REDRIVE_REASON.to_string());
-                seen.push((DeadLetter { task, reason, at }, id));
-            }
-        }
+        let (mut seen, receipts, result) = self.receive_dead(limit, DLQ_PEEK_VISIBILITY).await?;
         // Make everything visible again: peeking must not hide dead letters.
         for r in receipts {
             if let Err(e) = self
@@ -483,6 +507,35 @@ impl TaskQueue for SqsTaskQueue {
         }
         result?;
         seen.sort_by(|a, b| (a.0.at, &a.1).cmp(&(b.0.at, &b.1)));
-        Ok(seen.into_iter().map(|(d, _)| d).collect())
+        Ok(seen.into_iter().map(|(d, _, _)| d).collect())
+    }
+
+    async fn take_dead_letters(
+        &self,
+        max: usize,
+        visibility: Duration,
+    ) -> Result<Vec<HeldDeadLetter>, QueueError> {
+        let secs = visibility.as_secs().clamp(1, MAX_VISIBILITY.as_secs()) as i32;
+        let (mut seen, _, result) = self.receive_dead(max, secs).await?;
+        if seen.is_empty() {
+            result?;
+        }
+        seen.sort_by(|a, b| (a.0.at, &a.1).cmp(&(b.0.at, &b.1)));
+        Ok(seen
+            .into_iter()
+            .map(|(letter, _, receipt)| HeldDeadLetter { letter, receipt })
+            .collect())
+    }
+
+    async fn remove_dead_letter(&self, receipt: &str) -> Result<(), QueueError> {
+        let url = self.url(true).await?;
+        self.client
+            .delete_message()
+            .queue_url(url)
+            .receipt_handle(receipt)
+            .send()
+            .await
+            .map_err(|e| self.stale_or_backend("DeleteMessage", receipt, Failure::of(e)))?;
+        Ok(())
     }
 }

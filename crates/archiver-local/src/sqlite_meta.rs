@@ -1,6 +1,6 @@
-use crate::db::{Db, DbError, decode, encode, ts};
+use crate::db::{Db, DbError, decode, encode, parse_ts, ts};
 use archiver_core::{
-    Cdr, CdrQuery, Cursor, FileQuery, FileRecord, MetaError, MetaStore, Source, TenantId,
+    Cdr, CdrQuery, Cursor, FileCount, FileQuery, FileRecord, MetaError, MetaStore, Source, TenantId,
 };
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
@@ -273,6 +273,72 @@ impl MetaStore for SqliteMetaStore {
                     out.push(decode(|| "file (listing)".to_string(), &body)?);
                 }
                 Ok(out)
+            })
+            .await?)
+    }
+
+    async fn count_files(&self, tenant: &TenantId) -> Result<Vec<FileCount>, MetaError> {
+        let tenant = tenant.clone();
+        Ok(self
+            .db
+            .call(move |c| {
+                // One grouped pass over the tenant's index range; sizes and out-of-scope
+                // marks come from the body without decoding it.
+                let mut stmt = c.prepare(
+                    "SELECT source, st, COUNT(*), \
+                            SUM(CASE WHEN st = 'archived' THEN json_extract(body, '$.state.size') END), \
+                            MIN(first_seen) \
+                     FROM (SELECT source, body, first_seen, \
+                                  CASE WHEN json_extract(body, '$.out_of_scope') IS NOT NULL \
+                                       THEN 'out_of_scope' ELSE state END AS st \
+                           FROM files WHERE tenant = ?1) \
+                     GROUP BY source, st ORDER BY source, st",
+                )?;
+                let rows = stmt.query_map(params![tenant.as_str()], |r| {
+                    Ok((
+                        r.get::<_, String>(0)?,
+                        r.get::<_, String>(1)?,
+                        r.get::<_, i64>(2)?,
+                        r.get::<_, Option<i64>>(3)?,
+                        r.get::<_, Option<String>>(4)?,
+                    ))
+                })?;
+                let mut out = Vec::new();
+                for row in rows {
+                    let (source, state, files, bytes, oldest) = row?;
+                    let source: Source = source.parse().map_err(|e| DbError::Corrupt {
+                        key: format!("files of {tenant}"),
+                        message: format!("source {source:?}: {e}"),
+                    })?;
+                    let oldest = match oldest {
+                        Some(t) if FileCount::tracks_age(&state) => Some(parse_ts(&t)?),
+                        _ => None,
+                    };
+                    out.push(FileCount {
+                        source,
+                        bytes: (state == "archived").then(|| bytes.unwrap_or(0).max(0) as u64),
+                        state,
+                        files: files.max(0) as u64,
+                        oldest_first_seen: oldest,
+                    });
+                }
+                Ok(out)
+            })
+            .await?)
+    }
+
+    async fn count_cdrs(&self, tenant: &TenantId) -> Result<u64, MetaError> {
+        let tenant = tenant.clone();
+        Ok(self
+            .db
+            .call(move |c| {
+                let n: i64 = c.query_row(
+                    "SELECT COUNT(*) FROM cdrs WHERE tenant = ?1 \
+                     AND json_extract(body, '$.out_of_scope') IS NULL",
+                    params![tenant.as_str()],
+                    |r| r.get(0),
+                )?;
+                Ok(n.max(0) as u64)
             })
             .await?)
     }

@@ -1,6 +1,6 @@
 use crate::db::{Db, DbError, add, decode, encode, parse_ts, ts};
 use archiver_core::{
-    Clock, DeadLetter, Delivery, DownloadTask, QueueCounts, QueueError, TaskQueue,
+    Clock, DeadLetter, Delivery, DownloadTask, HeldDeadLetter, QueueCounts, QueueError, TaskQueue,
 };
 use async_trait::async_trait;
 use rusqlite::{OptionalExtension, TransactionBehavior, params};
@@ -263,6 +263,51 @@ impl TaskQueue for SqliteTaskQueue {
                     }
                 }
                 Ok(out)
+            })
+            .await?)
+    }
+
+    /// The one consumer of this queue is this process: `visibility` is not needed (a
+    /// letter not removed is simply taken again by the next call). Receipts are row ids.
+    async fn take_dead_letters(
+        &self,
+        max: usize,
+        _visibility: Duration,
+    ) -> Result<Vec<HeldDeadLetter>, QueueError> {
+        Ok(self
+            .db
+            .call(move |c| {
+                let mut stmt = c.prepare(
+                    "SELECT id, task_id, body, reason, dead_at FROM dead_letters ORDER BY dead_at, id LIMIT ?1",
+                )?;
+                let rows = stmt.query_map(params![limit(max)], |r| {
+                    Ok((r.get::<_, i64>(0)?, r.get::<_, String>(1)?, r.get::<_, String>(2)?, r.get::<_, String>(3)?, r.get::<_, String>(4)?))
+                })?;
+                let mut out = Vec::new();
+                for row in rows {
+                    let (id, task_id, body, reason, at) = row?;
+                    if let Ok(task) = decode::<DownloadTask>(|| task_id.clone(), &body) {
+                        out.push(HeldDeadLetter {
+                            letter: DeadLetter { task, reason, at: parse_ts(&at)? },
+                            receipt: format!("dead-{id}"),
+                        });
+                    }
+                }
+                Ok(out)
+            })
+            .await?)
+    }
+
+    async fn remove_dead_letter(&self, receipt: &str) -> Result<(), QueueError> {
+        let id = receipt
+            .strip_prefix("dead-")
+            .and_then(|n| n.parse::<i64>().ok())
+            .ok_or_else(|| QueueError::StaleReceipt(receipt.to_string()))?;
+        Ok(self
+            .db
+            .call(move |c| {
+                c.execute("DELETE FROM dead_letters WHERE id = ?1", params![id])?;
+                Ok(())
             })
             .await?)
     }

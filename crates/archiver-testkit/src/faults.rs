@@ -239,6 +239,17 @@ impl<M: ?Sized> FaultyMetaStore<M> {
 
 #[async_trait]
 impl<M: MetaStore + ?Sized> MetaStore for FaultyMetaStore<M> {
+    async fn count_files(
+        &self,
+        tenant: &TenantId,
+    ) -> Result<Vec<archiver_core::FileCount>, MetaError> {
+        self.check("count_files")?;
+        self.inner.count_files(tenant).await
+    }
+    async fn count_cdrs(&self, tenant: &TenantId) -> Result<u64, MetaError> {
+        self.check("count_cdrs")?;
+        self.inner.count_cdrs(tenant).await
+    }
     async fn insert_files(&self, recs: &[FileRecord]) -> Result<Vec<bool>, MetaError> {
         self.check("insert_files")?;
         self.inner.insert_files(recs).await
@@ -401,6 +412,18 @@ impl<Q: TaskQueue + ?Sized> TaskQueue for FaultyQueue<Q> {
     async fn dead_letters(&self, limit: usize) -> Result<Vec<DeadLetter>, QueueError> {
         self.check("dead_letters")?;
         self.inner.dead_letters(limit).await
+    }
+    async fn take_dead_letters(
+        &self,
+        max: usize,
+        visibility: Duration,
+    ) -> Result<Vec<archiver_core::HeldDeadLetter>, QueueError> {
+        self.check("take_dead_letters")?;
+        self.inner.take_dead_letters(max, visibility).await
+    }
+    async fn remove_dead_letter(&self, receipt: &str) -> Result<(), QueueError> {
+        self.check("remove_dead_letter")?;
+        self.inner.remove_dead_letter(receipt).await
     }
 }
 

@@ -17,8 +17,8 @@
 //! Time follows the injected clock.
 
 use archiver_core::{
-    Clock, DeadLetter, Delivery, DownloadTask, MAX_RECEIVE_COUNT, QueueCounts, QueueError,
-    TaskQueue, VISIBILITY_HORIZON,
+    Clock, DeadLetter, Delivery, DownloadTask, HeldDeadLetter, MAX_RECEIVE_COUNT, QueueCounts,
+    QueueError, TaskQueue, VISIBILITY_HORIZON,
 };
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
@@ -45,11 +45,29 @@ struct Entry {
     place: Place,
 }
 
+struct DeadEntry {
+    id: u64,
+    letter: DeadLetter,
+    hidden_until: Option<DateTime<Utc>>,
+}
+
+impl Inner {
+    fn bury(&mut self, letter: DeadLetter) {
+        self.next_dead += 1;
+        self.dead.push(DeadEntry {
+            id: self.next_dead,
+            letter,
+            hidden_until: None,
+        });
+    }
+}
+
 #[derive(Default)]
 struct Inner {
     next_seq: u64,
     entries: BTreeMap<u64, Entry>,
-    dead: Vec<DeadLetter>,
+    dead: Vec<DeadEntry>,
+    next_dead: u64,
     receives: u64,
     redriven: u64,
 }
@@ -196,7 +214,7 @@ impl TaskQueue for MemTaskQueue {
             let count = g.entries[&seq].receive_count;
             if self.max_receive_count > 0 && count >= self.max_receive_count {
                 let e = g.entries.remove(&seq).expect("present");
-                g.dead.push(DeadLetter {
+                g.bury(DeadLetter {
                     task: e.task,
                     reason: REDRIVE_REASON.into(),
                     at: now,
@@ -269,7 +287,7 @@ impl TaskQueue for MemTaskQueue {
         let mut g = self.lock();
         let (seq, _) = find(&mut g, &delivery.receipt)?;
         let e = g.entries.remove(&seq).expect("present");
-        g.dead.push(DeadLetter {
+        g.bury(DeadLetter {
             task: e.task,
             reason: reason.to_string(),
             at: now,
@@ -302,6 +320,46 @@ impl TaskQueue for MemTaskQueue {
     }
 
     async fn dead_letters(&self, limit: usize) -> Result<Vec<DeadLetter>, QueueError> {
-        Ok(self.lock().dead.iter().take(limit).cloned().collect())
+        Ok(self
+            .lock()
+            .dead
+            .iter()
+            .take(limit)
+            .map(|d| d.letter.clone())
+            .collect())
+    }
+
+    async fn take_dead_letters(
+        &self,
+        max: usize,
+        visibility: Duration,
+    ) -> Result<Vec<HeldDeadLetter>, QueueError> {
+        let now = self.clock.now();
+        let until = now + chrono::Duration::from_std(visibility).unwrap_or_default();
+        let mut g = self.lock();
+        let mut out = Vec::new();
+        for d in g.dead.iter_mut() {
+            if out.len() >= max {
+                break;
+            }
+            if d.hidden_until.is_some_and(|h| h > now) {
+                continue;
+            }
+            d.hidden_until = Some(until);
+            out.push(HeldDeadLetter {
+                letter: d.letter.clone(),
+                receipt: format!("dead-{}", d.id),
+            });
+        }
+        Ok(out)
+    }
+
+    async fn remove_dead_letter(&self, receipt: &str) -> Result<(), QueueError> {
+        let id = receipt
+            .strip_prefix("dead-")
+            .and_then(|n| n.parse::<u64>().ok())
+            .ok_or_else(|| QueueError::StaleReceipt(receipt.to_string()))?;
+        self.lock().dead.retain(|d| d.id != id);
+        Ok(())
     }
 }

@@ -85,6 +85,16 @@ pub enum FileState {
 }
 
 impl FileState {
+    /// Every name [`FileState::name`] gives.
+    pub const NAMES: [&'static str; 6] = [
+        "pending",
+        "downloading",
+        "archived",
+        "gone",
+        "parked",
+        "failed",
+    ];
+
     /// Short name for reports and indexes (`pending`, `downloading`, `archived`, `gone`,
     /// `failed`, and `parked` for a file failed after transient trouble that the sweep
     /// re-drives).

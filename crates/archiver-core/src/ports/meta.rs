@@ -79,6 +79,67 @@ pub struct FileQuery {
     pub unqueued_only: bool,
 }
 
+/// How many files of one tenant, source and state there are (see [`MetaStore::count_files`]).
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
+pub struct FileCount {
+    /// The source.
+    pub source: Source,
+    /// The state's name ([`crate::domain::FileState::name`]), or `out_of_scope` for files
+    /// kept from an earlier selection rule, whatever their state.
+    pub state: String,
+    /// Files.
+    pub files: u64,
+    /// Bytes stored, for `archived`, where the store can sum them without reading every
+    /// record (`None` otherwise).
+    pub bytes: Option<u64>,
+    /// The earliest `first_seen` of these files, for the unfinished states (`pending`,
+    /// `downloading`, `parked`); `None` for the others.
+    pub oldest_first_seen: Option<DateTime<Utc>>,
+}
+
+impl FileCount {
+    /// Folds per-record facts into counts: the reference every store's
+    /// [`MetaStore::count_files`] must agree with (the default, the memory store and the
+    /// conformance suite use it).
+    pub fn tally<'a>(recs: impl IntoIterator<Item = &'a FileRecord>) -> Vec<FileCount> {
+        let mut by: std::collections::BTreeMap<(Source, String), FileCount> = Default::default();
+        for r in recs {
+            let state = if r.out_of_scope.is_some() {
+                "out_of_scope"
+            } else {
+                r.state.name()
+            };
+            let c = by
+                .entry((r.source, state.to_string()))
+                .or_insert_with(|| FileCount {
+                    source: r.source,
+                    state: state.to_string(),
+                    files: 0,
+                    bytes: None,
+                    oldest_first_seen: None,
+                });
+            c.files += 1;
+            if let crate::domain::FileState::Archived { size, .. } = &r.state
+                && state == "archived"
+            {
+                c.bytes = Some(c.bytes.unwrap_or(0) + size);
+            }
+            if Self::tracks_age(state) {
+                c.oldest_first_seen = Some(match c.oldest_first_seen {
+                    Some(t) => t.min(r.first_seen),
+                    None => r.first_seen,
+                });
+            }
+        }
+        by.into_values().collect()
+    }
+
+    /// Whether counts of `state` carry the oldest `first_seen`.
+    pub fn tracks_age(state: &str) -> bool {
+        matches!(state, "pending" | "downloading" | "parked")
+    }
+}
+
 /// Durable metadata: file states, CDRs, cursors and leases.
 ///
 /// Contract (checked by the conformance suite): `insert_*` are insert-if-absent and return
@@ -101,6 +162,31 @@ pub trait MetaStore: Send + Sync {
     async fn update_file(&self, rec: &FileRecord) -> Result<FileRecord, MetaError>;
     /// File records matching `q`, in a stable order.
     async fn list_files(&self, q: &FileQuery) -> Result<Vec<FileRecord>, MetaError>;
+
+    /// Counts of `tenant`'s files per source and state (ordered by source, then state),
+    /// from the store's indexes where it has them: an operator's status must not read every
+    /// record. The default lists the files; stores override it.
+    async fn count_files(&self, tenant: &TenantId) -> Result<Vec<FileCount>, MetaError> {
+        let files = self
+            .list_files(&FileQuery {
+                tenant: Some(tenant.clone()),
+                ..FileQuery::default()
+            })
+            .await?;
+        Ok(FileCount::tally(&files))
+    }
+
+    /// How many CDRs `tenant` has (those marked out of scope not counted). The default
+    /// queries them; stores override it with a count.
+    async fn count_cdrs(&self, tenant: &TenantId) -> Result<u64, MetaError> {
+        Ok(self
+            .query_cdrs(&CdrQuery {
+                tenant: Some(tenant.clone()),
+                ..CdrQuery::default()
+            })
+            .await?
+            .len() as u64)
+    }
 
     /// Inserts a CDR (stored as version 1) unless one with the same tenant and id exists.
     async fn insert_cdr(&self, cdr: &Cdr) -> Result<bool, MetaError>;

@@ -77,6 +77,15 @@ pub struct DeadLetter {
     pub at: DateTime<Utc>,
 }
 
+/// A dead letter taken out for handling by [`TaskQueue::take_dead_letters`].
+#[derive(Clone, Debug, PartialEq)]
+pub struct HeldDeadLetter {
+    /// The letter.
+    pub letter: DeadLetter,
+    /// Handle for [`TaskQueue::remove_dead_letter`].
+    pub receipt: String,
+}
+
 /// How many tasks are where.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct QueueCounts {
@@ -119,4 +128,16 @@ pub trait TaskQueue: Send + Sync {
     async fn counts(&self) -> Result<QueueCounts, QueueError>;
     /// Dead-lettered tasks, oldest first.
     async fn dead_letters(&self, limit: usize) -> Result<Vec<DeadLetter>, QueueError>;
+    /// Takes up to `max` dead letters out for handling (an operator's retry), each hidden
+    /// from other takers for `visibility` (a store with one consumer may ignore it). A
+    /// letter is gone once [`TaskQueue::remove_dead_letter`] is called with its receipt;
+    /// otherwise it stays, and is taken again after `visibility`.
+    async fn take_dead_letters(
+        &self,
+        max: usize,
+        visibility: Duration,
+    ) -> Result<Vec<HeldDeadLetter>, QueueError>;
+    /// Removes a dead letter taken by [`TaskQueue::take_dead_letters`]; removing one that
+    /// is already gone is not an error.
+    async fn remove_dead_letter(&self, receipt: &str) -> Result<(), QueueError>;
 }

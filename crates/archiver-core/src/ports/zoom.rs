@@ -102,6 +102,16 @@ pub enum ZoomError {
     /// The app lacks a scope or permission.
     #[error("Zoom refused the call (missing scope or permission): {0}")]
     Forbidden(String),
+    /// The app lacks OAuth scopes the call needs (Zoom's code 4711, HTTP 400: `"Invalid
+    /// access token, does not contain scopes:[a, b]."`): the scopes as Zoom named them
+    /// (any one of them is enough; Zoom names a scope's user and `:admin` forms).
+    #[error("the Zoom app lacks the OAuth scopes [{}]: {message}", scopes.join(", "))]
+    MissingScopes {
+        /// The scopes Zoom named.
+        scopes: Vec<String>,
+        /// Zoom's message.
+        message: String,
+    },
     /// The resource does not exist (deleted file, unknown meeting).
     #[error("not found at Zoom: {0}")]
     NotFound(String),
@@ -148,6 +158,100 @@ impl ZoomError {
                 | ZoomError::InvalidPageToken
                 | ZoomError::Decode(_)
         )
+    }
+}
+
+/// A Zoom endpoint the archive calls, for access checks ([`ZoomApi::probe`]).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Endpoint {
+    /// `GET /archive_files` (Medium): the meetings poll.
+    ArchiveFiles,
+    /// `GET /past_meetings/{meetingUUID}/archive_files` (Light): meetings reconciliation.
+    MeetingArchive,
+    /// `GET /metrics/meetings/{meetingId}/participants` (Heavy): who was in a meeting.
+    MeetingParticipants,
+    /// `GET /metrics/meetings` (Resource-intensive): meetings reconciliation.
+    PastMeetings,
+    /// `GET /phone/recordings` (Phone Medium): the phone poll.
+    PhoneRecordings,
+    /// `GET /phone/call_history` (Phone Heavy; legacy `GET /phone/call_logs`): phone
+    /// reconciliation.
+    CallHistory,
+    /// `GET /phone/call_history/{callHistoryUuid}` (Phone Light): a call's recordings.
+    CallPath,
+    /// `GET /users/{userId}` (Light): who a configured email is at Zoom.
+    User,
+}
+
+impl Endpoint {
+    /// Every endpoint.
+    pub const ALL: [Endpoint; 8] = [
+        Endpoint::ArchiveFiles,
+        Endpoint::MeetingArchive,
+        Endpoint::MeetingParticipants,
+        Endpoint::PastMeetings,
+        Endpoint::PhoneRecordings,
+        Endpoint::CallHistory,
+        Endpoint::CallPath,
+        Endpoint::User,
+    ];
+
+    /// The id a probe of a lookup endpoint asks for: made up, so that an app allowed to
+    /// call the endpoint gets a 404 (Zoom checks the token's scopes before the resource).
+    pub const PROBE_ID: &'static str = "zoom-archiver-doctor-probe";
+
+    /// Method and path as Zoom documents them (`GET /archive_files`).
+    pub fn label(self) -> &'static str {
+        match self {
+            Endpoint::ArchiveFiles => "GET /archive_files",
+            Endpoint::MeetingArchive => "GET /past_meetings/{meetingUUID}/archive_files",
+            Endpoint::MeetingParticipants => "GET /metrics/meetings/{meetingId}/participants",
+            Endpoint::PastMeetings => "GET /metrics/meetings",
+            Endpoint::PhoneRecordings => "GET /phone/recordings",
+            Endpoint::CallHistory => "GET /phone/call_history",
+            Endpoint::CallPath => "GET /phone/call_history/{callHistoryUuid}",
+            Endpoint::User => "GET /users/{userId}",
+        }
+    }
+
+    /// The rate-limit category, as the quota ledger keys it (`Light`, `Medium`, `Heavy`,
+    /// `Resource-intensive`, `phone:Light`, `phone:Medium`, `phone:Heavy`).
+    pub fn category(self) -> &'static str {
+        match self {
+            Endpoint::ArchiveFiles => "Medium",
+            Endpoint::MeetingArchive | Endpoint::User => "Light",
+            Endpoint::MeetingParticipants => "Heavy",
+            Endpoint::PastMeetings => "Resource-intensive",
+            Endpoint::PhoneRecordings => "phone:Medium",
+            Endpoint::CallHistory => "phone:Heavy",
+            Endpoint::CallPath => "phone:Light",
+        }
+    }
+
+    /// Whether a call draws on a daily limit (Heavy and Resource-intensive categories).
+    pub fn has_daily_limit(self) -> bool {
+        matches!(
+            self,
+            Endpoint::MeetingParticipants | Endpoint::PastMeetings | Endpoint::CallHistory
+        )
+    }
+
+    /// Whether the endpoint reads one resource by id (a probe asks for [`Self::PROBE_ID`]
+    /// and takes a 404 as a yes), rather than listing a window.
+    pub fn is_lookup(self) -> bool {
+        matches!(
+            self,
+            Endpoint::MeetingArchive
+                | Endpoint::MeetingParticipants
+                | Endpoint::CallPath
+                | Endpoint::User
+        )
+    }
+}
+
+impl std::fmt::Display for Endpoint {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.label())
     }
 }
 
@@ -242,6 +346,40 @@ pub trait ZoomApi: Send + Sync {
     fn daily_remaining(&self, category: &str) -> Option<(u64, u64)> {
         let _ = category;
         None
+    }
+    /// Obtains an access token (the cached one while it is valid, else a new one) and
+    /// returns the scopes it grants, when the OAuth answer listed them (`scope`). An error
+    /// says why no token could be had ([`ZoomError::Unauthorized`] for refused
+    /// credentials, [`ZoomError::Transport`] when the OAuth host was not reached).
+    ///
+    /// The default (a client without OAuth) has nothing to check: `Ok(None)`.
+    async fn token_scopes(&self) -> Result<Option<Vec<String>>, ZoomError> {
+        Ok(None)
+    }
+    /// One call of `endpoint`, as cheap as it can be made, to learn whether the app may
+    /// call it: a listing asks for one page over `window` (implementations ask for the
+    /// smallest page); a lookup asks for [`Endpoint::PROBE_ID`], so that `NotFound` is
+    /// the expected answer of an app that may call it. What was found is dropped.
+    ///
+    /// The default calls the port's own methods (so a wrapper that counts them counts the
+    /// probe).
+    async fn probe(&self, endpoint: Endpoint, window: Window) -> Result<(), ZoomError> {
+        let id = Endpoint::PROBE_ID;
+        match endpoint {
+            Endpoint::ArchiveFiles => self
+                .list_archived_meetings(window, ArchiveDateType::ArchiveCompleteTime, None)
+                .await
+                .map(drop),
+            Endpoint::MeetingArchive => self.get_meeting_archive(id).await.map(drop),
+            Endpoint::MeetingParticipants => {
+                self.list_meeting_participants(id, None).await.map(drop)
+            }
+            Endpoint::PastMeetings => self.list_past_meetings(window, None).await.map(drop),
+            Endpoint::PhoneRecordings => self.list_phone_recordings(window, None).await.map(drop),
+            Endpoint::CallHistory => self.list_call_history(window, None).await.map(drop),
+            Endpoint::CallPath => self.get_call_path(id).await.map(drop),
+            Endpoint::User => self.get_user(id).await.map(drop),
+        }
     }
     /// Opens a download URL (following redirects without leaking the token to another host).
     async fn download(&self, url: &str) -> Result<Download, ZoomError>;

@@ -1,5 +1,5 @@
 use crate::fixtures::{self, at, cdr, cursor, file_record};
-use archiver_core::{CdrQuery, FileQuery, FileState, MetaError, MetaStore, Source};
+use archiver_core::{CdrQuery, FileCount, FileQuery, FileState, MetaError, MetaStore, Source};
 
 fn is_conflict<T: std::fmt::Debug>(r: Result<T, MetaError>) -> bool {
     matches!(r, Err(MetaError::Conflict(_)))
@@ -16,6 +16,117 @@ pub async fn meta_store(store: &dyn MetaStore) {
     leases(store).await;
     memos(store).await;
     batches(store).await;
+    counts(store).await;
+}
+
+/// `count_files` agrees with [`FileCount::tally`] of the records (bytes aside, which a
+/// store may leave out), and `count_cdrs` with a query; other tenants never count.
+async fn counts(store: &dyn MetaStore) {
+    let t = fixtures::unique_tenant("count");
+    let other = fixtures::unique_tenant("count-other");
+    let mut recs = Vec::new();
+    for (i, (source, state, oos, seen)) in [
+        (Source::Meetings, FileState::Pending, false, 50),
+        (Source::Meetings, FileState::Pending, false, 20),
+        (Source::Phone, FileState::Pending, false, 70),
+        (Source::Meetings, archived(100), false, 10),
+        (Source::Meetings, archived(23), false, 30),
+        (Source::Meetings, archived(5), true, 40),
+        (
+            Source::Phone,
+            FileState::Failed {
+                reason: "x".into(),
+                at: at(1),
+                transient: false,
+            },
+            false,
+            5,
+        ),
+        (
+            Source::Phone,
+            FileState::Failed {
+                reason: "y".into(),
+                at: at(1),
+                transient: true,
+            },
+            false,
+            8,
+        ),
+        (
+            Source::Meetings,
+            FileState::Gone {
+                reason: "z".into(),
+                at: at(1),
+            },
+            false,
+            9,
+        ),
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        let mut r = file_record(&t, &format!("c{i}"));
+        r.source = source;
+        r.state = state;
+        r.first_seen = at(seen);
+        r.out_of_scope = oos.then(|| "earlier rule".to_string());
+        assert!(store.insert_file(&r).await.unwrap());
+        recs.push(r);
+    }
+    assert!(store.insert_file(&file_record(&other, "c0")).await.unwrap());
+    let mut got = store.count_files(&t).await.unwrap();
+    got.sort_by(|a, b| (a.source, &a.state).cmp(&(b.source, &b.state)));
+    let want = FileCount::tally(&recs);
+    let mut want_here = want.clone();
+    for (g, w) in got.iter().zip(want_here.iter_mut()) {
+        if g.bytes.is_none() {
+            w.bytes = None;
+        }
+    }
+    assert_eq!(got, want_here, "count_files per source and state");
+    let pending = want
+        .iter()
+        .find(|c| c.source == Source::Meetings && c.state == "pending")
+        .unwrap();
+    assert_eq!(pending.files, 2);
+    assert_eq!(pending.oldest_first_seen, Some(at(20)));
+    let archived = want
+        .iter()
+        .find(|c| c.source == Source::Meetings && c.state == "archived")
+        .unwrap();
+    assert_eq!(archived.files, 2, "out-of-scope files are counted apart");
+    assert_eq!(archived.bytes, Some(123));
+    assert!(want.iter().any(|c| c.state == "parked" && c.files == 1));
+    assert!(
+        store
+            .count_files(&fixtures::unique_tenant("count-none"))
+            .await
+            .unwrap()
+            .is_empty()
+    );
+
+    for (i, oos) in [false, false, true].into_iter().enumerate() {
+        let mut c = cdr(&t, &format!("cc{i}"), at(i as i64), "a@x.example");
+        c.out_of_scope = oos.then(|| "earlier rule".to_string());
+        assert!(store.insert_cdr(&c).await.unwrap());
+    }
+    assert!(
+        store
+            .insert_cdr(&cdr(&other, "cc0", at(0), "a@x.example"))
+            .await
+            .unwrap()
+    );
+    assert_eq!(store.count_cdrs(&t).await.unwrap(), 2, "count_cdrs");
+}
+
+fn archived(size: u64) -> FileState {
+    FileState::Archived {
+        size,
+        sha256: "0".repeat(64),
+        content_type: None,
+        archived_at: at(2),
+        fingerprint_match: None,
+    }
 }
 
 async fn batches(store: &dyn MetaStore) {

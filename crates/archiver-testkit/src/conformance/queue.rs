@@ -338,12 +338,12 @@ where
     assert_eq!(dl.len(), 2);
     assert_eq!(
         (dl[0].task.clone(), dl[0].reason.as_str(), dl[0].at),
-        (a, "file is gone at Zoom", t0() + secs(5)),
+        (a.clone(), "file is gone at Zoom", t0() + secs(5)),
         "oldest first, with reason and time"
     );
     assert_eq!(
         (dl[1].task.clone(), dl[1].reason.as_str(), dl[1].at),
-        (c, "retry budget exhausted", t0() + secs(10))
+        (c.clone(), "retry budget exhausted", t0() + secs(10))
     );
     assert_eq!(
         q.dead_letters(1).await.unwrap().len(),
@@ -358,6 +358,27 @@ where
     let end = counts(q).await;
     assert!(end.is_drained());
     assert_eq!(end.dead, 2);
+
+    // An operator's retry takes the letters out and removes each one it handled.
+    let held = q
+        .take_dead_letters(10, Duration::from_secs(60))
+        .await
+        .unwrap();
+    assert_eq!(
+        held.iter()
+            .map(|h| (h.letter.task.clone(), h.letter.reason.as_str()))
+            .collect::<Vec<_>>(),
+        vec![(a, "file is gone at Zoom"), (c, "retry budget exhausted")],
+        "take_dead_letters: the letters with their reasons, oldest first"
+    );
+    q.remove_dead_letter(&held[0].receipt).await.unwrap();
+    q.remove_dead_letter(&held[0].receipt)
+        .await
+        .expect("removing a removed letter is not an error");
+    assert_eq!(counts(q).await.dead, 1, "a removed letter is gone");
+    q.remove_dead_letter(&held[1].receipt).await.unwrap();
+    assert_eq!(counts(q).await.dead, 0);
+    assert!(q.dead_letters(10).await.unwrap().is_empty());
 }
 
 async fn receive_limit<F, Fut>(make: &F)
