@@ -10,7 +10,7 @@ use crate::uuid::{encode_meeting_uuid, encode_path_segment};
 use archiver_core::domain::time::{format_zoom_time, parse_zoom_time};
 use archiver_core::{
     ArchiveDateType, ArchiveFilesPage, ArchiveMeeting, ByteStream, CallHistoryItem,
-    CallHistoryPage, CallPath, DashboardMeeting, DashboardMeetingsPage, Download,
+    CallHistoryPage, CallPath, DashboardMeeting, DashboardMeetingsPage, Download, Endpoint,
     MeetingParticipant, Page, ParticipantsPage, PhoneRecording, PhoneRecordingsPage, Window,
     ZoomApi, ZoomError, ZoomUser,
 };
@@ -79,6 +79,8 @@ struct AccessToken {
     value: SecretString,
     generation: u64,
     refresh_at: Instant,
+    /// The scopes the OAuth answer said the token grants, when it listed them.
+    scopes: Option<Vec<String>>,
 }
 
 #[derive(Deserialize)]
@@ -86,6 +88,9 @@ struct TokenResponse {
     access_token: String,
     #[serde(default)]
     expires_in: Option<u64>,
+    /// Space-separated scopes.
+    #[serde(default)]
+    scope: Option<String>,
 }
 
 /// One logical request, for logs, pacing and the rate-limit snapshot.
@@ -644,10 +649,14 @@ impl ZoomClient {
             ttl_secs = ttl.as_secs(),
             generation, "zoom access token obtained"
         );
+        let scopes = parsed
+            .scope
+            .map(|s| s.split_whitespace().map(str::to_string).collect());
         Ok(AccessToken {
             value: SecretString::from(parsed.access_token),
             generation,
             refresh_at: started + ttl - margin,
+            scopes,
         })
     }
 
@@ -748,6 +757,83 @@ impl ZoomClient {
             .api_get_json(Bucket::PhoneHeavy, "/phone/call_logs", &q)
             .await?;
         Ok(call_history_page(page))
+    }
+
+    /// [`ZoomApi::probe`]'s one call: the smallest page (`page_size=1`) of a listing over
+    /// `window`, or [`Endpoint::PROBE_ID`] of a lookup. The answer must be JSON (a proxy's
+    /// or portal's HTML page at 200 is a [`ZoomError::Decode`]); its content is dropped.
+    async fn probe_call(&self, endpoint: Endpoint, window: Window) -> Result<(), ZoomError> {
+        let id = Endpoint::PROBE_ID;
+        let listing = |mut q: Vec<(&'static str, String)>| {
+            q.push(("page_size", "1".to_string()));
+            q
+        };
+        let range = vec![
+            ("from", format_zoom_time(window.from)),
+            ("to", format_zoom_time(window.to)),
+        ];
+        let (bucket, path, query) = match endpoint {
+            Endpoint::ArchiveFiles => {
+                let mut q = listing(range);
+                q.push((
+                    "query_date_type",
+                    ArchiveDateType::ArchiveCompleteTime.as_str().to_string(),
+                ));
+                (Bucket::Medium, "/archive_files".to_string(), q)
+            }
+            Endpoint::MeetingArchive => (
+                Bucket::Light,
+                format!("/past_meetings/{}/archive_files", encode_meeting_uuid(id)),
+                Vec::new(),
+            ),
+            Endpoint::MeetingParticipants => (
+                Bucket::Heavy,
+                format!("/metrics/meetings/{}/participants", encode_meeting_uuid(id)),
+                listing(vec![("type", "past".to_string())]),
+            ),
+            Endpoint::PastMeetings => (
+                Bucket::ResourceIntensive,
+                "/metrics/meetings".to_string(),
+                listing(vec![
+                    ("type", "past".to_string()),
+                    ("from", format_dashboard_time(window.from)),
+                    ("to", format_dashboard_time(window.to)),
+                ]),
+            ),
+            Endpoint::PhoneRecordings => (
+                Bucket::PhoneMedium,
+                "/phone/recordings".to_string(),
+                listing(range),
+            ),
+            Endpoint::CallHistory => {
+                let q = listing(range);
+                let path = if self.inner.legacy_call_logs.load(Ordering::Relaxed) {
+                    "/phone/call_logs"
+                } else {
+                    match self
+                        .api_get_raw(Bucket::PhoneHeavy, "/phone/call_history", &q)
+                        .await?
+                    {
+                        Ok(body) => return decode::<serde_json::Value>(&body).map(drop),
+                        Err(r) if call_history_unavailable(r.status, &r.body) => {
+                            self.inner.legacy_call_logs.store(true, Ordering::Relaxed);
+                            "/phone/call_logs"
+                        }
+                        Err(r) => return Err(r.classify()),
+                    }
+                };
+                (Bucket::PhoneHeavy, path.to_string(), q)
+            }
+            Endpoint::CallPath => (
+                Bucket::PhoneLight,
+                format!("/phone/call_history/{}", encode_path_segment(id)),
+                Vec::new(),
+            ),
+            Endpoint::User => (Bucket::Light, format!("/users/{id}"), Vec::new()),
+        };
+        self.api_get_json::<serde_json::Value>(bucket, &path, &query)
+            .await
+            .map(drop)
     }
 
     fn list_query(&self, window: Window, page_token: Option<&str>) -> Vec<(&'static str, String)> {
@@ -1023,6 +1109,20 @@ impl ZoomApi for ZoomClient {
             return None;
         }
         Some((info.limit?, info.remaining?))
+    }
+
+    /// The cached token's scopes (a token is fetched when none is cached or it is about
+    /// to expire): the `scope` of Zoom's OAuth answer, split on white space.
+    async fn token_scopes(&self) -> Result<Option<Vec<String>>, ZoomError> {
+        Ok(self.token().await?.scopes.clone())
+    }
+
+    /// One request with `page_size=1` (listings, over `window`) or for
+    /// [`Endpoint::PROBE_ID`] (lookups), paced in the endpoint's category like any call;
+    /// the call history falls back to the legacy call logs as [`ZoomApi::list_call_history`]
+    /// does.
+    async fn probe(&self, endpoint: Endpoint, window: Window) -> Result<(), ZoomError> {
+        self.probe_call(endpoint, window).await
     }
 
     async fn download(&self, url: &str) -> Result<Download, ZoomError> {

@@ -152,7 +152,14 @@ pub(crate) fn classify(status: StatusCode, body_bytes: &[u8], what: &str) -> Zoo
     if is_token_rejection(status, &body) {
         return ZoomError::Unauthorized(message);
     }
-    if status == StatusCode::FORBIDDEN || code == Some(4711) || code == Some(4700) {
+    if code == Some(4711) {
+        let scopes = parse_missing_scopes(&message);
+        if !scopes.is_empty() {
+            return ZoomError::MissingScopes { scopes, message };
+        }
+        return ZoomError::Forbidden(message);
+    }
+    if status == StatusCode::FORBIDDEN || code == Some(4700) {
         return ZoomError::Forbidden(message);
     }
     if status == StatusCode::NOT_FOUND {
@@ -171,6 +178,43 @@ pub(crate) fn classify(status: StatusCode, body_bytes: &[u8], what: &str) -> Zoo
         code: code.unwrap_or(i64::from(status.as_u16())),
         message,
     }
+}
+
+/// The scopes a missing-scope message names (Zoom's code 4711: `"Invalid access token,
+/// does not contain scopes:[a:read:x, a:read:x:admin]."`), in order, without duplicates.
+///
+/// Lenient: the list is what follows the first `scope` of the message, in brackets (an
+/// unclosed bracket runs to the end) or else after the next `:`; items are split on commas
+/// and white space, stripped of quotes, brackets and dots around them, and kept only when they look like
+/// a scope (`[A-Za-z0-9_:.-]`, with at least one `:`). Nothing found gives an empty list.
+pub(crate) fn parse_missing_scopes(message: &str) -> Vec<String> {
+    // ASCII lowercasing keeps every byte offset.
+    let Some(at) = message.to_ascii_lowercase().find("scope") else {
+        return Vec::new();
+    };
+    let rest = &message[at..];
+    let list = match (rest.find('['), rest.find(':')) {
+        (Some(open), _) => {
+            let inner = &rest[open + 1..];
+            inner.find(']').map_or(inner, |close| &inner[..close])
+        }
+        (None, Some(colon)) => &rest[colon + 1..],
+        (None, None) => return Vec::new(),
+    };
+    let mut out: Vec<String> = Vec::new();
+    for item in list.split(|c: char| c == ',' || c.is_whitespace()) {
+        let item =
+            item.trim_matches(|c: char| matches!(c, '"' | '\'' | '`' | '(' | ')' | '.' | ';'));
+        let looks_like_scope = item.contains(':')
+            && !item.starts_with(':')
+            && item
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b':' | b'.' | b'-'));
+        if looks_like_scope && !out.iter().any(|s| s == item) {
+            out.push(item.to_string());
+        }
+    }
+    out
 }
 
 fn mentions_page_token(message: &str) -> bool {
@@ -339,8 +383,13 @@ mod tests {
         assert!(matches!(
             c(
                 400,
-                r#"{"code":4711,"message":"Invalid access token, does not contain scopes:[x]."}"#
+                r#"{"code":4711,"message":"Invalid access token, does not contain scopes:[a:read:x]."}"#
             ),
+            ZoomError::MissingScopes { scopes, .. } if scopes == ["a:read:x"]
+        ));
+        // A 4711 whose message names no scope stays a refusal.
+        assert!(matches!(
+            c(400, r#"{"code":4711,"message":"Invalid access token."}"#),
             ZoomError::Forbidden(_)
         ));
         assert!(matches!(
@@ -372,6 +421,48 @@ mod tests {
             c(401, r#"{"status":false,"errorCode":401}"#),
             ZoomError::Unauthorized(_)
         ));
+    }
+
+    /// Zoom's real answer (`zoom-samples/error_4711_missing_scopes.json`) gives its two
+    /// scopes; other spellings of the list are read too, and junk gives nothing.
+    #[test]
+    fn missing_scopes_are_read_from_the_message() {
+        let sample: serde_json::Value = serde_json::from_str(include_str!(
+            "../../archiver-core/tests/zoom-samples/error_4711_missing_scopes.json"
+        ))
+        .unwrap();
+        let body = sample.to_string();
+        match classify(StatusCode::BAD_REQUEST, body.as_bytes(), "x") {
+            ZoomError::MissingScopes { scopes, message } => {
+                assert_eq!(
+                    scopes,
+                    [
+                        "cloud_recording:read:list_user_recordings",
+                        "cloud_recording:read:list_user_recordings:admin"
+                    ]
+                );
+                assert!(message.starts_with("Invalid access token"), "{message}");
+            }
+            e => panic!("{e:?}"),
+        }
+        let p = parse_missing_scopes;
+        assert_eq!(
+            p("does not contain scopes:[phone:read:list_call_recordings:admin]."),
+            ["phone:read:list_call_recordings:admin"]
+        );
+        assert_eq!(
+            p("Scopes: \"a:read:x\", 'b:read:y:admin';"),
+            ["a:read:x", "b:read:y:admin"]
+        );
+        assert_eq!(
+            p("scopes:[a:read:x,a:read:x , b:read:y"),
+            ["a:read:x", "b:read:y"]
+        );
+        assert_eq!(p("does not contain scopes:[]."), Vec::<String>::new());
+        assert_eq!(p("Invalid access token."), Vec::<String>::new());
+        assert_eq!(p("scopes"), Vec::<String>::new());
+        assert_eq!(p("scopes:[<script>, ok:scope, :bad]"), ["ok:scope"]);
+        assert_eq!(p("scopé:[ü:x]"), Vec::<String>::new());
     }
 
     #[test]

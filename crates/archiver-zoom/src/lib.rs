@@ -20,8 +20,12 @@
 //!   never buffered.
 //! - **Body limits**: JSON bodies (listings, lookups, the token) are read up to
 //!   [`MAX_JSON_BODY_BYTES`], error bodies up to 8 KiB.
+//! - **Access checks** (`zoom-archiver doctor`): the scopes the token's OAuth answer lists
+//!   ([`archiver_core::ZoomApi::token_scopes`]) and one `page_size=1` call of an endpoint
+//!   ([`archiver_core::ZoomApi::probe`]).
 //! - **Errors and retries**: Zoom's `{"code","message"}` bodies classified into
-//!   [`archiver_core::ZoomError`]; per-second 429s, 5xx and transport errors retried with
+//!   [`archiver_core::ZoomError`] (code 4711 into `MissingScopes` with the scopes Zoom
+//!   named); per-second 429s, 5xx and transport errors retried with
 //!   jittered exponential backoff (honouring `Retry-After`), daily limits returned at once.
 //! - **Pacing**: requests spaced per rate-limit category ([`PacingConfig`]; per second, or
 //!   per minute for Resource-intensive), and the last `X-RateLimit-*` headers kept per

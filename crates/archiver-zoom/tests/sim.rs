@@ -701,3 +701,84 @@ async fn downloads_from_an_offset_with_range_or_whole_when_range_is_ignored() {
     let (n, sha) = sha256_of(d).await;
     assert_eq!(sim.file_digest(&rec.id), Some((n, sha)));
 }
+
+/// Every probe of an app with all scopes answers: listings give a page, lookups of the
+/// made-up id a 404 (which is the expected answer), in one request each (`page_size=1`).
+#[tokio::test]
+async fn probes_answer_with_every_scope_granted() {
+    use archiver_core::Endpoint;
+    let sim = sim().await;
+    let c = client(&sim);
+    let scopes = c
+        .token_scopes()
+        .await
+        .unwrap()
+        .expect("the token lists its scopes");
+    assert!(
+        scopes
+            .iter()
+            .any(|s| s == "phone:read:list_call_recordings:admin"),
+        "{scopes:?}"
+    );
+    for e in Endpoint::ALL {
+        match c.probe(e, window()).await {
+            Ok(()) => assert!(!e.is_lookup(), "{e}: a made-up id was found"),
+            Err(ZoomError::NotFound(_)) => assert!(e.is_lookup(), "{e}: a listing 404"),
+            Err(other) => panic!("{e}: {other}"),
+        }
+    }
+    assert_eq!(count(&sim, "GET /phone/recordings"), 1);
+    assert_eq!(count(&sim, "GET /archive_files"), 1);
+    assert_eq!(
+        count(&sim, "POST /oauth/token"),
+        1,
+        "one token for every probe"
+    );
+}
+
+/// A withheld scope: the token no longer lists it, and the endpoint needing it answers
+/// Zoom's 400 / 4711, read into the scopes it names (the user and `:admin` forms).
+#[tokio::test]
+async fn a_withheld_scope_is_named_by_the_probe_and_absent_from_the_token() {
+    use archiver_core::Endpoint;
+    let sim = sim().await;
+    sim.faults()
+        .withhold_scopes(["phone:read:list_call_recordings:admin"]);
+    let c = client(&sim);
+    let scopes = c.token_scopes().await.unwrap().unwrap();
+    assert!(
+        !scopes
+            .iter()
+            .any(|s| s == "phone:read:list_call_recordings:admin"),
+        "{scopes:?}"
+    );
+    match c.probe(Endpoint::PhoneRecordings, window()).await {
+        Err(ZoomError::MissingScopes { scopes, message }) => {
+            assert_eq!(
+                scopes,
+                [
+                    "phone:read:list_call_recordings",
+                    "phone:read:list_call_recordings:admin"
+                ]
+            );
+            assert_eq!(
+                message,
+                "Invalid access token, does not contain scopes:[phone:read:list_call_recordings, phone:read:list_call_recordings:admin]."
+            );
+        }
+        other => panic!("{other:?}"),
+    }
+    // The poll itself gets the same typed error.
+    assert!(matches!(
+        c.list_phone_recordings(window(), None).await,
+        Err(ZoomError::MissingScopes { .. })
+    ));
+    c.probe(Endpoint::ArchiveFiles, window()).await.unwrap();
+    sim.faults().disable_archiving();
+    match c.probe(Endpoint::ArchiveFiles, window()).await {
+        Err(ZoomError::BadRequest { code: 200, message }) => {
+            assert_eq!(message, "Not available for this account.")
+        }
+        other => panic!("{other:?}"),
+    }
+}

@@ -56,6 +56,8 @@ struct State {
     listed_url: HashMap<String, String>,
     redirect: HashMap<String, String>,
     outages: Vec<(String, DateTime<Utc>, Result<RetryAfter, u16>)>,
+    withheld_scopes: HashSet<String>,
+    archiving_disabled: bool,
 }
 
 /// Fault knobs. All methods take `&self`, are thread-safe and take effect on the next request.
@@ -241,6 +243,44 @@ impl Faults {
         self.lock()
             .redirect
             .insert(file_id.to_string(), location.to_string());
+    }
+
+    /// The app lacks these OAuth scopes (granular `:admin` forms, e.g.
+    /// `phone:read:list_call_recordings:admin`), until [`Faults::grant_all_scopes`] or
+    /// [`Faults::clear`]: tokens issued from now on list the scopes without them, and every
+    /// endpoint needing one answers 400 / code 4711 `"Invalid access token, does not
+    /// contain scopes:[phone:read:list_call_recordings, phone:read:list_call_recordings:admin]."`
+    /// (the scope's user and `:admin` forms, as Zoom names them).
+    pub fn withhold_scopes<I, S>(&self, scopes: I)
+    where
+        I: IntoIterator<Item = S>,
+        S: Into<String>,
+    {
+        self.lock()
+            .withheld_scopes
+            .extend(scopes.into_iter().map(Into::into));
+    }
+
+    /// Every scope is granted again (see [`Faults::withhold_scopes`]).
+    pub fn grant_all_scopes(&self) {
+        self.lock().withheld_scopes.clear();
+    }
+
+    /// Meeting and webinar archiving is not enabled for the account, until
+    /// [`Faults::clear`]: `GET /archive_files` and `GET /past_meetings/{uuid}/archive_files`
+    /// answer 400 / code 200 `"Not available for this account."` (the answer Zoom's spec
+    /// documents for the archive endpoints; what a real account without archiving gets is
+    /// unconfirmed).
+    pub fn disable_archiving(&self) {
+        self.lock().archiving_disabled = true;
+    }
+
+    pub(crate) fn is_withheld(&self, scope: &str) -> bool {
+        self.lock().withheld_scopes.contains(scope)
+    }
+
+    pub(crate) fn archiving_disabled(&self) -> bool {
+        self.lock().archiving_disabled
     }
 
     pub(crate) fn listed_url(&self, file_id: &str) -> Option<String> {

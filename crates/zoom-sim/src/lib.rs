@@ -26,7 +26,9 @@
 //! files of any size stream without being held in memory. [`Faults`] injects errors, 429s,
 //! cut connections, HTML/JSON bodies with status 200, slow bodies, misreported
 //! `Content-Range` totals, token revocation, page token expiry and deletions while the
-//! server runs.
+//! server runs; it also withholds OAuth scopes (the token's `scope` lacks them and the
+//! endpoints needing them answer 400 / code 4711 naming them) and turns archiving off for
+//! the account ([`Faults::withhold_scopes`], [`Faults::disable_archiving`]).
 //!
 //! ```no_run
 //! # async fn demo() -> std::io::Result<()> {

@@ -27,7 +27,8 @@ use crate::domain::{
     PhoneRecording, ZoomUser,
 };
 use crate::ports::{
-    ArchiveDateType, Clock, Download, Page, QuotaLedger, RetryHint, Window, ZoomApi, ZoomError,
+    ArchiveDateType, Clock, Download, Endpoint, Page, QuotaLedger, RetryHint, Window, ZoomApi,
+    ZoomError,
 };
 use async_trait::async_trait;
 use chrono::{DateTime, Duration, NaiveDate, Utc};
@@ -272,6 +273,19 @@ impl ZoomApi for BudgetedZoom {
 
     fn daily_remaining(&self, category: &str) -> Option<(u64, u64)> {
         self.inner.daily_remaining(category)
+    }
+
+    // The OAuth endpoint is not a rate-limited API: not counted.
+    async fn token_scopes(&self) -> Result<Option<Vec<String>>, ZoomError> {
+        self.inner.token_scopes().await
+    }
+
+    async fn probe(&self, endpoint: Endpoint, window: Window) -> Result<(), ZoomError> {
+        counted!(
+            self,
+            endpoint.category(),
+            self.inner.probe(endpoint, window)
+        )
     }
 
     // Downloads are not rate-limited API calls: not counted.

@@ -109,6 +109,7 @@ pub async fn lookup(
             Err(
                 error @ (ZoomError::NotFound(_)
                 | ZoomError::Forbidden(_)
+                | ZoomError::MissingScopes { .. }
                 | ZoomError::BadRequest { .. }),
             ) => return Ok(Ok(Lookup::Unavailable { error, rows })),
             Err(e) => return Ok(Err(e)),

@@ -298,7 +298,9 @@ pub(crate) struct Admitted {
     pub(crate) headers: HeaderMap,
 }
 
-/// Counts the request, applies injected faults, authenticates and rate-limits it.
+/// Counts the request, applies injected faults, authenticates it, checks the token's scopes
+/// (400 / 4711 for a withheld one) and, on the archive endpoints, that archiving is enabled,
+/// then rate-limits it.
 pub(crate) fn admit(
     st: &AppState,
     req_headers: &HeaderMap,
@@ -340,6 +342,17 @@ pub(crate) fn admit(
         });
     }
     let account = st.authenticate(req_headers).ok_or_else(invalid_token)?;
+    if let Some(scope) = super::oauth::scope_of(endpoint).filter(|s| st.faults.is_withheld(s)) {
+        return Err(super::oauth::missing_scope(scope));
+    }
+    if st.faults.archiving_disabled()
+        && matches!(
+            endpoint,
+            "GET /archive_files" | "GET /past_meetings/{meetingUUID}/archive_files"
+        )
+    {
+        return Err(zoom_error(400, 200, "Not available for this account."));
+    }
     let headers = match limit {
         None => HeaderMap::new(),
         Some((table, cat)) => {
