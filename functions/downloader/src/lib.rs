@@ -17,6 +17,7 @@
 //! If moving a record fails (SQS error), the record is reported as failed and SQS delivers it
 //! again; the redrive policy dead-letters it after `maxReceiveCount` deliveries.
 
+use archiver_aws::stack::download_env_from_env;
 use archiver_core::services::downloader::{DownloadSettings, Downloader, TaskOutcome};
 use archiver_core::{TaskQueue, ZoomApi};
 use archiver_lambda::sqs::{RecordResult, batch_response, delivery_or_dead_letter, settle};
@@ -79,17 +80,24 @@ pub struct DownloaderEnv {
 }
 
 impl DownloaderEnv {
-    /// The function's environment on a deployed stack: the downloader (media analysis on,
-    /// this execution environment's worker id) over the stack's ports, its queue for
-    /// visibility changes and dead letters, its budgeted Zoom client.
+    /// The function's environment on a deployed stack: the downloader (the `[download]`
+    /// settings from the `DOWNLOAD_*` variables, see [`archiver_aws::stack`]; media
+    /// analysis unless `DOWNLOAD_ANALYSE_MEDIA=false`; this execution environment's worker
+    /// id) over the stack's ports, its queue for visibility changes and dead letters, its
+    /// budgeted Zoom client.
     pub fn from_stack(stack: &Stack) -> Result<Self, String> {
-        let settings = DownloadSettings {
+        let download = download_env_from_env().map_err(|e| e.to_string())?;
+        let settings = download.apply(DownloadSettings {
             worker_id: stack.instance_id(),
             ..DownloadSettings::default()
-        };
+        });
+        let downloader = Downloader::new(stack.ports.clone(), settings);
         Ok(DownloaderEnv {
-            downloader: Downloader::new(stack.ports.clone(), settings)
-                .with_analyser(Arc::new(archiver_media::BlobAnalyser::new())),
+            downloader: if download.analyse_media {
+                downloader.with_analyser(Arc::new(archiver_media::BlobAnalyser::new()))
+            } else {
+                downloader
+            },
             queue: stack.aws.queue.clone(),
             raw_dead_letters: stack.aws.queue.clone(),
             zoom: stack.zoom.clone(),
