@@ -1,7 +1,7 @@
 //! Downloader Lambda entry point: the stack once per cold start, then SQS batches served by
-//! [`downloader::handle`].
+//! [`downloader::handle`], EMF metrics flushed after each ([`archiver_lambda::run`]).
 
-use lambda_runtime::{LambdaEvent, service_fn};
+use lambda_runtime::LambdaEvent;
 
 #[tokio::main]
 async fn main() -> Result<(), lambda_runtime::Error> {
@@ -10,8 +10,8 @@ async fn main() -> Result<(), lambda_runtime::Error> {
     let env = downloader::DownloaderEnv::from_stack(&stack)?;
     tracing::info!(tenant = %stack.tenant.id, "downloader ready");
     let env = &env;
-    lambda_runtime::run(service_fn(move |event: LambdaEvent<_>| async move {
+    archiver_lambda::run(move |event: LambdaEvent<_>| async move {
         downloader::handle(env, event).await
-    }))
+    })
     .await
 }

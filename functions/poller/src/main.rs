@@ -1,7 +1,7 @@
 //! Poller Lambda entry point: the stack once per cold start, then schedule ticks served by
-//! [`poller::handle`].
+//! [`poller::handle`], EMF metrics flushed after each ([`archiver_lambda::run`]).
 
-use lambda_runtime::{LambdaEvent, service_fn};
+use lambda_runtime::LambdaEvent;
 
 #[tokio::main]
 async fn main() -> Result<(), lambda_runtime::Error> {
@@ -10,8 +10,8 @@ async fn main() -> Result<(), lambda_runtime::Error> {
     let env = poller::PollerEnv::from_stack(&stack);
     tracing::info!(tenant = %env.tenant.id, "poller ready");
     let env = &env;
-    lambda_runtime::run(service_fn(move |event: LambdaEvent<serde_json::Value>| async move {
+    archiver_lambda::run(move |event: LambdaEvent<serde_json::Value>| async move {
         poller::handle(env, event).await
-    }))
+    })
     .await
 }
