@@ -15,6 +15,8 @@
 //!   verification, records the outcome and fills the CDRs.
 //! - [`credentials`]: where a tenant's Zoom credentials come from (one rule for the CLI
 //!   and the functions).
+//! - [`doctor`]: whether a deployment can archive (token, proxy, scopes, archiving,
+//!   stores, queue), one line per check with what to fix.
 //! - [`budget`]: counts Zoom calls per account, category and UTC day and keeps within
 //!   this system's share of Zoom's daily limits.
 //! - [`reconcile`]: finds calls and meetings of recorded users without a recording and
@@ -31,6 +33,7 @@
 pub mod budget;
 pub mod cdrs;
 pub mod credentials;
+pub mod doctor;
 pub mod downloader;
 pub mod intake;
 pub mod participants;
