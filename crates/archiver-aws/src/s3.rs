@@ -175,9 +175,18 @@ impl S3BlobStore {
     /// `GetObject` from byte `offset` (`Range: bytes={offset}-`; no range for 0). S3
     /// answers an offset at or past the end with 416 `InvalidRange`: that is an empty
     /// stream (the object exists, there is nothing after the offset).
-    async fn get_range(&self, key: &ObjectKey, offset: u64) -> Result<ByteStream, BlobError> {
+    async fn get_range(
+        &self,
+        key: &ObjectKey,
+        offset: u64,
+        len: Option<u64>,
+    ) -> Result<ByteStream, BlobError> {
         let s3_key = self.s3_key(key);
-        let range = (offset > 0).then(|| format!("bytes={offset}-"));
+        let range = match len {
+            Some(0) => return Ok(futures::stream::empty().boxed()),
+            Some(n) => Some(format!("bytes={offset}-{}", offset + n - 1)),
+            None => (offset > 0).then(|| format!("bytes={offset}-")),
+        };
         let out = match self
             .client
             .get_object()
@@ -192,7 +201,7 @@ impl S3BlobStore {
                 let f = Failure::of(e);
                 return if f.status == Some(404) || f.is("NoSuchKey") {
                     Err(BlobError::NotFound(key.clone()))
-                } else if offset > 0 && (f.status == Some(416) || f.is("InvalidRange")) {
+                } else if (offset > 0 || len.is_some()) && (f.status == Some(416) || f.is("InvalidRange")) {
                     Ok(futures::stream::empty().boxed())
                 } else {
                     Err(self.backend(&s3_key, "GetObject", f))
@@ -760,11 +769,20 @@ impl BlobStore for S3BlobStore {
     }
 
     async fn get(&self, key: &ObjectKey) -> Result<ByteStream, BlobError> {
-        self.get_range(key, 0).await
+        self.get_range(key, 0, None).await
     }
 
     async fn get_from(&self, key: &ObjectKey, offset: u64) -> Result<ByteStream, BlobError> {
-        self.get_range(key, offset).await
+        self.get_range(key, offset, None).await
+    }
+
+    async fn get_slice(
+        &self,
+        key: &ObjectKey,
+        offset: u64,
+        len: u64,
+    ) -> Result<ByteStream, BlobError> {
+        self.get_range(key, offset, Some(len)).await
     }
 
     async fn list(&self, prefix: &str) -> Result<Vec<ObjectInfo>, BlobError> {

@@ -255,6 +255,7 @@ fn file(t: &str, id: &str, state: FileState) -> FileRecord {
         transient_since: None,
         not_before: None,
         next_due: None,
+        history: Vec::new(),
         first_seen: t0(),
         updated_at: t0(),
         version: 7,

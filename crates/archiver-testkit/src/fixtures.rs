@@ -120,6 +120,7 @@ pub fn file_record(tenant: impl IntoTenant, file_id: &str) -> FileRecord {
         transient_since: None,
         not_before: None,
         next_due: None,
+        history: Vec::new(),
         first_seen: t0(),
         updated_at: t0(),
         version: 0,

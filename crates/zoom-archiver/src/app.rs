@@ -9,8 +9,8 @@ use archiver_core::services::poller::{PollOptions, PollReport, Poller};
 use archiver_core::services::reconcile::Reconciler;
 use archiver_core::services::runner::{DrainOptions, DrainReport, ZoomClients, drain};
 use archiver_core::{
-    Clock, Ports, QuotaLedger, SecretSource, Source, SystemClock, TenantConfig, TenantId, ZoomApi,
-    ZoomCredentials,
+    Clock, ConfigError, Ports, QuotaLedger, SecretError, SecretSource, Source, SystemClock,
+    TenantConfig, TenantId, ZoomApi, ZoomCredentials,
 };
 use archiver_local::{
     FsBlobStore, LocalSecretSource, SqliteMetaStore, SqliteQuotaLedger, SqliteTaskQueue,
@@ -51,16 +51,40 @@ pub fn location(cfg: &FileConfig) -> String {
 }
 
 /// Builds the Zoom client of every tenant, its credentials read from `secrets` by the one
-/// rule ([`archiver_core::services::credentials`]).
-pub async fn zoom_clients(
-    tenants: &[TenantConfig],
-    secrets: &dyn SecretSource,
-) -> Result<ZoomClients> {
+/// rule ([`archiver_core::services::credentials`]). A secret that is missing or malformed
+/// (an unset variable, an unreadable file, a secret without its fields) is a configuration
+/// problem naming the file and the tenant's key.
+pub async fn zoom_clients(cfg: &FileConfig, secrets: &dyn SecretSource) -> Result<ZoomClients> {
     let mut zooms = ZoomClients::new();
-    for t in tenants {
-        let creds = zoom_credentials(t, secrets)
-            .await
-            .with_context(|| format!("tenant {}: reading the Zoom credentials", t.id))?;
+    for (i, t) in cfg.tenants.iter().enumerate() {
+        let creds = match zoom_credentials(t, secrets).await {
+            Ok(c) => c,
+            // A local secret (a variable, a file) that cannot be read is the configuration's
+            // problem; so is a missing or malformed one anywhere.
+            Err(e)
+                if matches!(e, SecretError::NotFound(_) | SecretError::Malformed { .. })
+                    || t.client_secret_env.is_some()
+                    || t.client_secret_ref
+                        .as_deref()
+                        .is_some_and(|r| r.starts_with("file:") || r.starts_with("env:")) =>
+            {
+                let key = if t.client_secret_env.is_some() {
+                    "client_secret_env"
+                } else {
+                    "client_secret_ref"
+                };
+                return Err(cfg
+                    .problem(ConfigError::new(
+                        format!("tenants[{i}].{key}"),
+                        format!("tenant {}: {e}", t.id),
+                    ))
+                    .into());
+            }
+            Err(e) => {
+                return Err(anyhow::Error::new(e)
+                    .context(format!("tenant {}: reading the Zoom credentials", t.id)));
+            }
+        };
         zooms.insert(t.id.clone(), zoom_client(t, creds)?);
     }
     Ok(zooms)
@@ -73,10 +97,23 @@ pub fn zoom_client(t: &TenantConfig, creds: ZoomCredentials) -> Result<Arc<dyn Z
     Ok(Arc::new(client) as Arc<dyn ZoomApi>)
 }
 
-impl App {
-    /// Builds the embedded default (filesystem + SQLite) from a config.
-    pub async fn local(cfg: &FileConfig, clock: Option<Arc<dyn Clock>>) -> Result<App> {
-        let data_dir = cfg.data_dir().map_err(|e| anyhow::anyhow!("{e}"))?;
+/// The stores of a backend without Zoom clients or services: what `status`, `retry` and
+/// `verify` need. Opening them changes nothing (no recovery of an earlier run's tasks).
+pub struct Stores {
+    /// The adapters.
+    pub ports: Ports,
+    /// The quota ledger.
+    pub ledger: Arc<dyn QuotaLedger>,
+    /// The concrete local queue (for the single-consumer recovery of `run`).
+    local_queue: Option<Arc<SqliteTaskQueue>>,
+    /// The AWS adapters (for the Zoom credentials in Secrets Manager).
+    aws: Option<archiver_aws::AwsAdapters>,
+}
+
+impl Stores {
+    /// The embedded default (filesystem + SQLite) of a config.
+    pub async fn local(cfg: &FileConfig, clock: Option<Arc<dyn Clock>>) -> Result<Stores> {
+        let data_dir = cfg.data_dir().map_err(|e| cfg.problem(e))?;
         std::fs::create_dir_all(data_dir)
             .with_context(|| format!("creating data_dir {}", data_dir.display()))?;
         let clock = clock.unwrap_or_else(|| Arc::new(SystemClock));
@@ -85,46 +122,80 @@ impl App {
             .with_context(|| format!("opening {}", data_dir.join("objects").display()))?;
         let meta =
             SqliteMetaStore::open(&db).with_context(|| format!("opening {}", db.display()))?;
-        let queue = SqliteTaskQueue::open(&db, clock.clone())
-            .with_context(|| format!("opening the queue in {}", db.display()))?;
-        // This process is the only consumer of the local queue: tasks a crashed run left
-        // in flight are due again now, not after their visibility timeout.
-        queue
-            .recover_in_flight()
-            .await
-            .context("recovering in-flight tasks")?;
-        // …and so are the claims it left on files (killed, or stopped after its grace).
+        let queue = Arc::new(
+            SqliteTaskQueue::open(&db, clock.clone())
+                .with_context(|| format!("opening the queue in {}", db.display()))?,
+        );
         let ledger = SqliteQuotaLedger::open(&db)
             .with_context(|| format!("opening the quota ledger in {}", db.display()))?;
-        let ports = Ports {
-            blobs: Arc::new(blobs),
-            meta: Arc::new(meta),
-            queue: Arc::new(queue),
-            clock,
-        };
+        Ok(Stores {
+            ports: Ports {
+                blobs: Arc::new(blobs),
+                meta: Arc::new(meta),
+                queue: queue.clone(),
+                clock,
+            },
+            ledger: Arc::new(ledger),
+            local_queue: Some(queue),
+            aws: None,
+        })
+    }
+
+    /// The AWS backend (S3, DynamoDB, SQS) of the `[aws]` table.
+    pub async fn aws(cfg: &FileConfig) -> Result<Stores> {
+        let settings = cfg.aws().map_err(|e| cfg.problem(e))?;
+        let clock: Arc<dyn Clock> = Arc::new(SystemClock);
+        let adapters = archiver_aws::connect(settings, clock.clone())
+            .await
+            .context("connecting to AWS")?;
+        Ok(Stores {
+            ports: adapters.ports(clock),
+            ledger: adapters.quota.clone(),
+            local_queue: None,
+            aws: Some(adapters),
+        })
+    }
+
+    /// The secret source of the backend (environment and files locally, Secrets Manager
+    /// on AWS).
+    pub fn secrets(&self) -> Arc<dyn SecretSource> {
+        match &self.aws {
+            Some(a) => a.secrets.clone(),
+            None => Arc::new(LocalSecretSource::new()),
+        }
+    }
+}
+
+impl App {
+    /// Builds the embedded default (filesystem + SQLite) from a config.
+    pub async fn local(cfg: &FileConfig, clock: Option<Arc<dyn Clock>>) -> Result<App> {
+        let stores = Stores::local(cfg, clock).await?;
+        // This process is the only consumer of the local queue: tasks a crashed run left
+        // in flight are due again now, not after their visibility timeout.
+        if let Some(q) = &stores.local_queue {
+            q.recover_in_flight()
+                .await
+                .context("recovering in-flight tasks")?;
+        }
+        // …and so are the claims it left on files (killed, or stopped after its grace).
+        let ports = stores.ports.clone();
         let released = archiver_core::services::sweep::release_claims(&ports)
             .await
             .context("releasing the claims of an earlier run")?;
         if released > 0 {
             tracing::info!(released, "claims of an earlier run released");
         }
-        let zooms = zoom_clients(&cfg.tenants, &LocalSecretSource::new()).await?;
-        Ok(Self::assemble(cfg, ports, zooms, Arc::new(ledger)))
+        let zooms = zoom_clients(cfg, stores.secrets().as_ref()).await?;
+        Ok(Self::assemble(cfg, ports, zooms, stores.ledger))
     }
 
     /// Builds the AWS backend (S3, DynamoDB, SQS, Secrets Manager) from the `[aws]` table.
     /// A tenant's `client_secret_ref` names a Secrets Manager secret holding
     /// `{"account_id", "client_id", "client_secret"}`.
     pub async fn aws(cfg: &FileConfig) -> Result<App> {
-        let settings = cfg.aws().map_err(|e| anyhow::anyhow!("{e}"))?;
-        let clock: Arc<dyn Clock> = Arc::new(SystemClock);
-        let adapters = archiver_aws::connect(settings, clock.clone())
-            .await
-            .context("connecting to AWS")?;
-        let zooms = zoom_clients(&cfg.tenants, adapters.secrets.as_ref()).await?;
-        let ledger: Arc<dyn QuotaLedger> = adapters.quota.clone();
-        let ports = adapters.ports(clock);
-        Ok(Self::assemble(cfg, ports, zooms, ledger))
+        let stores = Stores::aws(cfg).await?;
+        let zooms = zoom_clients(cfg, stores.secrets().as_ref()).await?;
+        Ok(Self::assemble(cfg, stores.ports, zooms, stores.ledger))
     }
 
     /// Wires services over given ports and clients. Every tenant's Zoom client is wrapped

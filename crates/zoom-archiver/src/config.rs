@@ -25,6 +25,9 @@ pub struct FileConfig {
     /// The tenants.
     #[serde(default)]
     pub tenants: Vec<TenantConfig>,
+    /// The file it was read from (for error messages).
+    #[serde(skip)]
+    pub path: Option<PathBuf>,
 }
 
 /// `[storage]`: where the embedded default keeps everything.
@@ -131,7 +134,39 @@ impl FileConfig {
             file: file.clone(),
             message: format!("cannot read: {e}"),
         })?;
-        Self::parse(&text).map_err(|message| ConfigFileError { file, message })
+        let mut cfg = Self::parse(&text).map_err(|message| ConfigFileError { file, message })?;
+        cfg.path = Some(path.to_path_buf());
+        Ok(cfg)
+    }
+
+    /// A problem with this configuration's key, as an error naming the file.
+    pub fn problem(&self, e: ConfigError) -> ConfigFileError {
+        ConfigFileError {
+            file: self.path.as_ref().map_or_else(
+                || "the configuration".to_string(),
+                |p| p.display().to_string(),
+            ),
+            message: e.to_string(),
+        }
+    }
+
+    /// The tenants named by `--tenant` (all without one); an unknown id is a problem of
+    /// the command line, naming the tenants there are.
+    pub fn select_tenants(&self, only: Option<&str>) -> Result<Vec<TenantConfig>, String> {
+        match only {
+            None => Ok(self.tenants.clone()),
+            Some(id) => match self.tenants.iter().find(|t| t.id.as_str() == id) {
+                Some(t) => Ok(vec![t.clone()]),
+                None => Err(format!(
+                    "--tenant {id:?}: no such tenant in the configuration (tenants: {})",
+                    self.tenants
+                        .iter()
+                        .map(|t| t.id.as_str())
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                )),
+            },
+        }
     }
 
     /// Parses and validates configuration text.

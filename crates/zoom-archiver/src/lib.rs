@@ -1,17 +1,20 @@
 //! `zoom-archiver`: the command-line process of the Zoom compliance archiver.
 //!
-//! Subcommands: `demo` (simulator + embedded default, end to end), `run [--once]`,
-//! `cdrs` (export), `reconcile`, `aws init` and `estimate` (API calls and storage a day:
-//! [`estimate`]). The binary is a composition root: it reads the configuration, builds
+//! Subcommands: `demo` (simulator + embedded default, end to end), `run [--once]
+//! [--listen]` (metrics: [`serve`]), `status`, `retry`, `verify`, `doctor`, `cdrs`
+//! (export), `reconcile`, `aws init`, `estimate` (API calls and storage a day:
+//! [`estimate`]), `completions` and `man`. The binary is a composition root: it reads the configuration, builds
 //! adapters and Zoom clients ([`app`]), and hands work to the core services. The
 //! benchmarks live in `crates/archiver-bench` (binary `zoom-archiver-bench`).
 
 pub mod app;
 pub mod config;
 pub mod demo;
+pub mod doctor;
 pub mod estimate;
 pub mod export;
 pub mod report;
+pub mod serve;
 
 use std::io::IsTerminal;
 

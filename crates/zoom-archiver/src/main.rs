@@ -11,8 +11,8 @@ use std::process::ExitCode;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
-use zoom_archiver::app::App;
-use zoom_archiver::config::FileConfig;
+use zoom_archiver::app::{App, Stores};
+use zoom_archiver::config::{ConfigFileError, FileConfig};
 use zoom_archiver::{demo, export, report};
 
 #[derive(Parser)]
@@ -56,12 +56,86 @@ enum Command {
         /// One full cycle (poll every tenant, then work off the queue) and exit.
         #[arg(long)]
         once: bool,
+        /// Serve `/metrics` (Prometheus text) and `/healthz` on this address (e.g.
+        /// `127.0.0.1:9464`).
+        #[arg(long)]
+        listen: Option<std::net::SocketAddr>,
         /// On SIGTERM or Ctrl-C: take no new task and let the downloads in hand finish for
         /// this long, then exit (a second signal exits at once). What is left is taken up
         /// by the next run.
         #[arg(long, default_value = "30s", value_parser = humantime::parse_duration)]
         grace: Duration,
     },
+    /// Per tenant and source: files archived, pending, downloading, failed and gone (with
+    /// the oldest pending age), the last successful poll and the watermark; the queue
+    /// (ready, in flight, dead letters); today's Zoom quota use against the budget; the
+    /// last reconciled day. Read from counts and indexes. Exit 0; an unknown tenant exits 2.
+    Status {
+        /// Only this tenant.
+        #[arg(long)]
+        tenant: Option<String>,
+        /// Output format.
+        #[arg(long, value_enum, default_value = "table")]
+        format: StatusFormat,
+    },
+    /// Queue failed files and dead-lettered tasks again. Each retried file records who
+    /// retried it and when, and keeps the failure it replaced in its history. Exit 0, or 1
+    /// when the store or queue failed.
+    #[command(group(clap::ArgGroup::new("what").required(true).args(["file", "failed", "dead_letters"])))]
+    Retry {
+        /// Only this tenant.
+        #[arg(long)]
+        tenant: Option<String>,
+        /// One file, by its Zoom file id.
+        #[arg(long)]
+        file: Option<String>,
+        /// Every failed file.
+        #[arg(long)]
+        failed: bool,
+        /// Every dead-lettered task (its file is retried when it failed; the letter is
+        /// removed).
+        #[arg(long)]
+        dead_letters: bool,
+        /// Say what would be done; change nothing.
+        #[arg(long)]
+        dry_run: bool,
+    },
+    /// Fixity: read every stored object back (or a random sample) and check its size and
+    /// SHA-256 against the record. Reports each object missing, altered, unreadable or
+    /// unknown (stored without a record) with its key. Exit 0 when all are intact, 1
+    /// otherwise.
+    Verify {
+        /// Only this tenant.
+        #[arg(long)]
+        tenant: Option<String>,
+        /// Only conversations on or after this UTC day (YYYY-MM-DD).
+        #[arg(long)]
+        from: Option<chrono::NaiveDate>,
+        /// Only conversations on or before this UTC day (YYYY-MM-DD).
+        #[arg(long)]
+        to: Option<chrono::NaiveDate>,
+        /// Check a random sample of this many files (no check for unknown objects).
+        #[arg(long)]
+        sample: Option<usize>,
+        /// Output format.
+        #[arg(long, value_enum, default_value = "table")]
+        format: StatusFormat,
+    },
+    /// Check the configuration, the Zoom token, the OAuth scopes each source needs, the
+    /// Archiving API, the proxy, and the store and queue. One line per check: ok, or what
+    /// to fix. Exit 0 when all pass, 1 otherwise.
+    Doctor {
+        /// Only this tenant.
+        #[arg(long)]
+        tenant: Option<String>,
+    },
+    /// Print shell completions for `zoom-archiver` (bash, zsh, fish, elvish, powershell).
+    Completions {
+        /// The shell.
+        shell: clap_complete::Shell,
+    },
+    /// Print the man page (roff) of `zoom-archiver`.
+    Man,
     /// AWS resources.
     Aws {
         #[command(subcommand)]
@@ -120,24 +194,60 @@ enum Command {
     },
     /// Export CDRs.
     Cdrs {
-        /// Output format.
-        #[arg(long, value_enum, default_value = "jsonl")]
-        format: Format,
+        /// Output format (default: jsonl; `cdrs show`: indented JSON).
+        #[arg(long, value_enum, global = true)]
+        format: Option<Format>,
         /// Only this tenant.
-        #[arg(long)]
+        #[arg(long, global = true)]
         tenant: Option<String>,
         /// Only conversations starting at or after this time (RFC 3339).
-        #[arg(long)]
+        #[arg(long, global = true)]
         from: Option<DateTime<Utc>>,
         /// Only conversations starting before this time (RFC 3339).
-        #[arg(long)]
+        #[arg(long, global = true)]
         to: Option<DateTime<Utc>>,
         /// Only this user (email or extension).
-        #[arg(long)]
+        #[arg(long, global = true)]
         user: Option<String>,
+        /// Only this direction.
+        #[arg(long, value_enum, global = true)]
+        direction: Option<DirectionArg>,
+        /// Only conversations with this phone number (caller, callee or participant).
+        #[arg(long, global = true)]
+        number: Option<String>,
+        /// Only "recording failed" CDRs.
+        #[arg(long, global = true)]
+        failed: bool,
         #[command(subcommand)]
         show: Option<CdrsCommand>,
     },
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum DirectionArg {
+    Internal,
+    Inbound,
+    Outbound,
+    External,
+    Conference,
+}
+
+impl From<DirectionArg> for archiver_core::Direction {
+    fn from(d: DirectionArg) -> Self {
+        match d {
+            DirectionArg::Internal => Self::Internal,
+            DirectionArg::Inbound => Self::Inbound,
+            DirectionArg::Outbound => Self::Outbound,
+            DirectionArg::External => Self::External,
+            DirectionArg::Conference => Self::Conference,
+        }
+    }
+}
+
+#[derive(Clone, Copy, ValueEnum, PartialEq, Eq)]
+enum StatusFormat {
+    Table,
+    Json,
 }
 
 #[derive(Subcommand)]
@@ -179,10 +289,51 @@ async fn main() -> ExitCode {
     zoom_archiver::init_logs(&cli.log);
     match real_main(cli).await {
         Ok(code) => code,
+        // A configuration problem (a missing table, an unreadable secret file, an unknown
+        // tenant) exits 2 like a parse error: the operator fixes the file or the command.
+        Err(e) if e.downcast_ref::<ConfigFileError>().is_some() => {
+            eprintln!("error: invalid configuration: {e:#}");
+            ExitCode::from(2)
+        }
+        Err(e) if e.downcast_ref::<UsageError>().is_some() => {
+            eprintln!("error: {e:#}");
+            ExitCode::from(2)
+        }
         Err(e) => {
             eprintln!("error: {e:#}");
             ExitCode::from(1)
         }
+    }
+}
+
+/// A command-line problem found after parsing (an unknown tenant): exit 2.
+#[derive(Debug, thiserror::Error)]
+#[error("{0}")]
+struct UsageError(String);
+
+/// The configured tenants `--tenant` names (all without it).
+fn tenants(cfg: &FileConfig, only: Option<&str>) -> Result<Vec<archiver_core::TenantConfig>> {
+    cfg.select_tenants(only)
+        .map_err(|e| anyhow::Error::new(UsageError(e)))
+}
+
+/// Who runs this command, for a file's history: `user@host`.
+fn operator() -> String {
+    let user = std::env::var("USER")
+        .or_else(|_| std::env::var("LOGNAME"))
+        .unwrap_or_else(|_| "unknown".into());
+    let host = std::fs::read_to_string("/etc/hostname")
+        .ok()
+        .map(|s| s.trim().to_string())
+        .filter(|s| !s.is_empty())
+        .unwrap_or_else(|| "localhost".into());
+    format!("{user}@{host} (zoom-archiver retry)")
+}
+
+async fn stores(cli: &Cli, cfg: &FileConfig) -> Result<Stores> {
+    match cli.backend {
+        Backend::Local => Stores::local(cfg, None).await,
+        Backend::Aws => Stores::aws(cfg).await,
     }
 }
 
@@ -219,11 +370,18 @@ async fn real_main(cli: Cli) -> Result<ExitCode> {
             print!("{}", estimate::render(&i, &estimate::estimate(&i)));
             Ok(ExitCode::SUCCESS)
         }
-        Command::Run { once, grace } => {
+        Command::Run {
+            once,
+            grace,
+            listen,
+        } => {
             let cfg = match load_config(&cli) {
                 Ok(c) => c,
                 Err(code) => return Ok(code),
             };
+            if let Some(addr) = listen {
+                zoom_archiver::serve::metrics(*addr).await?;
+            }
             let mut app = match cli.backend {
                 Backend::Local => App::local(&cfg, None).await?,
                 Backend::Aws => App::aws(&cfg).await?,
@@ -236,11 +394,127 @@ async fn real_main(cli: Cli) -> Result<ExitCode> {
                 run_forever(&app, &stop).await
             }
         }
+        Command::Completions { shell } => {
+            let mut cmd = <Cli as clap::CommandFactory>::command();
+            clap_complete::generate(*shell, &mut cmd, "zoom-archiver", &mut std::io::stdout());
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Man => {
+            let cmd = <Cli as clap::CommandFactory>::command();
+            clap_mangen::Man::new(cmd).render(&mut std::io::stdout())?;
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Status { tenant, format } => {
+            let cfg = match load_config(&cli) {
+                Ok(c) => c,
+                Err(code) => return Ok(code),
+            };
+            let tenants = tenants(&cfg, tenant.as_deref())?;
+            let s = stores(&cli, &cfg).await?;
+            let mut all = Vec::new();
+            for t in &tenants {
+                all.push(
+                    archiver_core::services::status::tenant_status(&s.ports, s.ledger.as_ref(), t)
+                        .await
+                        .with_context(|| format!("tenant {}: reading the status", t.id))?,
+                );
+            }
+            match format {
+                StatusFormat::Json => println!(
+                    "{}",
+                    serde_json::to_string_pretty(&serde_json::json!({ "tenants": all }))?
+                ),
+                StatusFormat::Table => print!("{}", report::status_table(&all)),
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Retry {
+            tenant,
+            file,
+            failed,
+            dead_letters,
+            dry_run,
+        } => {
+            use archiver_core::services::retry::{RetryWhat, retry};
+            let cfg = match load_config(&cli) {
+                Ok(c) => c,
+                Err(code) => return Ok(code),
+            };
+            let ids: Vec<_> = tenants(&cfg, tenant.as_deref())?
+                .into_iter()
+                .map(|t| t.id)
+                .collect();
+            let what = match (file, failed, dead_letters) {
+                (Some(f), _, _) => RetryWhat::File(f.clone()),
+                (None, true, _) => RetryWhat::Failed,
+                _ => RetryWhat::DeadLetters,
+            };
+            let s = stores(&cli, &cfg).await?;
+            let r = retry(&s.ports, &ids, &what, &operator(), *dry_run).await?;
+            print!("{}", report::retry_lines(&r, *dry_run));
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Verify {
+            tenant,
+            from,
+            to,
+            sample,
+            format,
+        } => {
+            use archiver_core::services::verify::{VerifyOptions, verify};
+            let cfg = match load_config(&cli) {
+                Ok(c) => c,
+                Err(code) => return Ok(code),
+            };
+            let ids: Vec<_> = tenants(&cfg, tenant.as_deref())?
+                .into_iter()
+                .map(|t| t.id)
+                .collect();
+            let s = stores(&cli, &cfg).await?;
+            let opts = VerifyOptions {
+                from: *from,
+                to: *to,
+                sample: *sample,
+                ..VerifyOptions::default()
+            };
+            let started = std::time::Instant::now();
+            let pb = progress_bar("{spinner} verified {msg} {elapsed}");
+            let on = |bytes: u64, files: u64| {
+                if let Some(pb) = &pb {
+                    pb.set_message(format!("{files} files, {} MiB", bytes / (1024 * 1024)));
+                }
+            };
+            let r = verify(&s.ports, &ids, &opts, Some(&on)).await?;
+            if let Some(pb) = pb {
+                pb.finish_and_clear();
+            }
+            match format {
+                StatusFormat::Json => println!("{}", serde_json::to_string_pretty(&r)?),
+                StatusFormat::Table => {
+                    print!("{}", report::verify_lines(&r, started.elapsed()))
+                }
+            }
+            Ok(if r.all_intact() {
+                ExitCode::SUCCESS
+            } else {
+                ExitCode::from(1)
+            })
+        }
+        Command::Doctor { tenant } => {
+            let cfg = match load_config(&cli) {
+                Ok(c) => c,
+                Err(code) => return Ok(code),
+            };
+            let tenants = tenants(&cfg, tenant.as_deref())?;
+            let _ = tenants;
+            anyhow::bail!("doctor: not wired yet")
+        }
         Command::Reconcile { day, tenant } => {
             let cfg = match load_config(&cli) {
                 Ok(c) => c,
                 Err(code) => return Ok(code),
             };
+            tenants(&cfg, tenant.as_deref())?;
             let app = match cli.backend {
                 Backend::Local => App::local(&cfg, None).await?,
                 Backend::Aws => App::aws(&cfg).await?,
@@ -262,76 +536,59 @@ async fn real_main(cli: Cli) -> Result<ExitCode> {
             from,
             to,
             user,
+            direction,
+            number,
+            failed,
             show,
         } => {
             let cfg = match load_config(&cli) {
                 Ok(c) => c,
                 Err(code) => return Ok(code),
             };
-            let meta: std::sync::Arc<dyn archiver_core::MetaStore> = match cli.backend {
-                Backend::Local => {
-                    let data_dir = cfg.data_dir().map_err(|e| anyhow::anyhow!("{e}"))?;
-                    std::sync::Arc::new(
-                        archiver_local::SqliteMetaStore::open(data_dir.join("archive.db"))
-                            .context("opening the metadata store")?,
-                    )
-                }
-                Backend::Aws => {
-                    let settings = cfg.aws().map_err(|e| anyhow::anyhow!("{e}"))?;
-                    let adapters = archiver_aws::connect(
-                        settings,
-                        std::sync::Arc::new(archiver_core::SystemClock),
-                    )
-                    .await
-                    .context("connecting to AWS")?;
-                    adapters.meta
-                }
-            };
-            let tenant = match tenant {
-                Some(t) => Some(
-                    archiver_core::TenantId::new(t.clone())
-                        .map_err(|e| anyhow::anyhow!("--tenant: {e}"))?,
-                ),
-                None => None,
-            };
-            if let Some(CdrsCommand::Show { platform_call_id }) = show {
-                // One indexed lookup per tenant (the call-id index is keyed by tenant).
-                let tenants: Vec<archiver_core::TenantId> = match tenant {
-                    Some(t) => vec![t],
-                    None => cfg.tenants.iter().map(|t| t.id.clone()).collect(),
-                };
-                let mut found = Vec::new();
-                for t in tenants {
-                    let q = CdrQuery {
-                        tenant: Some(t),
-                        platform_call_id: Some(platform_call_id.clone()),
-                        ..CdrQuery::default()
-                    };
-                    found.extend(meta.query_cdrs(&q).await?);
-                }
-                if found.is_empty() {
-                    eprintln!("no conversation with platform call id {platform_call_id:?}");
-                    return Ok(ExitCode::from(1));
-                }
-                let doc = serde_json::json!({
-                    "platform_call_id": platform_call_id,
-                    "cdrs": found.iter().map(export::cdr_json).collect::<Vec<_>>(),
-                });
-                println!("{}", serde_json::to_string_pretty(&doc)?);
-                return Ok(ExitCode::SUCCESS);
-            }
-            let q = CdrQuery {
-                tenant,
+            let selected = tenants(&cfg, tenant.as_deref())?;
+            let meta = stores(&cli, &cfg).await?.ports.meta;
+            let base = CdrQuery {
                 from: *from,
                 to: *to,
                 user: user.clone(),
-                platform_call_id: None,
-                include_out_of_scope: false,
+                direction: direction.map(Into::into),
+                number: number.clone(),
+                failed_only: *failed,
+                ..CdrQuery::default()
             };
-            let cdrs = meta.query_cdrs(&q).await?;
+            let mut cdrs = Vec::new();
+            if let Some(CdrsCommand::Show { platform_call_id }) = show {
+                // One indexed lookup per tenant (the call-id index is keyed by tenant).
+                for t in &selected {
+                    let q = CdrQuery {
+                        tenant: Some(t.id.clone()),
+                        platform_call_id: Some(platform_call_id.clone()),
+                        ..base.clone()
+                    };
+                    cdrs.extend(meta.query_cdrs(&q).await?);
+                }
+                if cdrs.is_empty() {
+                    eprintln!("no conversation with platform call id {platform_call_id:?}");
+                    return Ok(ExitCode::from(1));
+                }
+                if format.is_none() {
+                    let doc = serde_json::json!({
+                        "platform_call_id": platform_call_id,
+                        "cdrs": cdrs.iter().map(export::cdr_json).collect::<Vec<_>>(),
+                    });
+                    println!("{}", serde_json::to_string_pretty(&doc)?);
+                    return Ok(ExitCode::SUCCESS);
+                }
+            } else {
+                let q = CdrQuery {
+                    tenant: tenant.is_some().then(|| selected[0].id.clone()),
+                    ..base
+                };
+                cdrs = meta.query_cdrs(&q).await?;
+            }
             let stdout = std::io::stdout();
             let mut out = std::io::BufWriter::new(stdout.lock());
-            let written = match format {
+            let written = match format.unwrap_or(Format::Jsonl) {
                 Format::Jsonl => export::write_jsonl(&mut out, &cdrs),
                 Format::Csv => export::write_csv(&mut out, &cdrs),
             }
@@ -403,7 +660,7 @@ async fn reconcile(
 }
 
 async fn aws_init(cfg: &FileConfig) -> Result<ExitCode> {
-    let settings = cfg.aws().map_err(|e| anyhow::anyhow!("{e}"))?;
+    let settings = cfg.aws().map_err(|e| cfg.problem(e))?;
     let report = archiver_aws::init_resources(settings)
         .await
         .context("creating AWS resources")?;

@@ -1,8 +1,11 @@
 //! Plain-text summaries of what a run did.
 
 use archiver_core::services::poller::PollReport;
+use archiver_core::services::retry::RetryReport;
 use archiver_core::services::runner::DrainReport;
-use archiver_core::{FileQuery, MetaStore, Source, TenantId};
+use archiver_core::services::status::TenantStatus;
+use archiver_core::services::verify::VerifyReport;
+use archiver_core::{MetaStore, Source, TenantId};
 
 /// Per tenant and source: files by state and bytes archived.
 #[derive(Clone, Debug, Default)]
@@ -15,31 +18,23 @@ pub struct ArchiveTotals {
     pub out_of_scope: u64,
 }
 
-/// Reads the totals from the metadata store.
+/// Reads the totals from the metadata store's counts (no record is read).
 pub async fn totals(meta: &dyn MetaStore, tenants: &[TenantId]) -> anyhow::Result<ArchiveTotals> {
     let mut t = ArchiveTotals::default();
     for tenant in tenants {
-        let files = meta
-            .list_files(&FileQuery {
-                tenant: Some(tenant.clone()),
-                ..Default::default()
-            })
-            .await?;
+        let counts = meta.count_files(tenant).await?;
         for source in Source::ALL {
             let (mut a, mut p, mut g, mut f, mut bytes) = (0, 0, 0, 0, 0);
-            for r in files.iter().filter(|r| r.source == source) {
-                if r.out_of_scope.is_some() {
-                    t.out_of_scope += 1;
-                    continue;
-                }
-                match &r.state {
-                    archiver_core::FileState::Archived { size, .. } => {
-                        a += 1;
-                        bytes += size;
+            for c in counts.iter().filter(|c| c.source == source) {
+                match c.state.as_str() {
+                    "archived" => {
+                        a += c.files;
+                        bytes += c.bytes.unwrap_or(0);
                     }
-                    archiver_core::FileState::Gone { .. } => g += 1,
-                    archiver_core::FileState::Failed { .. } => f += 1,
-                    _ => p += 1,
+                    "gone" => g += c.files,
+                    "failed" | "parked" => f += c.files,
+                    "out_of_scope" => t.out_of_scope += c.files,
+                    _ => p += c.files,
                 }
             }
             if a + p + g + f > 0 {
@@ -47,15 +42,183 @@ pub async fn totals(meta: &dyn MetaStore, tenants: &[TenantId]) -> anyhow::Resul
                     .push((tenant.to_string(), source.to_string(), a, p, g, f, bytes));
             }
         }
-        t.cdrs += meta
-            .query_cdrs(&archiver_core::CdrQuery {
-                tenant: Some(tenant.clone()),
-                ..Default::default()
-            })
-            .await?
-            .len() as u64;
+        t.cdrs += meta.count_cdrs(tenant).await?;
     }
     Ok(t)
+}
+
+/// `zoom-archiver status` as text.
+pub fn status_table(all: &[TenantStatus]) -> String {
+    let mut s = format!(
+        "{:<16} {:<9} {:>9} {:>8} {:>11} {:>7} {:>6} {:>5} {:>14} {:>14}  {}\n",
+        "tenant",
+        "source",
+        "archived",
+        "pending",
+        "downloading",
+        "parked",
+        "failed",
+        "gone",
+        "bytes",
+        "oldest_pending",
+        "last_poll (watermark)"
+    );
+    for t in all {
+        for src in &t.sources {
+            let poll = match (&src.last_poll, src.last_poll_seconds_ago) {
+                (Some(p), Some(ago)) => format!(
+                    "{} ({} ago; watermark {})",
+                    p.format("%Y-%m-%dT%H:%M:%SZ"),
+                    ago_text(ago),
+                    src.watermark
+                        .map(|w| w.format("%Y-%m-%dT%H:%M:%SZ").to_string())
+                        .unwrap_or_else(|| "-".into())
+                ),
+                _ => "never".into(),
+            };
+            s.push_str(&format!(
+                "{:<16} {:<9} {:>9} {:>8} {:>11} {:>7} {:>6} {:>5} {:>14} {:>14}  {}\n",
+                t.id,
+                src.source,
+                src.archived,
+                src.pending,
+                src.downloading,
+                src.parked,
+                src.failed,
+                src.gone,
+                src.bytes.map_or_else(|| "-".into(), |b| b.to_string()),
+                src.oldest_pending_seconds
+                    .map_or_else(|| "-".into(), ago_text),
+                poll
+            ));
+        }
+    }
+    for t in all {
+        s.push_str(&format!(
+            "{}: queue {} ready, {} in flight, {} dead letters{}; {} CDRs\n",
+            t.id,
+            t.queue.ready,
+            t.queue.in_flight,
+            t.queue.dead,
+            if t.queue.dead > 0 {
+                " (zoom-archiver retry --dead-letters)"
+            } else {
+                ""
+            },
+            t.cdrs
+        ));
+        if t.sources.iter().any(|s| s.failed > 0) {
+            s.push_str(&format!(
+                "{}: failed files need an operator: zoom-archiver retry --tenant {} --failed\n",
+                t.id, t.id
+            ));
+        }
+        let quota: Vec<String> = t
+            .quota
+            .iter()
+            .map(|q| match q.budget {
+                Some(b) => format!("{} {}/{}", q.category, q.used, b),
+                None => format!("{} {}", q.category, q.used),
+            })
+            .collect();
+        s.push_str(&format!(
+            "{}: Zoom calls today (UTC): {}\n",
+            t.id,
+            if quota.is_empty() {
+                "none".into()
+            } else {
+                quota.join(", ")
+            }
+        ));
+        s.push_str(&format!(
+            "{}: last reconciled day: {}\n",
+            t.id,
+            match (&t.last_reconciled_day, &t.last_reconciled_gaps) {
+                (Some(d), Some(g)) => format!(
+                    "{d} ({} not archived, {} not recorded, {} \"recording failed\" CDRs)",
+                    g.not_archived, g.not_recorded, g.failed_cdrs_written
+                ),
+                (Some(d), None) => d.to_string(),
+                _ => "none yet".into(),
+            }
+        ));
+    }
+    s
+}
+
+fn ago_text(secs: u64) -> String {
+    match secs {
+        s if s < 120 => format!("{s}s"),
+        s if s < 7200 => format!("{}m", s / 60),
+        s if s < 172_800 => format!("{}h", s / 3600),
+        s => format!("{}d", s / 86_400),
+    }
+}
+
+/// `zoom-archiver retry` as text.
+pub fn retry_lines(r: &RetryReport, dry_run: bool) -> String {
+    let mut s = String::new();
+    for l in &r.lines {
+        s.push_str(&format!(
+            "{}/{}/{}: {}{}\n",
+            l.tenant,
+            l.source,
+            l.file_id,
+            l.action,
+            if l.reason.is_empty() {
+                String::new()
+            } else {
+                format!(" (was: {})", l.reason)
+            }
+        ));
+    }
+    s.push_str(&format!(
+        "{} {} files{}\n",
+        if dry_run { "would retry" } else { "retried" },
+        r.retried,
+        if r.letters_removed > 0 {
+            format!(", removed {} dead letters", r.letters_removed)
+        } else {
+            String::new()
+        }
+    ));
+    if !dry_run && r.retried > 0 {
+        s.push_str("the next run (or the downloader on AWS) takes them up\n");
+    }
+    s
+}
+
+/// `zoom-archiver verify` as text: one line per object not intact, then a summary.
+pub fn verify_lines(r: &VerifyReport, took: std::time::Duration) -> String {
+    use archiver_core::services::verify::Problem;
+    let mut s = String::new();
+    for f in &r.findings {
+        let what = match &f.problem {
+            Problem::Missing => "MISSING".to_string(),
+            Problem::Altered {
+                expected_size,
+                actual_size,
+                expected_sha256,
+                actual_sha256,
+            } => format!(
+                "ALTERED size {actual_size} (recorded {expected_size}), sha256 {actual_sha256} (recorded {expected_sha256})"
+            ),
+            Problem::Unknown { size } => format!("UNKNOWN {size} bytes stored without a record"),
+            Problem::Unreadable { error } => format!("UNREADABLE {error}"),
+        };
+        s.push_str(&format!("{what}: {}\n", f.key));
+    }
+    let secs = took.as_secs_f64().max(1e-9);
+    s.push_str(&format!(
+        "verified {} files, {} bytes in {:.1} s ({:.1} MiB/s): {} intact, {} not\n",
+        r.checked,
+        r.bytes,
+        secs,
+        r.bytes as f64 / 1_048_576.0 / secs,
+        r.intact,
+        r.findings.len()
+    ));
+    s
 }
 
 /// Formats the totals as a table.

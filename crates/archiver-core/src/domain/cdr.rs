@@ -677,6 +677,13 @@ pub struct CdrQuery {
     pub platform_call_id: Option<String>,
     /// Also CDRs marked out of scope (left out by default).
     pub include_out_of_scope: bool,
+    /// Only this direction (system's perspective).
+    pub direction: Option<Direction>,
+    /// Only conversations with this phone number as caller, callee or participant
+    /// (compared without spaces, dashes, dots and brackets).
+    pub number: Option<String>,
+    /// Only "recording failed" CDRs (those with a `failure_reason`).
+    pub failed_only: bool,
 }
 
 impl CdrQuery {
@@ -695,6 +702,16 @@ impl CdrQuery {
                     .as_deref()
                     .is_some_and(|e| e.eq_ignore_ascii_case(u))
                     || cdr.user_extension.as_deref() == Some(u.as_str())
+            })
+            && self.direction.is_none_or(|d| cdr.direction == d)
+            && (!self.failed_only || cdr.failure_reason.is_some())
+            && self.number.as_deref().is_none_or(|n| {
+                let n = super::config::normalize_number(n);
+                !n.is_empty()
+                    && [cdr.from.as_str(), cdr.to.as_str()]
+                        .into_iter()
+                        .chain(cdr.participants.iter().map(String::as_str))
+                        .any(|p| super::config::normalize_number(p) == n)
             })
     }
 }
@@ -797,6 +814,7 @@ mod tests {
             transient_since: None,
             not_before: None,
             next_due: None,
+            history: Vec::new(),
             first_seen: at,
             updated_at: at,
             version: 1,

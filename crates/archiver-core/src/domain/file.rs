@@ -137,6 +137,42 @@ impl FileState {
     }
 }
 
+/// Something an operator did to a file, kept in its record.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FileEvent {
+    /// When.
+    pub at: DateTime<Utc>,
+    /// What (`retried`).
+    pub what: String,
+    /// Who (the operator's user name and host, or the function).
+    pub by: String,
+    /// The state it replaced, with its reason (`failed: Zoom served text/html …`).
+    pub detail: String,
+}
+
+impl FileEvent {
+    /// Events kept per file: the first (the original failure) and the newest after it.
+    pub const KEPT: usize = 20;
+}
+
+impl FileRecord {
+    /// Appends `ev` to the history, dropping the second-oldest past [`FileEvent::KEPT`].
+    pub fn record_event(&mut self, ev: FileEvent) {
+        self.history.push(ev);
+        while self.history.len() > FileEvent::KEPT {
+            self.history.remove(1);
+        }
+    }
+
+    /// The state's reason, for the failed and gone states.
+    pub fn state_reason(&self) -> Option<&str> {
+        match &self.state {
+            FileState::Failed { reason, .. } | FileState::Gone { reason, .. } => Some(reason),
+            _ => None,
+        }
+    }
+}
+
 /// A Zoom file selected for archiving.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct FileRecord {
@@ -202,6 +238,10 @@ pub struct FileRecord {
     /// earlier rule): never downloaded from now on; what is stored stays, never deleted.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub out_of_scope: Option<String>,
+    /// What operators did to this file (a retry: who, when, and the failure it replaced),
+    /// oldest first; at most [`FileEvent::KEPT`], the first always kept.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub history: Vec<FileEvent>,
     /// When the poller first saw it.
     pub first_seen: DateTime<Utc>,
     /// Last change.

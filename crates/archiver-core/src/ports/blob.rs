@@ -199,8 +199,81 @@ pub trait BlobStore: Send + Sync {
         let body = self.get(key).await?;
         Ok(skip_bytes(body, offset, IfShorter::End))
     }
+    /// The `len` bytes of the object at `key` from byte `offset` (fewer when the object
+    /// ends first). The default reads from `offset` and stops after `len`; stores with
+    /// ranged reads (S3 `Range`) override it.
+    async fn get_slice(
+        &self,
+        key: &ObjectKey,
+        offset: u64,
+        len: u64,
+    ) -> Result<ByteStream, BlobError> {
+        let body = self.get_from(key, offset).await?;
+        Ok(take_bytes(body, len))
+    }
     /// Objects whose key starts with `prefix`, sorted by key.
     async fn list(&self, prefix: &str) -> Result<Vec<ObjectInfo>, BlobError>;
+}
+
+/// The first `n` bytes of `body` (all of it when shorter).
+pub fn take_bytes(body: ByteStream, n: u64) -> ByteStream {
+    use futures::StreamExt;
+    futures::stream::unfold((body, n), |(mut s, left)| async move {
+        if left == 0 {
+            return None;
+        }
+        match s.next().await {
+            Some(Ok(mut chunk)) => {
+                if chunk.len() as u64 > left {
+                    chunk.truncate(left as usize);
+                }
+                let rest = left - chunk.len() as u64;
+                Some((Ok(chunk), (s, rest)))
+            }
+            Some(Err(e)) => Some((Err(e), (s, 0))),
+            None => None,
+        }
+    })
+    .boxed()
+}
+
+/// The whole object at `key` (of `size` bytes) read as `streams` ranged reads of `part`
+/// bytes at once, delivered in order: for large objects on a store whose single stream is
+/// slower than the link (S3). Memory: up to `streams` parts are buffered. Smaller
+/// objects (one part or less) and `streams < 2` read as one stream.
+pub async fn read_parallel(
+    store: std::sync::Arc<dyn BlobStore>,
+    key: &ObjectKey,
+    size: u64,
+    part: u64,
+    streams: usize,
+) -> Result<ByteStream, BlobError> {
+    use futures::{StreamExt, TryStreamExt};
+    if streams < 2 || part == 0 || size <= part {
+        return store.get(key).await;
+    }
+    let starts: Vec<u64> = (0..size.div_ceil(part)).map(|i| i * part).collect();
+    let key = key.clone();
+    let body = futures::stream::iter(starts)
+        .map(move |start| {
+            let (store, key) = (store.clone(), key.clone());
+            async move {
+                let len = part.min(size - start);
+                let stream = store
+                    .get_slice(&key, start, len)
+                    .await
+                    .map_err(io::Error::other)?;
+                let buf = stream
+                    .try_fold(bytes::BytesMut::new(), |mut acc, c| async move {
+                        acc.extend_from_slice(&c);
+                        Ok(acc)
+                    })
+                    .await?;
+                Ok::<_, io::Error>(buf.freeze())
+            }
+        })
+        .buffered(streams);
+    Ok(body.boxed())
 }
 
 /// What [`skip_bytes`] makes of a body shorter than the bytes to skip.

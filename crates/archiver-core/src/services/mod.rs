@@ -27,6 +27,11 @@
 //!   judged again once per tenant (out of scope: kept, never listed, never downloaded).
 //! - [`sweep`]: once per poll, a fresh task for every unfinished file whose task was lost,
 //!   and parked files (transient trouble) re-driven until their horizon.
+//! - [`status`]: an operator's view of a tenant from counts and indexes.
+//! - [`retry`]: an operator's re-queue of failed files and dead-lettered tasks, recorded
+//!   in each file's history.
+//! - [`verify`]: fixity: every stored object (or a sample) read back and checked
+//!   against its record.
 //! - [`runner`]: drains the queue with a bounded number of workers (local process and
 //!   `run --once`; on AWS the Lambda runtime plays this role).
 
@@ -39,12 +44,15 @@ pub mod intake;
 pub mod participants;
 pub mod poller;
 pub mod reconcile;
+pub mod retry;
 pub mod runner;
 pub mod scope;
 pub mod select;
 pub mod settle;
+pub mod status;
 pub mod sweep;
 pub mod users;
+pub mod verify;
 
 use crate::ports::MetaError;
 use std::time::Duration;

@@ -151,6 +151,44 @@ impl From<ZoomError> for ReconcileError {
 /// The memo key of the last final day reconciled.
 const RECONCILED_THROUGH: &str = "reconciled-through";
 
+/// The last day reconciled for good (final) of `tenant`, with its newest stored report
+/// when one can be read (an operator's status; `None` before the first final day).
+pub async fn last_reconciled(
+    ports: &Ports,
+    tenant: &crate::domain::TenantId,
+) -> Result<Option<(NaiveDate, Option<DayReport>)>, ReconcileError> {
+    use futures::TryStreamExt;
+    let now = ports.clock.now();
+    let Some(day) = ports
+        .meta
+        .get_memo(tenant, RECONCILED_THROUGH, now)
+        .await?
+        .and_then(|v| v.parse::<NaiveDate>().ok())
+    else {
+        return Ok(None);
+    };
+    // Reports are small JSON documents; the newest of the day is the last key.
+    let prefix = format!("{tenant}/reports/reconcile/{day}/");
+    let report = match ports.blobs.list(&prefix).await {
+        Ok(list) => match list.last() {
+            Some(info) => match ports.blobs.get(&info.key).await {
+                Ok(body) => body
+                    .try_fold(Vec::new(), |mut acc, chunk| async move {
+                        acc.extend_from_slice(&chunk);
+                        Ok(acc)
+                    })
+                    .await
+                    .ok()
+                    .and_then(|bytes| serde_json::from_slice::<DayReport>(&bytes).ok()),
+                Err(_) => None,
+            },
+            None => None,
+        },
+        Err(_) => None,
+    };
+    Ok(Some((day, report)))
+}
+
 /// Runs reconciliation.
 #[derive(Clone)]
 pub struct Reconciler {

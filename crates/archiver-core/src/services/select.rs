@@ -85,6 +85,7 @@ fn file_record(
         transient_since: None,
         not_before: None,
         next_due: Some(now),
+        history: Vec::new(),
         first_seen: now,
         updated_at: now,
         version: 0,

@@ -275,6 +275,24 @@ async fn blob_store_get_from(store: &dyn BlobStore) {
             "get_from at {offset} must return the object's bytes from that offset"
         );
     }
+    // `get_slice`: exactly `len` bytes from the offset, fewer at the end.
+    for (offset, n) in [(0, 10), (65_530, 70_000), (len - 5, 10), (len, 4), (7, 0)] {
+        let mut s = store
+            .get_slice(&key, offset, n)
+            .await
+            .unwrap_or_else(|e| panic!("get_slice {offset}+{n}: {e}"));
+        let mut got = Vec::new();
+        while let Some(chunk) = s.next().await {
+            got.extend_from_slice(&chunk.expect("slice chunk"));
+        }
+        let from = offset.min(len) as usize;
+        let to = (offset + n).min(len) as usize;
+        assert!(
+            got == data[from..to],
+            "get_slice({offset}, {n}) of a {len}-byte object must return bytes {from}..{to}, got {} bytes",
+            got.len()
+        );
+    }
     let missing = object_key(&tenant, "ranged-missing.mp3");
     for offset in [0, 10] {
         match store.get_from(&missing, offset).await {
