@@ -14,6 +14,7 @@
 //! - [`services`]: the poller, the downloader, the queue drain loop and the selection rules.
 
 pub mod domain;
+pub mod metrics;
 pub mod ports;
 pub mod services;
 

@@ -80,13 +80,16 @@ impl Stack {
                 }
             })?;
         let quota: Arc<dyn QuotaLedger> = aws.quota.clone();
-        let zoom: Arc<dyn ZoomApi> = Arc::new(BudgetedZoom::new(
-            Arc::new(zoom),
-            quota.clone(),
-            tenant.account_id.clone(),
-            tenant.budget(),
-            clock.clone(),
-        ));
+        let zoom: Arc<dyn ZoomApi> = Arc::new(
+            BudgetedZoom::new(
+                Arc::new(zoom),
+                quota.clone(),
+                tenant.account_id.clone(),
+                tenant.budget(),
+                clock.clone(),
+            )
+            .for_tenant(&tenant.id),
+        );
         let function = std::env::var("AWS_LAMBDA_FUNCTION_NAME")
             .ok()
             .filter(|f| !f.is_empty())

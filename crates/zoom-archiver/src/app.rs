@@ -215,13 +215,10 @@ impl App {
                     .find(|t| t.id == id)
                     .map(|t| (t.account_id.clone(), t.budget()))
                     .unwrap_or_else(|| (id.to_string(), Default::default()));
-                let z: Arc<dyn ZoomApi> = Arc::new(BudgetedZoom::new(
-                    z,
-                    ledger.clone(),
-                    budget.0,
-                    budget.1,
-                    ports.clock.clone(),
-                ));
+                let z: Arc<dyn ZoomApi> = Arc::new(
+                    BudgetedZoom::new(z, ledger.clone(), budget.0, budget.1, ports.clock.clone())
+                        .for_tenant(&id),
+                );
                 (id, z)
             })
             .collect();

@@ -4,7 +4,10 @@
 //! bucket (`{tenant}/reports/reconcile/{day}/{time}.json`).
 //!
 //! Input: any JSON (the EventBridge schedule event reconciles every due day); `{"day":
-//! "YYYY-MM-DD"}` reconciles that UTC day only. A day deferred by the daily budget stays
+//! "YYYY-MM-DD"}` reconciles that UTC day only; `{"verify": {"sample": N}}` (the monthly
+//! fixity schedule) reads back a random sample of N stored objects and checks their size
+//! and SHA-256 (`archiver_core::services::verify`): each mismatch is logged with its key
+//! and counted in the `verify_mismatches` metric, which the stack's alarm watches. A day deferred by the daily budget stays
 //! open and is done by a later tick after 00:00 UTC; the handler still succeeds (nothing
 //! is lost, and a Lambda retry would only spend more budget).
 
@@ -43,6 +46,9 @@ pub async fn handle(
     env: &ReconcilerEnv,
     event: LambdaEvent<serde_json::Value>,
 ) -> Result<serde_json::Value, HandlerError> {
+    if let Some(v) = event.payload.get("verify") {
+        return verify(env, v, &event.context.request_id).await;
+    }
     let day = match event.payload.get("day").and_then(|d| d.as_str()) {
         Some(d) => Some(d.parse::<chrono::NaiveDate>().map_err(|e| {
             HandlerError::permanent(format!("input field day {d:?} is not YYYY-MM-DD: {e}"))
@@ -63,5 +69,43 @@ pub async fn handle(
         "reports": run.report_keys.iter().map(|k| k.to_string()).collect::<Vec<_>>(),
         "days": run.days,
         "stopped": run.stopped.map(|e| e.to_string()),
+    }))
+}
+
+/// The monthly fixity sample (`{"verify": {"sample": N}}`; without `sample`, every object).
+async fn verify(
+    env: &ReconcilerEnv,
+    input: &serde_json::Value,
+    request_id: &str,
+) -> Result<serde_json::Value, HandlerError> {
+    use archiver_core::services::verify::{VerifyOptions, verify};
+    let sample = match input.get("sample") {
+        None | Some(serde_json::Value::Null) => None,
+        Some(n) => Some(n.as_u64().filter(|n| *n > 0).ok_or_else(|| {
+            HandlerError::permanent(format!(
+                "input field verify.sample {n} is not a positive whole number"
+            ))
+        })? as usize),
+    };
+    let t = &env.tenant;
+    let opts = VerifyOptions {
+        sample,
+        ..VerifyOptions::default()
+    };
+    let report = verify(
+        env.reconciler.ports(),
+        std::slice::from_ref(&t.id),
+        &opts,
+        None,
+    )
+    .await
+    .map_err(|e| HandlerError::retryable(format!("verify: {e}")))?;
+    for f in &report.findings {
+        tracing::error!(tenant = %t.id, key = %f.key, problem = ?f.problem, "fixity: object not intact");
+    }
+    info!(tenant = %t.id, request_id = %request_id, checked = report.checked, mismatches = report.findings.len(), "verified");
+    Ok(serde_json::json!({
+        "tenant": t.id.as_str(),
+        "verify": report,
     }))
 }

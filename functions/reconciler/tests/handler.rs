@@ -89,3 +89,90 @@ async fn a_tick_reconciles_due_days_and_stores_reports() {
     .unwrap_err();
     assert!(bad.to_string().contains("19/11/2026"));
 }
+
+/// The monthly fixity schedule's input (`{"verify": {"sample": N}}`, as the template
+/// sends it) checks stored objects and names the one that was altered.
+#[tokio::test]
+async fn the_verify_input_checks_a_sample_and_names_an_altered_object() {
+    use archiver_core::{FileState, MetaStore};
+    use archiver_testkit::fixtures;
+    let now: chrono::DateTime<chrono::Utc> = "2026-11-20T12:00:00Z".parse().unwrap();
+    let clock = Arc::new(ManualClock::new(now));
+    let blobs = Arc::new(MemBlobStore::new());
+    let meta = Arc::new(MemMetaStore::new());
+    let ports = Ports {
+        blobs: blobs.clone(),
+        meta: meta.clone(),
+        queue: Arc::new(MemTaskQueue::new(clock.clone())),
+        clock,
+    };
+    for (id, seed, flip) in [("f1", 1, false), ("f2", 2, true)] {
+        let mut rec = fixtures::file_record("acme", id);
+        let data = fixtures::media_bytes(5000, seed);
+        let stored = blobs
+            .put_stream(
+                &rec.object_key,
+                &fixtures::object_meta("acme", id),
+                fixtures::verified(
+                    fixtures::byte_stream(data.clone(), 1000),
+                    archiver_core::ContentKind::Document,
+                    None,
+                ),
+            )
+            .await
+            .unwrap();
+        let mut recorded = data.clone();
+        if flip {
+            recorded[100] ^= 1;
+        }
+        rec.state = FileState::Archived {
+            size: stored.size,
+            sha256: fixtures::sha256_hex(&recorded),
+            content_type: None,
+            archived_at: now,
+            fingerprint_match: None,
+        };
+        meta.insert_file(&rec).await.unwrap();
+    }
+    let tenant: TenantConfig = serde_json::from_value(serde_json::json!({
+        "id": "acme", "account_id": "a", "client_id": "c", "client_secret_ref": "s",
+        "users": [{"email": "alice@acme.example", "extension": "1001", "mode": "voice"}]
+    }))
+    .unwrap();
+    let zoom = ZoomClient::new(ZoomClientConfig::with_urls(
+        "http://127.0.0.1:9",
+        "http://127.0.0.1:9",
+        ZoomCredentials {
+            account_id: "a".into(),
+            client_id: "c".into(),
+            client_secret: "s".to_string().into(),
+        },
+    ))
+    .unwrap();
+    let env = ReconcilerEnv {
+        reconciler: Reconciler::new(ports, "test"),
+        tenant,
+        zoom: Arc::new(zoom) as Arc<dyn ZoomApi>,
+    };
+    let input = serde_json::json!({"verify": {"sample": 200}});
+    let out = handle(&env, LambdaEvent::new(input, Context::default()))
+        .await
+        .unwrap();
+    let v = &out["verify"];
+    assert_eq!(v["checked"], 2, "{out}");
+    assert_eq!(v["intact"], 1, "{out}");
+    let findings = v["findings"].as_array().unwrap();
+    assert_eq!(findings.len(), 1, "{out}");
+    assert_eq!(findings[0]["problem"], "altered");
+    assert!(
+        findings[0]["key"].as_str().unwrap().ends_with("f2.m4a"),
+        "{out}"
+    );
+    let bad = serde_json::json!({"verify": {"sample": "lots"}});
+    assert!(
+        handle(&env, LambdaEvent::new(bad, Context::default()))
+            .await
+            .is_err(),
+        "a sample that is not a number is refused"
+    );
+}

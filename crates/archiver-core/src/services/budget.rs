@@ -98,9 +98,16 @@ pub struct BudgetedZoom {
     account: String,
     budget: Budget,
     clock: Arc<dyn Clock>,
+    tenant: Option<String>,
 }
 
 impl BudgetedZoom {
+    /// Names the tenant in the `budget_deferrals` metric (else the account).
+    pub fn for_tenant(mut self, tenant: &crate::domain::TenantId) -> Self {
+        self.tenant = Some(tenant.to_string());
+        self
+    }
+
     /// Wraps `inner` (the client of Zoom account `account`).
     pub fn new(
         inner: Arc<dyn ZoomApi>,
@@ -115,6 +122,7 @@ impl BudgetedZoom {
             account: account.into(),
             budget,
             clock,
+            tenant: None,
         }
     }
 
@@ -135,6 +143,9 @@ impl BudgetedZoom {
             {
                 Ok(Some(_)) => {}
                 Ok(None) => {
+                    crate::metrics::budget_deferral(
+                        self.tenant.as_deref().unwrap_or(&self.account),
+                    );
                     return Err(ZoomError::RateLimited {
                         category: category.to_string(),
                         kind: BUDGET_KIND.to_string(),

@@ -191,6 +191,18 @@ impl Downloader {
     ) -> TaskOutcome {
         let t = &delivery.task;
         let span = info_span!("download", tenant = %t.tenant, source = %t.source, file_id = %t.file_id, task_id = %t.task_id, delivery = delivery.receive_count);
+        let started = Instant::now();
+        // Task ids are UUIDv7: they carry the time the task was sent.
+        if let Some(sent) = uuid::Uuid::parse_str(&t.task_id)
+            .ok()
+            .and_then(|u| u.get_timestamp())
+        {
+            let (secs, nanos) = sent.to_unix();
+            let sent = secs as f64 + f64::from(nanos) / 1e9;
+            let now = self.ports.clock.now();
+            let now = now.timestamp() as f64 + f64::from(now.timestamp_subsec_nanos()) / 1e9;
+            crate::metrics::queue_age(&t.tenant, (now - sent).max(0.0));
+        }
         async move {
             let outcome = match self.handle_inner(delivery, zoom, deadline).await {
                 Ok(o) => o,
@@ -216,7 +228,15 @@ impl Downloader {
                     TaskOutcome::DeadLetter { reason }
                 }
             };
-            self.before_redrive(delivery, outcome).await
+            let outcome = self.before_redrive(delivery, outcome).await;
+            if matches!(&outcome, TaskOutcome::Done(d) if d == "archived") {
+                crate::metrics::download_seconds(
+                    &t.tenant,
+                    t.source,
+                    started.elapsed().as_secs_f64(),
+                );
+            }
+            outcome
         }
         .instrument(span)
         .await
@@ -442,6 +462,7 @@ impl Downloader {
                     .await?;
                 }
                 info!(key = %rec.object_key, size = info.size, attempt, "archived");
+                crate::metrics::file_archived(&rec.tenant, rec.source, info.size);
                 Ok(TaskOutcome::Done("archived".into()))
             }
             Err(Failure::Gone(reason)) => {
@@ -456,6 +477,7 @@ impl Downloader {
                     )
                     .await?;
                 cdrs::sync_file(meta, &rec, self.ports.clock.now()).await?;
+                crate::metrics::file_gone(&rec.tenant, rec.source);
                 Ok(TaskOutcome::Done(format!("gone: {reason}")))
             }
             Err(Failure::Permanent(reason)) => self.fail(rec, reason).await,
@@ -573,6 +595,7 @@ impl Downloader {
             )
             .await?;
         cdrs::sync_file(self.ports.meta.as_ref(), &rec, self.ports.clock.now()).await?;
+        crate::metrics::file_failed(&rec.tenant, rec.source);
         Ok(TaskOutcome::DeadLetter { reason })
     }
 

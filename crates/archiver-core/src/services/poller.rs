@@ -328,6 +328,16 @@ impl Poller {
         self.store_cursor(tenant, source, final_high, Some(clock.now()))
             .await?;
         report.watermark = Some(final_high);
+        crate::metrics::poll_succeeded(
+            &tenant.id,
+            source,
+            (clock.now() - final_high).num_milliseconds().max(0) as f64 / 1000.0,
+        );
+        crate::metrics::sweep_redrives(
+            &tenant.id,
+            source,
+            report.sweep.requeued + report.sweep.redriven,
+        );
         info!(tenant = %tenant.id, %source, listed = report.listed, new_files = report.new_files, enqueued = report.enqueued, pages = report.pages, "poll finished");
         Ok(report)
     }

@@ -206,6 +206,11 @@ fn day_window(day: NaiveDate) -> Window {
 }
 
 impl Reconciler {
+    /// The ports it works on.
+    pub fn ports(&self) -> &Ports {
+        &self.ports
+    }
+
     /// A reconciler over `ports`; `location` fills the failed CDRs' `location`.
     pub fn new(ports: Ports, location: impl Into<String>) -> Self {
         Self {
@@ -390,6 +395,7 @@ impl Reconciler {
                 }
                 Settled::Lost { written } => {
                     report.failed_cdrs_written += written;
+                    crate::metrics::recording_failed_cdrs(&tenant.id, Source::Phone, written);
                     report.phone.not_archived += 1;
                     continue;
                 }
@@ -478,6 +484,7 @@ impl Reconciler {
             );
             if cdrs::insert_failed(self.ports.meta.as_ref(), &cdr).await? {
                 report.failed_cdrs_written += 1;
+                crate::metrics::recording_failed_cdrs(&tenant.id, Source::Phone, 1);
             }
             count(&mut report.phone, reason);
         }
@@ -618,6 +625,11 @@ impl Reconciler {
                         Settled::Pending | Settled::None => report.meetings.pending += 1,
                         Settled::Lost { written } => {
                             report.failed_cdrs_written += written;
+                            crate::metrics::recording_failed_cdrs(
+                                &tenant.id,
+                                Source::Meetings,
+                                written,
+                            );
                             report.meetings.not_archived += 1;
                         }
                     }
@@ -665,6 +677,7 @@ impl Reconciler {
                 let cdr = self.failed_meeting_cdr(tenant, u, rows, m, &names, reason, now);
                 if cdrs::insert_failed(self.ports.meta.as_ref(), &cdr).await? {
                     report.failed_cdrs_written += 1;
+                    crate::metrics::recording_failed_cdrs(&tenant.id, Source::Meetings, 1);
                 }
                 count(&mut report.meetings, reason);
             }

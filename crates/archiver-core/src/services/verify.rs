@@ -186,6 +186,8 @@ pub async fn verify(
                 p(report.bytes, report.checked);
             }
         }
+        let checked_before = report.checked;
+        let found_before = report.findings.len();
         if opts.sample.is_none() {
             for source in Source::ALL {
                 let prefix = format!("{tenant}/{source}/");
@@ -204,6 +206,11 @@ pub async fn verify(
                 }
             }
         }
+        crate::metrics::verified(
+            tenant.as_str(),
+            report.checked - checked_before,
+            (report.findings.len() - found_before) as u64,
+        );
     }
     report.findings.sort_by(|a, b| a.key.cmp(&b.key));
     Ok(report)
