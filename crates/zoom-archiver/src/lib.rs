@@ -8,6 +8,7 @@
 //! benchmarks live in `crates/archiver-bench` (binary `zoom-archiver-bench`).
 
 pub mod app;
+pub mod cli;
 pub mod config;
 pub mod demo;
 pub mod doctor;
