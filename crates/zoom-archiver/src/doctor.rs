@@ -184,8 +184,9 @@ pub async fn check(
             None => {
                 let known: Vec<&str> = cfg.tenants.iter().map(|t| t.id.as_str()).collect();
                 bail!(
-                    "{}: unknown tenant {id:?} (configured: {})",
+                    "{}: unknown tenant {:?} (configured: {})",
                     config_path.display(),
+                    id.as_str(),
                     known.join(", ")
                 );
             }

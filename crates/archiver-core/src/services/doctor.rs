@@ -419,7 +419,11 @@ pub fn classify_token(tenant: &TenantConfig, e: &ZoomError) -> Verdict {
                     secret_origin(tenant)
                 )
             };
-            Verdict::BadCredentials(format!("Zoom refused the token request ({m}): {fix}"))
+            let said = m
+                .strip_prefix("token request refused")
+                .unwrap_or(m)
+                .trim_start();
+            Verdict::BadCredentials(format!("Zoom refused the token request {said}; {fix}"))
         }
         ZoomError::Transport(m) => Verdict::Unreachable(format!(
             "the OAuth endpoint {} was not reached: {m}",
@@ -525,8 +529,8 @@ pub async fn check_zoom(
                     t,
                     name,
                     format!(
-                        "missing scope {} (not in the token's scopes): add it to the app's \
-                         scopes in the Zoom App Marketplace",
+                        "missing scope: the token's scopes hold none of {}: add it to the \
+                         app's scopes in the Zoom App Marketplace",
                         need.describe()
                     ),
                 ),
