@@ -201,7 +201,9 @@ impl S3BlobStore {
                 let f = Failure::of(e);
                 return if f.status == Some(404) || f.is("NoSuchKey") {
                     Err(BlobError::NotFound(key.clone()))
-                } else if (offset > 0 || len.is_some()) && (f.status == Some(416) || f.is("InvalidRange")) {
+                } else if (offset > 0 || len.is_some())
+                    && (f.status == Some(416) || f.is("InvalidRange"))
+                {
                     Ok(futures::stream::empty().boxed())
                 } else {
                     Err(self.backend(&s3_key, "GetObject", f))

@@ -482,9 +482,7 @@ async fn meta_cdrs_are_queried_by_user_day_and_tenant() {
         tenant: acme.clone(),
         user: Some("1001".into()),
         from: Some(t0() + d),
-        to: None,
-        platform_call_id: None,
-        include_out_of_scope: false,
+        ..Default::default()
     };
     assert_eq!(ids(m.query_cdrs(&by_user_range).await.unwrap()), ["c3"]);
     // Compare-and-set.
