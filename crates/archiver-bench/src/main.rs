@@ -163,6 +163,21 @@ enum Command {
         #[arg(long)]
         no_analysis: bool,
     },
+    /// Fixity: `verify` over stored objects (seconds per GiB, peak RSS).
+    Verify {
+        /// Objects.
+        #[arg(long, default_value_t = 8)]
+        files: usize,
+        /// Size of each object in MiB.
+        #[arg(long, default_value_t = 128)]
+        size_mib: u64,
+        /// Where the objects are stored.
+        #[arg(long, value_enum, default_value = "fs")]
+        store: VerifyStore,
+        /// Scratch directory (must not exist; removed afterwards).
+        #[arg(long, default_value = "zoom-archiver-bench-verify")]
+        dir: PathBuf,
+    },
     /// Simulator → downloader → object store for one file (`--store s3`: S3 on the local
     /// AWS emulator, `MOTO` or one started from `.tools/venv`).
     Stream {
@@ -182,6 +197,14 @@ enum Command {
         #[arg(long, default_value = "zoom-archiver-bench")]
         dir: PathBuf,
     },
+}
+
+#[derive(Clone, Copy, ValueEnum, PartialEq, Eq)]
+enum VerifyStore {
+    /// The embedded default's filesystem object store.
+    Fs,
+    /// S3 on the local AWS emulator.
+    S3,
 }
 
 #[derive(Clone, Copy, ValueEnum, PartialEq, Eq)]
@@ -217,6 +240,15 @@ async fn main() -> ExitCode {
 
 async fn run(command: Command) -> Result<ExitCode> {
     match &command {
+        Command::Verify {
+            files,
+            size_mib,
+            store,
+            dir,
+        } => {
+            aws::verify(*files, *size_mib, *store == VerifyStore::S3, dir).await?;
+            Ok(ExitCode::SUCCESS)
+        }
         Command::Small {
             count,
             size_kb,
