@@ -2,7 +2,7 @@
 //! embedded default (a temporary data directory).
 
 use archiver_core::services::doctor::{ARCHIVING_OFF, ProxyEnv};
-use archiver_core::{QuotaLedger, SystemClock, TenantId};
+use archiver_core::{QuotaLedger, SystemClock};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use zoom_archiver::config::FileConfig;
@@ -231,7 +231,7 @@ async fn an_unknown_tenant_is_an_error() {
         &cfg,
         &path,
         Backend::Local,
-        Some(&TenantId::new("nope").unwrap()),
+        Some("nope"),
         Arc::new(SystemClock),
         &ProxyEnv::default(),
     )

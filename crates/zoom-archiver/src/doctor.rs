@@ -19,9 +19,7 @@ use archiver_core::services::credentials::zoom_credentials;
 use archiver_core::services::doctor::{
     Check, DoctorReport, ProxyEnv, ZoomSetup, check_queue, check_stores, check_zoom, config_check,
 };
-use archiver_core::{
-    Clock, Ports, QuotaLedger, SecretSource, SystemClock, TenantConfig, TenantId, ZoomApi,
-};
+use archiver_core::{Clock, Ports, QuotaLedger, SecretSource, SystemClock, TenantConfig, ZoomApi};
 use archiver_zoom::{RetryPolicy, ZoomClient, ZoomClientConfig};
 use secrecy::{ExposeSecret, SecretString};
 use std::path::Path;
@@ -35,6 +33,15 @@ pub enum Backend {
     Local,
     /// S3, DynamoDB, SQS and Secrets Manager (`[aws]`).
     Aws,
+}
+
+impl From<crate::cli::Backend> for Backend {
+    fn from(b: crate::cli::Backend) -> Self {
+        match b {
+            crate::cli::Backend::Local => Backend::Local,
+            crate::cli::Backend::Aws => Backend::Aws,
+        }
+    }
 }
 
 /// What the checks run on: the ports (or why they could not be opened), a description
@@ -153,10 +160,10 @@ pub async fn run(
     cfg: &FileConfig,
     config_path: &Path,
     backend: Backend,
-    tenant: Option<&TenantId>,
+    tenant: Option<&str>,
 ) -> Result<(String, bool)> {
     let env = ProxyEnv::read(|name| std::env::var(name).ok());
-    let report = check(
+    check(
         cfg,
         config_path,
         backend,
@@ -164,8 +171,7 @@ pub async fn run(
         Arc::new(SystemClock),
         &env,
     )
-    .await?;
-    Ok(report)
+    .await
 }
 
 /// [`run`] with a given clock and proxy environment (tests).
@@ -173,20 +179,20 @@ pub async fn check(
     cfg: &FileConfig,
     config_path: &Path,
     backend: Backend,
-    tenant: Option<&TenantId>,
+    tenant: Option<&str>,
     clock: Arc<dyn Clock>,
     env: &ProxyEnv,
 ) -> Result<(String, bool)> {
     let tenants: Vec<&TenantConfig> = match tenant {
         None => cfg.tenants.iter().collect(),
-        Some(id) => match cfg.tenants.iter().find(|t| &t.id == id) {
+        Some(id) => match cfg.tenants.iter().find(|t| t.id.as_str() == id) {
             Some(t) => vec![t],
             None => {
                 let known: Vec<&str> = cfg.tenants.iter().map(|t| t.id.as_str()).collect();
                 bail!(
                     "{}: unknown tenant {:?} (configured: {})",
                     config_path.display(),
-                    id.as_str(),
+                    id,
                     known.join(", ")
                 );
             }
