@@ -1,7 +1,7 @@
 //! Reconciler Lambda entry point: the stack once per cold start, then schedule ticks served
 //! by [`reconciler::handle`].
 
-use lambda_runtime::{LambdaEvent, service_fn};
+use lambda_runtime::LambdaEvent;
 
 #[tokio::main]
 async fn main() -> Result<(), lambda_runtime::Error> {
@@ -10,8 +10,10 @@ async fn main() -> Result<(), lambda_runtime::Error> {
     let env = reconciler::ReconcilerEnv::from_stack(&stack);
     tracing::info!(tenant = %env.tenant.id, "reconciler ready");
     let env = &env;
-    lambda_runtime::run(service_fn(move |event: LambdaEvent<serde_json::Value>| async move {
+    // Through the shared edge: the EMF metrics (`verify_mismatches` for the fixity alarm)
+    // are flushed after every invocation.
+    archiver_lambda::run(move |event: LambdaEvent<serde_json::Value>| async move {
         reconciler::handle(env, event).await
-    }))
+    })
     .await
 }
