@@ -6,6 +6,7 @@
 //! so duplicate deliveries, reruns and redundant deployments cannot create a second copy.
 //! The conformance suites in `archiver-testkit` define the contract of each port.
 
+mod audit;
 mod blob;
 mod body;
 mod clock;
@@ -16,6 +17,7 @@ mod quota;
 mod secrets;
 mod zoom;
 
+pub use audit::*;
 pub use blob::*;
 pub use body::*;
 pub use clock::*;

@@ -1,5 +1,6 @@
 //! Services: every business rule of the archiver.
 //!
+//! - [`audit`]: the hash-chained audit trail: appending an entry, walking a chain.
 //! - [`select`]: which Zoom files belong to which configured user; CDR drafts.
 //! - [`users`]: who the configured users are at Zoom (Zoom user id, display name,
 //!   status), looked up once a day; their CDRs re-filed when it changes.
@@ -35,6 +36,7 @@
 //! - [`runner`]: drains the queue with a bounded number of workers (local process and
 //!   `run --once`; on AWS the Lambda runtime plays this role).
 
+pub mod audit;
 pub mod budget;
 pub mod cdrs;
 pub mod credentials;
