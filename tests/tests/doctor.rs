@@ -239,3 +239,75 @@ async fn an_unknown_tenant_is_an_error() {
     .unwrap_err();
     assert!(e.to_string().contains("unknown tenant \"nope\""), "{e}");
 }
+
+/// On the AWS backend (moto): the stores are named and checked, the probes counted in the
+/// DynamoDB ledger; a secret named by `client_secret_ref` that does not exist fails the
+/// token line with its name. Skipped when moto is not configured.
+#[tokio::test]
+async fn on_aws_the_stores_are_checked_and_a_missing_secret_is_named() {
+    let Some(endpoint) = archiver_e2e::moto_endpoint() else {
+        return;
+    };
+    let sim = sim().await;
+    let dir = tempfile::tempdir().unwrap();
+    let unique = format!("doctor-{:x}", fastrand::u64(..) % 0xffff_ffff);
+    let aws = format!(
+        "[aws]\nregion = \"us-east-1\"\nendpoint_url = \"{endpoint}\"\nbucket = \"za-{unique}\"\n\
+         table = \"za-{unique}\"\nqueue_name = \"za-{unique}\"\n\n"
+    );
+    let settings: archiver_aws::AwsSettings = toml_settings(&aws);
+    archiver_aws::init_resources(&settings)
+        .await
+        .expect("init_resources");
+    let (_, path) = config(dir.path(), &sim, "demo-secret", "");
+    let cfg = FileConfig::parse(&format!("{aws}{}", std::fs::read_to_string(&path).unwrap()))
+        .expect("valid config");
+    let (text, ok) = check(
+        &cfg,
+        &path,
+        Backend::Aws,
+        None,
+        Arc::new(SystemClock),
+        &ProxyEnv::default(),
+    )
+    .await
+    .unwrap();
+    assert!(ok, "{text}");
+    for name in ["objects", "metadata", "queue"] {
+        let l = line(&text, name);
+        assert!(l.contains(&format!("AWS (bucket za-{unique}")), "{text}");
+    }
+
+    let missing = format!("za-{unique}-no-such-secret");
+    let body = std::fs::read_to_string(&path).unwrap().replace(
+        "client_secret = \"demo-secret\"",
+        &format!("client_secret_ref = \"{missing}\""),
+    );
+    let cfg = FileConfig::parse(&format!("{aws}{body}")).expect("valid config");
+    let (text, ok) = check(
+        &cfg,
+        &path,
+        Backend::Aws,
+        None,
+        Arc::new(SystemClock),
+        &ProxyEnv::default(),
+    )
+    .await
+    .unwrap();
+    assert!(!ok, "{text}");
+    let token = line(&text, "token");
+    assert!(
+        token.starts_with("FAIL") && token.contains(&missing),
+        "{text}"
+    );
+    assert!(line(&text, "queue").starts_with("ok"), "{text}");
+}
+
+/// The `[aws]` table of a configuration text.
+fn toml_settings(text: &str) -> archiver_aws::AwsSettings {
+    let cfg = FileConfig::parse(&format!(
+        "{text}[[tenants]]\nid = \"x\"\naccount_id = \"a\"\nclient_id = \"c\"\nclient_secret = \"s\"\n"
+    ))
+    .expect("valid [aws] table");
+    cfg.aws().expect("an [aws] table").clone()
+}
