@@ -247,9 +247,17 @@ async fn real_main(cli: Cli) -> Result<ExitCode> {
                 Ok(c) => c,
                 Err(code) => return Ok(code),
             };
-            let tenants = tenants(&cfg, tenant.as_deref())?;
-            let _ = tenants;
-            anyhow::bail!("doctor: not wired yet")
+            tenants(&cfg, tenant.as_deref())?;
+            let path = cli.config.clone().unwrap_or_default();
+            let (text, ok) =
+                zoom_archiver::doctor::run(&cfg, &path, cli.backend.into(), tenant.as_deref())
+                    .await?;
+            print!("{text}");
+            Ok(if ok {
+                ExitCode::SUCCESS
+            } else {
+                ExitCode::from(1)
+            })
         }
         Command::Reconcile { day, tenant } => {
             let cfg = match load_config(&cli) {
