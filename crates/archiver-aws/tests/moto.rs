@@ -60,6 +60,7 @@ fn meta() -> ObjectMeta {
         conversation_id: "a/b+c==".into(),
         file_id: "f1".into(),
         content_type: Some("audio/mp4".into()),
+        retain_until: None,
     }
 }
 
@@ -255,6 +256,9 @@ fn file(t: &str, id: &str, state: FileState) -> FileRecord {
         transient_since: None,
         not_before: None,
         next_due: None,
+        retention: None,
+        holds: Vec::new(),
+        disposed: None,
         history: Vec::new(),
         first_seen: t0(),
         updated_at: t0(),
@@ -828,6 +832,138 @@ async fn conformance_quota_ledger_on_dynamodb() {
         archiver_testkit::conformance::Concurrency::Skip,
     )
     .await;
+}
+
+/// The audit trail's way around the port on DynamoDB: `PutItem` and `DeleteItem` straight
+/// to the table, as anyone with write access to it could.
+struct DynamoTamper {
+    client: aws_sdk_dynamodb::Client,
+    table: String,
+}
+
+impl DynamoTamper {
+    fn key(t: &TenantId, seq: u64) -> [(String, aws_sdk_dynamodb::types::AttributeValue); 2] {
+        use aws_sdk_dynamodb::types::AttributeValue;
+        [
+            ("pk".into(), AttributeValue::S(format!("T#{t}#AUDIT"))),
+            ("sk".into(), AttributeValue::S(format!("{seq:020}"))),
+        ]
+    }
+}
+
+#[async_trait::async_trait]
+impl archiver_testkit::conformance::AuditTamper for DynamoTamper {
+    async fn alter(&self, tenant: &TenantId, seq: u64) {
+        use aws_sdk_dynamodb::types::AttributeValue;
+        let [pk, sk] = Self::key(tenant, seq);
+        let mut item = self
+            .client
+            .get_item()
+            .table_name(&self.table)
+            .key(pk.0, pk.1)
+            .key(sk.0, sk.1)
+            .consistent_read(true)
+            .send()
+            .await
+            .unwrap()
+            .item
+            .unwrap_or_else(|| panic!("no entry {seq} of {tenant}"));
+        let mut body: serde_json::Value =
+            serde_json::from_str(item["body"].as_s().unwrap()).unwrap();
+        body["result"] = "altered".into();
+        item.insert("body".into(), AttributeValue::S(body.to_string()));
+        self.client
+            .put_item()
+            .table_name(&self.table)
+            .set_item(Some(item))
+            .send()
+            .await
+            .unwrap();
+    }
+
+    async fn remove(&self, tenant: &TenantId, seq: u64) {
+        let [pk, sk] = Self::key(tenant, seq);
+        let out = self
+            .client
+            .delete_item()
+            .table_name(&self.table)
+            .key(pk.0, pk.1)
+            .key(sk.0, sk.1)
+            .return_values(aws_sdk_dynamodb::types::ReturnValue::AllOld)
+            .send()
+            .await
+            .unwrap();
+        assert!(out.attributes.is_some(), "no entry {seq} of {tenant}");
+    }
+}
+
+#[tokio::test]
+async fn conformance_audit_log_on_dynamodb() {
+    use archiver_core::AuditLog;
+    use aws_sdk_dynamodb::types::AttributeValue;
+    let Some((s, a)) = setup("caudit").await else {
+        return;
+    };
+    // moto's DynamoDB evaluates a PutItem's condition and then writes, in two steps without
+    // a lock, so two concurrent appends at one seq can both pass (the second overwriting the
+    // first); the race is checked on the memory and SQLite stores (DynamoDB itself makes
+    // conditional writes atomic).
+    archiver_testkit::conformance::audit_log_with(
+        &*a.audit,
+        archiver_testkit::conformance::Concurrency::Skip,
+    )
+    .await;
+    let tamper = DynamoTamper {
+        client: a.meta.client().clone(),
+        table: s.table.clone(),
+    };
+    archiver_testkit::conformance::audit_log_tamper(&*a.audit, &tamper).await;
+
+    // The item as documented: the tenant's partition, the zero-padded seq, readable
+    // attributes next to the body; the metadata store does not see it.
+    assert_eq!(a.audit.table(), s.table);
+    let t = tenant("audit-items");
+    let e = archiver_core::services::audit::record(
+        &*a.audit,
+        archiver_core::AuditDraft {
+            tenant: t.clone(),
+            at: Utc::now(),
+            actor: "moto@test".into(),
+            action: archiver_core::AuditAction::Export,
+            objects: vec!["cdr-1".into()],
+            reason: None,
+            result: "ok".into(),
+        },
+    )
+    .await
+    .unwrap();
+    let item = a
+        .meta
+        .client()
+        .get_item()
+        .table_name(&s.table)
+        .key("pk", AttributeValue::S("T#audit-items#AUDIT".into()))
+        .key("sk", AttributeValue::S("00000000000000000001".into()))
+        .send()
+        .await
+        .unwrap()
+        .item
+        .expect("the entry's item");
+    assert_eq!(item["kind"], AttributeValue::S("audit".into()));
+    assert_eq!(item["seq"], AttributeValue::N("1".into()));
+    assert_eq!(item["action"], AttributeValue::S("export".into()));
+    assert_eq!(
+        serde_json::from_str::<archiver_core::AuditEntry>(item["body"].as_s().unwrap()).unwrap(),
+        e
+    );
+    assert_eq!(a.audit.head(&t).await.unwrap(), Some(e));
+    assert!(
+        a.meta
+            .list_files(&FileQuery::default())
+            .await
+            .unwrap()
+            .is_empty()
+    );
 }
 
 #[tokio::test]

@@ -1057,6 +1057,7 @@ pub async fn verify(files: usize, size_mib: u64, s3: bool, dir: &std::path::Path
                     conversation_id: "bench-call".into(),
                     file_id: file_id.clone(),
                     content_type: None,
+                    retain_until: None,
                 },
                 body,
             )

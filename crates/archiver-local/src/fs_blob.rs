@@ -1,6 +1,6 @@
 use archiver_core::{
     BlobError, BlobStore, BoxError, ByteStream, Caused, ObjectInfo, ObjectKey, ObjectMeta,
-    VerifiedBody,
+    Protection, VerifiedBody,
 };
 use async_trait::async_trait;
 use bytes::{Bytes, BytesMut};
@@ -13,6 +13,11 @@ use tokio::sync::mpsc;
 
 /// The extended attribute that records an object's SHA-256 (lowercase hex).
 pub const SHA256_XATTR: &str = "user.zoom_archiver.sha256";
+/// The extended attribute that records an object's retain-until date (RFC 3339), or
+/// `none`: written with every object, so a delete knows the object's retention.
+pub const RETAIN_XATTR: &str = "user.zoom_archiver.retain_until";
+/// The extended attribute present while an object is under a legal hold.
+pub const HOLD_XATTR: &str = "user.zoom_archiver.legal_hold";
 
 /// Directory under the root for files being written (same filesystem as the objects).
 const TMP_DIR: &str = ".tmp";
@@ -201,9 +206,20 @@ enum Publish {
 }
 
 /// Records the digest, fsyncs, and links the temporary file to `dest` without replacing anything.
-fn publish(root: &Path, file: File, tmp: &Path, dest: &Path, sha256: &str) -> io::Result<Publish> {
-    if let Err(e) = xattr::set(&file, sha256) {
+fn publish(
+    root: &Path,
+    file: File,
+    tmp: &Path,
+    dest: &Path,
+    sha256: &str,
+    retain_until: &str,
+) -> io::Result<Publish> {
+    if let Err(e) = xattr::set(&file, SHA256_XATTR, sha256) {
         tracing::debug!(error = %e, "extended attributes unavailable; the digest is not recorded");
+    }
+    // Without it the object can never be deleted by the archive (fail safe).
+    if let Err(e) = xattr::set(&file, RETAIN_XATTR, retain_until) {
+        tracing::debug!(error = %e, "extended attributes unavailable; the retention is not recorded");
     }
     file.sync_all()?;
     drop(file);
@@ -248,14 +264,38 @@ mod xattr {
     use std::io;
     use std::path::Path;
 
-    pub fn set(file: &File, sha256: &str) -> io::Result<()> {
+    pub fn set(file: &File, name: &str, value: &str) -> io::Result<()> {
         rustix::fs::fsetxattr(
             file,
-            SHA256_XATTR,
-            sha256.as_bytes(),
+            name,
+            value.as_bytes(),
             rustix::fs::XattrFlags::empty(),
         )
         .map_err(io::Error::from)
+    }
+
+    pub fn set_path(path: &Path, name: &str, value: Option<&str>) -> io::Result<()> {
+        match value {
+            Some(v) => {
+                rustix::fs::setxattr(path, name, v.as_bytes(), rustix::fs::XattrFlags::empty())
+                    .map_err(io::Error::from)
+            }
+            None => match rustix::fs::removexattr(path, name) {
+                Ok(()) => Ok(()),
+                Err(rustix::io::Errno::NODATA) => Ok(()),
+                Err(e) => Err(io::Error::from(e)),
+            },
+        }
+    }
+
+    /// The attribute's value; `Ok(None)` when the file has none.
+    pub fn read(path: &Path, name: &str) -> io::Result<Option<String>> {
+        let mut buf = [0u8; 128];
+        match rustix::fs::getxattr(path, name, &mut buf[..]) {
+            Ok(n) => Ok(Some(String::from_utf8_lossy(&buf[..n]).into_owned())),
+            Err(rustix::io::Errno::NODATA) => Ok(None),
+            Err(e) => Err(io::Error::from(e)),
+        }
     }
 
     pub fn get(path: &Path) -> Option<String> {
@@ -275,11 +315,23 @@ mod xattr {
     use std::io;
     use std::path::Path;
 
-    pub fn set(_file: &File, _sha256: &str) -> io::Result<()> {
-        Err(io::Error::new(
+    pub fn set(_file: &File, _name: &str, _value: &str) -> io::Result<()> {
+        Err(unsupported())
+    }
+
+    pub fn set_path(_path: &Path, _name: &str, _value: Option<&str>) -> io::Result<()> {
+        Err(unsupported())
+    }
+
+    pub fn read(_path: &Path, _name: &str) -> io::Result<Option<String>> {
+        Err(unsupported())
+    }
+
+    fn unsupported() -> io::Error {
+        io::Error::new(
             io::ErrorKind::Unsupported,
             "no extended attributes on this platform",
-        ))
+        )
     }
 
     pub fn get(_path: &Path) -> Option<String> {
@@ -420,7 +472,7 @@ impl BlobStore for FsBlobStore {
     async fn put_stream(
         &self,
         key: &ObjectKey,
-        _meta: &ObjectMeta,
+        meta: &ObjectMeta,
         mut body: VerifiedBody,
     ) -> Result<ObjectInfo, BlobError> {
         let k = key.as_str();
@@ -481,8 +533,11 @@ impl BlobStore for FsBlobStore {
         };
         let root = self.root.clone();
         let sha = summary.sha256.clone();
+        let retain = meta
+            .retain_until
+            .map_or_else(|| "none".to_string(), |t| t.to_rfc3339());
         let published =
-            tokio::task::spawn_blocking(move || publish(&root, file, &tmp, &dest, &sha))
+            tokio::task::spawn_blocking(move || publish(&root, file, &tmp, &dest, &sha, &retain))
                 .await
                 // `publish` removes the temporary file in every outcome but a panic.
                 .map_err(|e| join_err(k, e))?;
@@ -513,6 +568,95 @@ impl BlobStore for FsBlobStore {
 
     async fn get_from(&self, key: &ObjectKey, offset: u64) -> Result<ByteStream, BlobError> {
         self.read_from(key, offset).await
+    }
+
+    /// From the object's extended attributes (see [`RETAIN_XATTR`], [`HOLD_XATTR`]).
+    async fn protection(&self, key: &ObjectKey) -> Result<Protection, BlobError> {
+        let k = key.as_str().to_string();
+        let path = self.path_for(&k)?;
+        tokio::task::spawn_blocking(move || {
+            if fs::symlink_metadata(&path).is_err() {
+                return Err(BlobError::NotFound(
+                    ObjectKey::parse(k.clone()).map_err(|e| backend(&k, e.to_string(), false))?,
+                ));
+            }
+            let retain = xattr::read(&path, RETAIN_XATTR)
+                .map_err(|e| io_err(&k, "reading the retention", e))?;
+            let hold = xattr::read(&path, HOLD_XATTR)
+                .map_err(|e| io_err(&k, "reading the legal hold", e))?;
+            Ok(Protection {
+                retain_until: retain
+                    .as_deref()
+                    .and_then(|t| chrono::DateTime::parse_from_rfc3339(t).ok())
+                    .map(|t| t.with_timezone(&chrono::Utc)),
+                legal_hold: hold.is_some(),
+            })
+        })
+        .await
+        .map_err(|e| join_err(key.as_str(), e))?
+    }
+
+    async fn set_legal_hold(&self, key: &ObjectKey, on: bool) -> Result<(), BlobError> {
+        let k = key.as_str().to_string();
+        let path = self.path_for(&k)?;
+        let key = key.clone();
+        let label = k.clone();
+        tokio::task::spawn_blocking(move || {
+            if fs::symlink_metadata(&path).is_err() {
+                return Err(BlobError::NotFound(key));
+            }
+            xattr::set_path(&path, HOLD_XATTR, on.then_some("1"))
+                .map_err(|e| io_err(&k, "setting the legal hold", e))
+        })
+        .await
+        .map_err(|e| join_err(&label, e))?
+    }
+
+    /// Refused unless the object's recorded retention has passed and it holds no legal
+    /// hold; an object whose retention is not recorded (older objects, a filesystem
+    /// without extended attributes) is never deleted.
+    async fn delete(
+        &self,
+        key: &ObjectKey,
+        now: chrono::DateTime<chrono::Utc>,
+    ) -> Result<(), BlobError> {
+        let k = key.as_str().to_string();
+        let path = self.path_for(&k)?;
+        let key = key.clone();
+        let label = k.clone();
+        tokio::task::spawn_blocking(move || {
+            if fs::symlink_metadata(&path).is_err() {
+                return Err(BlobError::NotFound(key));
+            }
+            let protected = |why: String| BlobError::Protected {
+                key: key.clone(),
+                why,
+            };
+            match xattr::read(&path, HOLD_XATTR) {
+                Ok(None) => {}
+                Ok(Some(_)) => return Err(protected("under a legal hold".into())),
+                Err(e) => return Err(protected(format!("its legal hold cannot be read: {e}"))),
+            }
+            match xattr::read(&path, RETAIN_XATTR) {
+                Ok(Some(t)) if t == "none" => {
+                    return Err(protected("no retention was recorded for it".into()));
+                }
+                Ok(Some(t)) => match chrono::DateTime::parse_from_rfc3339(&t) {
+                    Ok(until) if until <= now => {}
+                    Ok(until) => return Err(protected(format!("retained until {until}"))),
+                    Err(_) => return Err(protected(format!("unreadable retention {t:?}"))),
+                },
+                Ok(None) => return Err(protected("no retention was recorded for it".into())),
+                Err(e) => return Err(protected(format!("its retention cannot be read: {e}"))),
+            }
+            fs::remove_file(&path).map_err(|e| io_err(&k, "deleting", e))?;
+            if let Some(parent) = path.parent() {
+                let _ = sync_dir(parent);
+            }
+            Ok(())
+        })
+        .await
+        .map_err(|e| join_err(&label, e))?
     }
 
     async fn list(&self, prefix: &str) -> Result<Vec<ObjectInfo>, BlobError> {

@@ -10,6 +10,7 @@ async fn fs_blob_store_conforms() {
     let dir = tempfile::tempdir().unwrap();
     let store = FsBlobStore::new(dir.path().join("objects")).unwrap();
     conformance::blob_store(&store).await;
+    conformance::blob_store_protection(&store).await;
     // Nothing is left in the temporary directory.
     assert_eq!(
         std::fs::read_dir(store.root().join(".tmp"))
@@ -83,4 +84,44 @@ async fn quota_ledger_shares_the_database_with_the_meta_store() {
     conformance::meta_store(&meta).await;
     let again = archiver_local::open_quota(dir.path()).unwrap();
     conformance::quota_ledger(&again, conformance::Concurrency::Check).await;
+}
+
+/// The audit trail's way around the port: raw SQL on the same file.
+struct SqlTamper(std::path::PathBuf);
+
+#[async_trait::async_trait]
+impl conformance::AuditTamper for SqlTamper {
+    async fn alter(&self, tenant: &archiver_core::TenantId, seq: u64) {
+        let c = rusqlite::Connection::open(&self.0).unwrap();
+        let n = c
+            .execute(
+                "UPDATE audit SET body = json_set(body, '$.result', 'altered')
+                 WHERE tenant = ?1 AND seq = ?2",
+                rusqlite::params![tenant.as_str(), seq as i64],
+            )
+            .unwrap();
+        assert_eq!(n, 1, "no entry {seq} of {tenant}");
+    }
+
+    async fn remove(&self, tenant: &archiver_core::TenantId, seq: u64) {
+        let c = rusqlite::Connection::open(&self.0).unwrap();
+        let n = c
+            .execute(
+                "DELETE FROM audit WHERE tenant = ?1 AND seq = ?2",
+                rusqlite::params![tenant.as_str(), seq as i64],
+            )
+            .unwrap();
+        assert_eq!(n, 1, "no entry {seq} of {tenant}");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sqlite_audit_log_conforms() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("archive.db");
+    // In the database the other stores use.
+    let _meta = SqliteMetaStore::open(&db).unwrap();
+    let log = archiver_local::open_audit(dir.path()).unwrap();
+    conformance::audit_log(&log).await;
+    conformance::audit_log_tamper(&log, &SqlTamper(db)).await;
 }

@@ -120,6 +120,9 @@ pub fn file_record(tenant: impl IntoTenant, file_id: &str) -> FileRecord {
         transient_since: None,
         not_before: None,
         next_due: None,
+        retention: None,
+        holds: Vec::new(),
+        disposed: None,
         history: Vec::new(),
         first_seen: t0(),
         updated_at: t0(),
@@ -208,6 +211,7 @@ pub fn object_meta(tenant: impl IntoTenant, file_id: &str) -> ObjectMeta {
         conversation_id: "conv".into(),
         file_id: file_id.into(),
         content_type: Some("audio/mpeg".into()),
+        retain_until: None,
     }
 }
 

@@ -1,5 +1,5 @@
 use archiver_core::{
-    BlobError, BlobStore, ByteStream, ObjectInfo, ObjectKey, ObjectMeta, VerifiedBody,
+    BlobError, BlobStore, ByteStream, ObjectInfo, ObjectKey, ObjectMeta, Protection, VerifiedBody,
 };
 use async_trait::async_trait;
 use bytes::Bytes;
@@ -12,6 +12,7 @@ struct Stored {
     bytes: Bytes,
     sha256: String,
     meta: ObjectMeta,
+    hold: bool,
 }
 
 /// An in-memory [`BlobStore`] (keeps whole objects in memory: for tests only).
@@ -99,6 +100,7 @@ impl BlobStore for MemBlobStore {
                 bytes: Bytes::from(buf),
                 sha256: summary.sha256.clone(),
                 meta: meta.clone(),
+                hold: false,
             },
         );
         Ok(ObjectInfo {
@@ -134,6 +136,51 @@ impl BlobStore for MemBlobStore {
             .map(|i| bytes.slice(i..(i + CHUNK).min(bytes.len())))
             .collect();
         Ok(futures::stream::iter(chunks.into_iter().map(Ok)).boxed())
+    }
+
+    async fn protection(&self, key: &ObjectKey) -> Result<Protection, BlobError> {
+        let g = self.lock();
+        let s = g.get(key).ok_or_else(|| BlobError::NotFound(key.clone()))?;
+        Ok(Protection {
+            retain_until: s.meta.retain_until,
+            legal_hold: s.hold,
+        })
+    }
+
+    async fn set_legal_hold(&self, key: &ObjectKey, on: bool) -> Result<(), BlobError> {
+        let mut g = self.lock();
+        let s = g
+            .get_mut(key)
+            .ok_or_else(|| BlobError::NotFound(key.clone()))?;
+        s.hold = on;
+        Ok(())
+    }
+
+    /// As the filesystem store: an object without a recorded retention is never deleted.
+    async fn delete(
+        &self,
+        key: &ObjectKey,
+        now: chrono::DateTime<chrono::Utc>,
+    ) -> Result<(), BlobError> {
+        let mut g = self.lock();
+        let s = g.get(key).ok_or_else(|| BlobError::NotFound(key.clone()))?;
+        let why = if s.hold {
+            Some("under a legal hold".to_string())
+        } else {
+            match s.meta.retain_until {
+                None => Some("no retention was recorded for it".into()),
+                Some(t) if t > now => Some(format!("retained until {t}")),
+                Some(_) => None,
+            }
+        };
+        if let Some(why) = why {
+            return Err(BlobError::Protected {
+                key: key.clone(),
+                why,
+            });
+        }
+        g.remove(key);
+        Ok(())
     }
 
     async fn list(&self, prefix: &str) -> Result<Vec<ObjectInfo>, BlobError> {

@@ -1,13 +1,16 @@
 //! The conformance suites against the in-memory adapters.
 
 use archiver_core::TaskQueue;
-use archiver_testkit::{MemBlobStore, MemMetaStore, MemQuotaLedger, MemTaskQueue, conformance};
+use archiver_testkit::{
+    MemAuditLog, MemBlobStore, MemMetaStore, MemQuotaLedger, MemTaskQueue, conformance,
+};
 use std::sync::Arc;
 
 #[tokio::test]
 async fn mem_blob_store_conforms() {
     let store = MemBlobStore::new();
     conformance::blob_store(&store).await;
+    conformance::blob_store_protection(&store).await;
     assert!(store.object_count() >= 7);
 }
 
@@ -34,6 +37,13 @@ async fn mem_quota_ledger_conforms() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn mem_quota_ledger_conforms_on_many_threads() {
     conformance::quota_ledger(&MemQuotaLedger::new(), conformance::Concurrency::Check).await;
+}
+
+#[tokio::test]
+async fn mem_audit_log_conforms() {
+    let log = MemAuditLog::new();
+    conformance::audit_log(&log).await;
+    conformance::audit_log_tamper(&log, &log).await;
 }
 
 #[tokio::test]

@@ -153,6 +153,9 @@ pub struct TenantConfig {
     /// Email domains of this organisation (`acme.example`; subdomains included).
     #[serde(default)]
     pub internal_domains: Vec<String>,
+    /// Retention per group (`[[tenants.retention]]`): see [`super::retention`].
+    #[serde(default)]
+    pub retention: Vec<super::retention::RetentionRule>,
     /// How long after a call or meeting ended a missing recording counts as failed in
     /// reconciliation (Zoom may still be processing it before that).
     #[serde(

@@ -238,6 +238,16 @@ pub struct FileRecord {
     /// earlier rule): never downloaded from now on; what is stored stays, never deleted.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub out_of_scope: Option<String>,
+    /// The retention rule applied when it was selected, and its date (the object is
+    /// written with it and cannot be deleted before).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub retention: Option<super::retention::Retained>,
+    /// Legal-hold matters holding this file (its object cannot be deleted while any is).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub holds: Vec<String>,
+    /// When and why it was disposed of (object deleted past retention, record kept).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub disposed: Option<String>,
     /// What operators did to this file (a retry: who, when, and the failure it replaced),
     /// oldest first; at most [`FileEvent::KEPT`], the first always kept.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]

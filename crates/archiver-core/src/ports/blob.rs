@@ -16,6 +16,18 @@ pub struct ObjectMeta {
     pub file_id: String,
     /// Content type Zoom served, if any.
     pub content_type: Option<String>,
+    /// Not to be deleted before this time (the tenant's retention rule, applied at write
+    /// time: S3 Object Lock, or recorded and enforced by the local store).
+    pub retain_until: Option<chrono::DateTime<chrono::Utc>>,
+}
+
+/// What protects a stored object from deletion.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Protection {
+    /// Retained until this time.
+    pub retain_until: Option<chrono::DateTime<chrono::Utc>>,
+    /// Under a legal hold (until released).
+    pub legal_hold: bool,
 }
 
 /// What a store knows about a stored object.
@@ -95,6 +107,15 @@ pub enum BlobError {
         /// Whether trying again may succeed.
         retryable: bool,
     },
+    /// A delete refused: the object is retained or held (or its protection cannot be
+    /// read, which counts as protected).
+    #[error("object {key} is protected: {why}")]
+    Protected {
+        /// The key.
+        key: ObjectKey,
+        /// Retained until when, or held.
+        why: String,
+    },
     /// The upload a checkpoint names no longer exists at the store (aborted, or removed
     /// by a lifecycle rule): start over.
     #[error("the upload to {key} no longer exists at the store")]
@@ -108,7 +129,9 @@ impl BlobError {
     /// Whether trying again may succeed.
     pub fn is_retryable(&self) -> bool {
         match self {
-            BlobError::AlreadyExists(_) | BlobError::NotFound(_) => false,
+            BlobError::AlreadyExists(_) | BlobError::NotFound(_) | BlobError::Protected { .. } => {
+                false
+            }
             BlobError::Body { .. } | BlobError::UploadGone { .. } => true,
             BlobError::Backend { retryable, .. } => *retryable,
         }
@@ -213,6 +236,39 @@ pub trait BlobStore: Send + Sync {
     }
     /// Objects whose key starts with `prefix`, sorted by key.
     async fn list(&self, prefix: &str) -> Result<Vec<ObjectInfo>, BlobError>;
+
+    /// What protects the object at `key` from deletion. Stores that keep no protection
+    /// report none (and refuse [`BlobStore::delete`] anyway).
+    async fn protection(&self, key: &ObjectKey) -> Result<Protection, BlobError> {
+        let _ = key;
+        Ok(Protection::default())
+    }
+
+    /// Places (`true`) or lifts (`false`) a legal hold on the object at `key` (S3 Object
+    /// Lock legal hold; recorded and enforced by the local store). The default refuses.
+    async fn set_legal_hold(&self, key: &ObjectKey, on: bool) -> Result<(), BlobError> {
+        let _ = on;
+        Err(BlobError::Backend {
+            key: key.to_string(),
+            source: "this object store cannot hold objects".into(),
+            retryable: false,
+        })
+    }
+
+    /// Deletes the object at `key` for good, unless it is held or retained at `now`
+    /// ([`BlobError::Protected`]); a missing object is `NotFound`. The default refuses
+    /// every delete (a store that cannot enforce protection must not delete).
+    async fn delete(
+        &self,
+        key: &ObjectKey,
+        now: chrono::DateTime<chrono::Utc>,
+    ) -> Result<(), BlobError> {
+        let _ = now;
+        Err(BlobError::Protected {
+            key: key.clone(),
+            why: "this object store does not delete".into(),
+        })
+    }
 }
 
 /// The first `n` bytes of `body` (all of it when shorter).

@@ -20,6 +20,14 @@
 //! the whole file. An upload that vanished at the store (`UploadGone`) or any other failed
 //! write drops the checkpoint: the next attempt starts over.
 //!
+//! Audit trail ([`Downloader::with_audit`]): each file archived adds a `create` entry to its
+//! tenant's chain (the object key; its SHA-256 and size in `reason`). Best effort: an entry
+//! that cannot be written is logged at warn level and counted
+//! ([`Downloader::audit_failures`]), and the archived file stays archived. Failing the task
+//! instead would delete nothing but would download the file again for no gain, and the
+//! object's creation is proven elsewhere too: its record (key, SHA-256, time) is in the
+//! metadata store and every object of a day is listed in that day's manifest.
+//!
 //! `encryption_fingerprint`: Zoom documents it as the file's SHA-256 fingerprint, but it is
 //! not confirmed that it is the SHA-256 of the downloaded bytes. A mismatch is logged at
 //! warn level and recorded (`fingerprint_match = false`), but does not reject the file:
@@ -30,13 +38,14 @@ use super::cdrs;
 use super::{backoff, is_conflict};
 use crate::domain::{ContentKind, FileRecord, FileState, Source};
 use crate::ports::{
-    BlobError, BodyExpectations, BodyRejected, Delivery, IfShorter, MediaAnalyser, MetaError,
-    ObjectInfo, ObjectMeta, Ports, PutProgress, RetryHint, UploadCheckpoint, VerifiedBody, ZoomApi,
-    ZoomError, retry_on_conflict, skip_bytes,
+    AuditAction, AuditDraft, AuditLog, BlobError, BodyExpectations, BodyRejected, Delivery,
+    IfShorter, MediaAnalyser, MetaError, ObjectInfo, ObjectMeta, Ports, PutProgress, RetryHint,
+    UploadCheckpoint, VerifiedBody, ZoomApi, ZoomError, retry_on_conflict, skip_bytes,
 };
 use futures::StreamExt;
 use sha2::{Digest, Sha256};
 use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 use tracing::{Instrument, debug, info, info_span, warn};
 
@@ -145,6 +154,11 @@ pub struct Downloader {
     ports: Ports,
     settings: DownloadSettings,
     analyser: Option<Arc<dyn MediaAnalyser>>,
+    audit: Option<Arc<dyn AuditLog>>,
+    /// Who the audit entries name (the process or function).
+    actor: String,
+    /// Audit entries that could not be written (shared by clones).
+    audit_failures: Arc<AtomicU64>,
 }
 
 impl Downloader {
@@ -154,6 +168,46 @@ impl Downloader {
             ports,
             settings,
             analyser: None,
+            audit: None,
+            actor: String::new(),
+            audit_failures: Arc::new(AtomicU64::new(0)),
+        }
+    }
+
+    /// Records a `create` entry in `log` for every file archived, naming `actor` (the
+    /// process or function, e.g. `aws-lambda:downloader:eu-west-1`). Best effort: see the
+    /// module's documentation.
+    pub fn with_audit(mut self, log: Arc<dyn AuditLog>, actor: impl Into<String>) -> Self {
+        self.audit = Some(log);
+        self.actor = actor.into();
+        self
+    }
+
+    /// Audit entries this downloader (and its clones) could not write.
+    pub fn audit_failures(&self) -> u64 {
+        self.audit_failures.load(Ordering::Relaxed)
+    }
+
+    /// The `create` entry of an archived file (best effort).
+    async fn audit_created(&self, rec: &FileRecord, sha256: &str, size: u64) {
+        let Some(log) = &self.audit else {
+            return;
+        };
+        let draft = AuditDraft {
+            tenant: rec.tenant.clone(),
+            at: self.ports.clock.now(),
+            actor: self.actor.clone(),
+            action: AuditAction::Create,
+            objects: vec![rec.object_key.to_string()],
+            reason: Some(format!(
+                "archived {} file {}: sha256={sha256} size={size}",
+                rec.source, rec.file_id
+            )),
+            result: "ok".into(),
+        };
+        if let Err(e) = super::audit::record(log.as_ref(), draft).await {
+            self.audit_failures.fetch_add(1, Ordering::Relaxed);
+            warn!(key = %rec.object_key, error = %e, "could not write the audit entry of an archived file (the file stays archived)");
         }
     }
 
@@ -445,6 +499,8 @@ impl Downloader {
                 };
                 // The state first: a kill during the measurement loses no download.
                 let mut rec = self.finish(rec, state).await?;
+                self.audit_created(&rec, info.sha256.as_deref().unwrap_or(""), info.size)
+                    .await;
                 cdrs::sync_file(meta, &rec, self.ports.clock.now()).await?;
                 if rec.media.is_none()
                     && let Some(facts) = self.measure(&rec).await
@@ -815,6 +871,7 @@ impl Downloader {
             conversation_id: rec.conversation_id.clone(),
             file_id: rec.file_id.clone(),
             content_type: download.content_type.clone(),
+            retain_until: rec.retention.as_ref().map(|r| r.until),
         };
         let resumed = resume.is_some();
         let result = self

@@ -149,7 +149,7 @@ impl From<ZoomError> for ReconcileError {
 }
 
 /// The memo key of the last final day reconciled.
-const RECONCILED_THROUGH: &str = "reconciled-through";
+pub(crate) const RECONCILED_THROUGH: &str = "reconciled-through";
 
 /// The last day reconciled for good (final) of `tenant`, with its newest stored report
 /// when one can be read (an operator's status; `None` before the first final day).
@@ -194,6 +194,7 @@ pub async fn last_reconciled(
 pub struct Reconciler {
     ports: Ports,
     location: String,
+    custody: Option<super::manifest::Custody>,
 }
 
 fn day_window(day: NaiveDate) -> Window {
@@ -216,7 +217,16 @@ impl Reconciler {
         Self {
             ports,
             location: location.into(),
+            custody: None,
         }
+    }
+
+    /// This reconciler also seals every day that becomes final and reconciled, with
+    /// `custody`'s signer and audit trail ([`super::manifest::seal_due`], at the end of
+    /// each [`Reconciler::run`]).
+    pub fn with_custody(mut self, custody: super::manifest::Custody) -> Self {
+        self.custody = Some(custody);
+        self
     }
 
     /// The days to reconcile at `now`: from the day after the last day reconciled (else
@@ -1005,6 +1015,15 @@ impl Reconciler {
             }
         }
         run.days = days;
+        if let Some(c) = &self.custody {
+            let explicit: Vec<NaiveDate> = day
+                .into_iter()
+                .filter(|d| run.days.iter().any(|r| r.day == *d && r.complete))
+                .collect();
+            let sealed = super::manifest::seal_due(&self.ports, c, tenant, &explicit).await;
+            run.seals = sealed.outcomes;
+            run.seal_failures = sealed.failures;
+        }
         run
     }
 
@@ -1039,6 +1058,7 @@ impl Reconciler {
             conversation_id: "reconciliation".into(),
             file_id: format!("report-{}", report.day),
             content_type: Some("application/json".into()),
+            retain_until: None,
         };
         self.ports
             .blobs
@@ -1063,6 +1083,11 @@ pub struct RunReport {
     /// Recordings earlier runs found in the call history but not in the listing, fetched
     /// and queued by this run.
     pub fetched_late: u64,
+    /// Days sealed (or looked at again for addenda) by this run, when the reconciler has
+    /// a custody ([`Reconciler::with_custody`]).
+    pub seals: Vec<super::manifest::SealOutcome>,
+    /// Days that could not be sealed, with the reason (tried again by the next run).
+    pub seal_failures: Vec<String>,
 }
 
 impl Reconciler {

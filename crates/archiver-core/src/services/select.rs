@@ -32,6 +32,29 @@ pub struct Plan {
     pub without_url: usize,
 }
 
+impl Plan {
+    /// Applies the tenant's retention rules to the planned files (from the CDRs that link
+    /// each): the object is then written with its retain-until date.
+    pub fn apply_retention(&mut self, tenant: &TenantConfig) {
+        if tenant.retention.is_empty() {
+            return;
+        }
+        for f in &mut self.files {
+            let cdrs: Vec<&Cdr> = self
+                .cdrs
+                .iter()
+                .filter(|c| f.cdr_ids.contains(&c.cdr_id))
+                .collect();
+            f.retention = crate::domain::retention_for(
+                &tenant.retention,
+                f.source,
+                f.conversation_start,
+                &cdrs,
+            );
+        }
+    }
+}
+
 #[expect(
     clippy::too_many_arguments,
     reason = "the parts of one request, named at the call site"
@@ -85,6 +108,9 @@ fn file_record(
         transient_since: None,
         not_before: None,
         next_due: Some(now),
+        retention: None,
+        holds: Vec::new(),
+        disposed: None,
         history: Vec::new(),
         first_seen: now,
         updated_at: now,
@@ -369,6 +395,7 @@ pub fn plan_meeting(
     // A user present only through files that are not downloadable yet still gets a CDR draft
     // (it fills in when the files arrive); a CDR without any media is kept only while waiting.
     plan.cdrs.retain(|c| !c.media.is_empty() || plan.waiting);
+    plan.apply_retention(tenant);
     plan
 }
 
@@ -644,6 +671,7 @@ pub fn plan_phone_recording(
         c.media.push(mref.clone());
     }
     plan.files.push(file);
+    plan.apply_retention(tenant);
     plan
 }
 

@@ -230,6 +230,67 @@ pub async fn blob_store(store: &dyn BlobStore) {
     blob_store_large_body(store, 20 * 1024 * 1024, 64 * 1024).await;
 }
 
+/// Retention and legal holds (stores that enforce them: the filesystem, memory, S3 with
+/// Object Lock): a delete is refused while an object is retained or held, and for an
+/// object written without a retention; once the retention has passed and no hold remains
+/// it is deleted for good.
+pub async fn blob_store_protection(store: &dyn BlobStore) {
+    use chrono::{Duration, Utc};
+    let tenant = fixtures::unique_tenant("cp");
+    let now = Utc::now();
+    let put = |name: &'static str, until: Option<chrono::DateTime<Utc>>| {
+        let tenant = tenant.clone();
+        async move {
+            let key = object_key(&tenant, name);
+            let mut meta = object_meta(&tenant, name);
+            meta.retain_until = until;
+            store
+                .put_stream(&key, &meta, mp3_body(media_bytes(5_000, 3), 1000))
+                .await
+                .unwrap_or_else(|e| panic!("put {name}: {e}"));
+            key
+        }
+    };
+    let forever = put("kept.mp3", None).await;
+    let retained = put("retained.mp3", Some(now + Duration::days(30))).await;
+    let expired = put("expired.mp3", Some(now + Duration::seconds(2))).await;
+    let protected = |r: Result<(), BlobError>, what: &str| match r {
+        Err(BlobError::Protected { .. }) => {}
+        other => panic!("{what}: expected Protected, got {other:?}"),
+    };
+    protected(store.delete(&forever, now).await, "no retention recorded");
+    protected(store.delete(&retained, now).await, "retained for 30 days");
+    let p = store.protection(&retained).await.expect("protection");
+    let until = p.retain_until.expect("the retain-until date is kept");
+    assert!(
+        (until - (now + Duration::days(30))).num_seconds().abs() <= 1,
+        "{until}"
+    );
+    assert!(!p.legal_hold);
+    // Held: refused even past its retention.
+    store.set_legal_hold(&expired, true).await.expect("hold");
+    assert!(store.protection(&expired).await.unwrap().legal_hold);
+    let later = now + Duration::days(1);
+    protected(store.delete(&expired, later).await, "held");
+    store
+        .set_legal_hold(&expired, false)
+        .await
+        .expect("release");
+    store
+        .delete(&expired, later)
+        .await
+        .expect("past retention, no hold: deleted");
+    assert!(
+        store.head(&expired).await.unwrap().is_none(),
+        "deleted for good"
+    );
+    match store.delete(&expired, later).await {
+        Err(BlobError::NotFound(_)) => {}
+        other => panic!("deleting a deleted object: expected NotFound, got {other:?}"),
+    }
+    assert!(store.head(&retained).await.unwrap().is_some());
+}
+
 /// All bytes of `get_from(key, offset)`.
 async fn read_from(store: &dyn BlobStore, key: &ObjectKey, offset: u64) -> Vec<u8> {
     let mut s: ByteStream = store
