@@ -52,6 +52,7 @@ pub async fn aws_harness(
         dlq_name: None,
         kms_key_id: None,
         key_prefix: None,
+        object_lock: None,
     };
     archiver_aws::init_resources(&settings)
         .await

@@ -77,7 +77,11 @@ async fn init_bucket(
             }
         }
     }
-    let mut req = s3.create_bucket().bucket(bucket);
+    let mut req = s3
+        .create_bucket()
+        .bucket(bucket)
+        // Object Lock can only be turned on when a bucket is created.
+        .set_object_lock_enabled_for_bucket(settings.object_lock.is_some().then_some(true));
     if settings.region != "us-east-1" {
         req = req.create_bucket_configuration(
             CreateBucketConfiguration::builder()

@@ -1,5 +1,5 @@
 //! AWS adapters of the archiver's ports: S3 ([`S3BlobStore`]), DynamoDB
-//! ([`DynamoMetaStore`], and [`DynamoQuotaLedger`] in the same table), SQS with a
+//! ([`DynamoMetaStore`], and [`DynamoQuotaLedger`] and [`DynamoAuditLog`] in the same table), SQS with a
 //! dead-letter queue ([`SqsTaskQueue`]) and Secrets Manager ([`SecretsManagerSource`]).
 //!
 //! [`connect`] builds the SDK clients once (a composition root calls it at cold start) and
@@ -15,6 +15,7 @@
 //! `moto_server` need no AWS profile.
 
 mod dynamo;
+mod dynamo_audit;
 mod dynamo_quota;
 mod error;
 mod init;
@@ -24,6 +25,7 @@ mod sqs;
 pub mod stack;
 
 pub use dynamo::{DynamoMetaStore, GsiDefinition, TableDefinition, table_definition};
+pub use dynamo_audit::DynamoAuditLog;
 pub use dynamo_quota::DynamoQuotaLedger;
 pub use error::AwsError;
 pub use init::{
@@ -62,6 +64,12 @@ pub struct AwsSettings {
     /// Prefix put before every object key (e.g. `archive/`).
     #[serde(default)]
     pub key_prefix: Option<String>,
+    /// S3 Object Lock mode for objects written with a retain-until date (`GOVERNANCE` or
+    /// `COMPLIANCE`); the bucket must have Object Lock enabled (`aws init` creates it so
+    /// when this is set). Without it, retention is recorded in the object's metadata and
+    /// enforced by the archive's own deletes only.
+    #[serde(default)]
+    pub object_lock: Option<String>,
 }
 
 impl AwsSettings {
@@ -90,6 +98,14 @@ impl AwsSettings {
                 "key_prefix {p:?} must not start with '/'"
             )));
         }
+        if let Some(m) = &self.object_lock
+            && m != "GOVERNANCE"
+            && m != "COMPLIANCE"
+        {
+            return Err(AwsError::Settings(format!(
+                "object_lock {m:?} must be GOVERNANCE or COMPLIANCE"
+            )));
+        }
         Ok(())
     }
 }
@@ -107,6 +123,8 @@ pub struct AwsAdapters {
     pub secrets: Arc<SecretsManagerSource>,
     /// DynamoDB quota ledger (in the metadata table).
     pub quota: Arc<DynamoQuotaLedger>,
+    /// DynamoDB audit trail (in the metadata table).
+    pub audit: Arc<DynamoAuditLog>,
 }
 
 impl AwsAdapters {
@@ -192,6 +210,7 @@ pub async fn connect(
     let c = clients(settings).await?;
     Ok(AwsAdapters {
         quota: Arc::new(DynamoQuotaLedger::new(c.ddb.clone(), &settings.table)),
+        audit: Arc::new(DynamoAuditLog::new(c.ddb.clone(), &settings.table)),
         blobs: Arc::new(S3BlobStore::new(c.s3, settings)),
         meta: Arc::new(DynamoMetaStore::new(c.ddb, &settings.table, clock.clone())),
         queue: Arc::new(SqsTaskQueue::new(

@@ -42,14 +42,15 @@
 use crate::AwsSettings;
 use crate::error::Failure;
 use archiver_core::{
-    BlobError, BlobStore, ByteStream, HashState, ObjectInfo, ObjectKey, ObjectMeta, PutProgress,
-    UploadCheckpoint, UploadedPart, VerifiedBody,
+    BlobError, BlobStore, ByteStream, HashState, ObjectInfo, ObjectKey, ObjectMeta, Protection,
+    PutProgress, UploadCheckpoint, UploadedPart, VerifiedBody,
 };
 use async_trait::async_trait;
 use aws_sdk_s3::Client;
 use aws_sdk_s3::primitives::ByteStream as S3Body;
 use aws_sdk_s3::types::{
-    ChecksumAlgorithm, CompletedMultipartUpload, CompletedPart, ServerSideEncryption, Tag, Tagging,
+    ChecksumAlgorithm, CompletedMultipartUpload, CompletedPart, ObjectLockMode,
+    ServerSideEncryption, Tag, Tagging,
 };
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD as B64;
@@ -98,7 +99,11 @@ pub struct S3BlobStore {
     bucket: String,
     prefix: String,
     kms_key_id: Option<String>,
+    object_lock: Option<ObjectLockMode>,
 }
+
+/// The user-metadata key holding an object's retain-until date (RFC 3339) or `none`.
+const RETAIN_META: &str = "retain-until";
 
 /// Metadata values must be printable ASCII: anything else (and `%`) is percent-encoded.
 fn meta_value(s: &str) -> String {
@@ -131,6 +136,7 @@ impl S3BlobStore {
             bucket: settings.bucket.clone(),
             prefix,
             kms_key_id: settings.kms_key_id.clone(),
+            object_lock: settings.object_lock.as_deref().map(ObjectLockMode::from),
         }
     }
 
@@ -160,8 +166,33 @@ impl S3BlobStore {
         }
     }
 
+    /// Object Lock mode and date for a write of `meta` (when the store locks objects and
+    /// the object has a retention).
+    fn lock_of(
+        &self,
+        meta: &ObjectMeta,
+    ) -> (
+        Option<ObjectLockMode>,
+        Option<aws_sdk_s3::primitives::DateTime>,
+    ) {
+        match (&self.object_lock, meta.retain_until) {
+            (Some(mode), Some(until)) => (
+                Some(mode.clone()),
+                Some(aws_sdk_s3::primitives::DateTime::from_secs(
+                    until.timestamp(),
+                )),
+            ),
+            _ => (None, None),
+        }
+    }
+
     fn metadata(meta: &ObjectMeta) -> HashMap<String, String> {
         HashMap::from([
+            (
+                RETAIN_META.to_string(),
+                meta.retain_until
+                    .map_or_else(|| "none".to_string(), |t| t.to_rfc3339()),
+            ),
             ("tenant".to_string(), meta_value(meta.tenant.as_str())),
             ("source".to_string(), meta.source.as_str().to_string()),
             (
@@ -252,12 +283,15 @@ impl S3BlobStore {
         let mut metadata = Self::metadata(meta);
         metadata.insert(SHA256_META.into(), sha_hex.to_string());
         let checksum = b64_sha256(&data);
+        let (lock_mode, lock_until) = self.lock_of(meta);
         let req = self
             .client
             .put_object()
             .bucket(&self.bucket)
             .key(s3_key)
             .if_none_match("*")
+            .set_object_lock_mode(lock_mode)
+            .set_object_lock_retain_until_date(lock_until)
             .set_metadata(Some(metadata))
             .set_content_type(meta.content_type.clone())
             .checksum_algorithm(ChecksumAlgorithm::Sha256)
@@ -463,11 +497,14 @@ impl S3BlobStore {
     }
 
     async fn create_upload(&self, s3_key: &str, meta: &ObjectMeta) -> Result<String, BlobError> {
+        let (lock_mode, lock_until) = self.lock_of(meta);
         let created = self
             .client
             .create_multipart_upload()
             .bucket(&self.bucket)
             .key(s3_key)
+            .set_object_lock_mode(lock_mode)
+            .set_object_lock_retain_until_date(lock_until)
             .set_metadata(Some(Self::metadata(meta)))
             .set_content_type(meta.content_type.clone())
             .checksum_algorithm(ChecksumAlgorithm::Sha256)
@@ -785,6 +822,132 @@ impl BlobStore for S3BlobStore {
         len: u64,
     ) -> Result<ByteStream, BlobError> {
         self.get_range(key, offset, Some(len)).await
+    }
+
+    /// Object Lock's retention and legal hold when the bucket has them, else the
+    /// retain-until date recorded in the object's metadata.
+    async fn protection(&self, key: &ObjectKey) -> Result<Protection, BlobError> {
+        let s3_key = self.s3_key(key);
+        let out = match self
+            .client
+            .head_object()
+            .bucket(&self.bucket)
+            .key(&s3_key)
+            .send()
+            .await
+        {
+            Ok(o) => o,
+            Err(e) => {
+                let f = Failure::of(e);
+                return if f.status == Some(404) || f.is("NotFound") || f.is("NoSuchKey") {
+                    Err(BlobError::NotFound(key.clone()))
+                } else {
+                    Err(self.backend(&s3_key, "HeadObject", f))
+                };
+            }
+        };
+        let from_meta = out
+            .metadata
+            .as_ref()
+            .and_then(|m| m.get(RETAIN_META))
+            .and_then(|t| chrono::DateTime::parse_from_rfc3339(t).ok())
+            .map(|t| t.with_timezone(&chrono::Utc));
+        let from_lock = out
+            .object_lock_retain_until_date
+            .and_then(|d| chrono::DateTime::from_timestamp(d.secs(), 0));
+        Ok(Protection {
+            retain_until: from_lock.max(from_meta),
+            legal_hold: out.object_lock_legal_hold_status
+                == Some(aws_sdk_s3::types::ObjectLockLegalHoldStatus::On),
+        })
+    }
+
+    /// `PutObjectLegalHold` (the bucket must have Object Lock).
+    async fn set_legal_hold(&self, key: &ObjectKey, on: bool) -> Result<(), BlobError> {
+        let s3_key = self.s3_key(key);
+        let status = if on {
+            aws_sdk_s3::types::ObjectLockLegalHoldStatus::On
+        } else {
+            aws_sdk_s3::types::ObjectLockLegalHoldStatus::Off
+        };
+        self.client
+            .put_object_legal_hold()
+            .bucket(&self.bucket)
+            .key(&s3_key)
+            .legal_hold(
+                aws_sdk_s3::types::ObjectLockLegalHold::builder()
+                    .status(status)
+                    .build(),
+            )
+            .send()
+            .await
+            .map_err(|e| {
+                let f = Failure::of(e);
+                if f.status == Some(404) || f.is("NoSuchKey") {
+                    BlobError::NotFound(key.clone())
+                } else {
+                    self.backend(&s3_key, "PutObjectLegalHold", f)
+                }
+            })?;
+        Ok(())
+    }
+
+    /// Checks the protection, then deletes the object's version itself (a plain delete
+    /// in a versioned bucket would only add a delete marker); S3 Object Lock refuses the
+    /// delete of a locked or held version on its own as well.
+    async fn delete(
+        &self,
+        key: &ObjectKey,
+        now: chrono::DateTime<chrono::Utc>,
+    ) -> Result<(), BlobError> {
+        let p = self.protection(key).await?;
+        let s3_key = self.s3_key(key);
+        let why = if p.legal_hold {
+            Some("under a legal hold".to_string())
+        } else {
+            match p.retain_until {
+                None => Some("no retention was recorded for it".into()),
+                Some(t) if t > now => Some(format!("retained until {t}")),
+                Some(_) => None,
+            }
+        };
+        if let Some(why) = why {
+            return Err(BlobError::Protected {
+                key: key.clone(),
+                why,
+            });
+        }
+        let version = self
+            .client
+            .head_object()
+            .bucket(&self.bucket)
+            .key(&s3_key)
+            .send()
+            .await
+            .map_err(|e| self.backend(&s3_key, "HeadObject", Failure::of(e)))?
+            .version_id;
+        match self
+            .client
+            .delete_object()
+            .bucket(&self.bucket)
+            .key(&s3_key)
+            .set_version_id(version)
+            .send()
+            .await
+        {
+            Ok(_) => Ok(()),
+            Err(e) => {
+                let f = Failure::of(e);
+                if f.status == Some(403) || f.is("AccessDenied") {
+                    Err(BlobError::Protected {
+                        key: key.clone(),
+                        why: format!("S3 refused the delete: {}", f.message),
+                    })
+                } else {
+                    Err(self.backend(&s3_key, "DeleteObject", f))
+                }
+            }
+        }
     }
 
     async fn list(&self, prefix: &str) -> Result<Vec<ObjectInfo>, BlobError> {

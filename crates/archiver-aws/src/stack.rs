@@ -58,6 +58,7 @@ pub fn settings_from_env() -> Result<AwsSettings, AwsError> {
         dlq_name: env("TASK_DLQ"),
         kms_key_id: env("ARCHIVE_KMS_KEY_ID"),
         key_prefix: env("ARCHIVE_KEY_PREFIX"),
+        object_lock: env("ARCHIVE_OBJECT_LOCK_MODE"),
     })
 }
 

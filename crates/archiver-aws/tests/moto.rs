@@ -33,6 +33,7 @@ fn settings(endpoint: &str, name: &str) -> AwsSettings {
         dlq_name: None,
         kms_key_id: None,
         key_prefix: Some("archive/".into()),
+        object_lock: None,
     }
 }
 
@@ -809,6 +810,20 @@ async fn conformance_blob_store_on_s3() {
         return;
     };
     archiver_testkit::conformance::blob_store(&*a.blobs).await;
+}
+
+/// Retention and legal holds on a bucket with Object Lock (COMPLIANCE): the archive's
+/// checks and S3's own refusals.
+#[tokio::test]
+async fn conformance_blob_protection_on_s3_with_object_lock() {
+    let Some(endpoint) = archiver_testkit::moto_endpoint() else {
+        return;
+    };
+    let mut s = settings(&endpoint, "lock");
+    s.object_lock = Some("COMPLIANCE".into());
+    init_resources(&s).await.expect("init_resources");
+    let a = connect(&s, Arc::new(SystemClock)).await.expect("connect");
+    archiver_testkit::conformance::blob_store_protection(&*a.blobs).await;
 }
 
 #[tokio::test]

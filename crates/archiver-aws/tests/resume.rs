@@ -38,6 +38,7 @@ async fn setup(endpoint: &str, name: &str) -> AwsAdapters {
         dlq_name: None,
         kms_key_id: None,
         key_prefix: Some("archive/".into()),
+        object_lock: None,
     };
     init_resources(&s).await.expect("init_resources");
     connect(&s, Arc::new(SystemClock)).await.expect("connect")

@@ -747,6 +747,7 @@ pub async fn cold_start(opts: &ColdStartOptions) -> Result<ColdStartOutcome> {
         dlq_name: None,
         kms_key_id: None,
         key_prefix: None,
+        object_lock: None,
     };
     archiver_aws::init_resources(&settings)
         .await
