@@ -1,6 +1,7 @@
 //! DynamoDB metadata store: one table, string keys `pk` (HASH) and `sk` (RANGE).
 //!
-//! Key design (every item also has `kind`, one of `file`, `cdr`, `cursor`, `lease`):
+//! Key design (every item also has `kind`, one of `file`, `cdr`, `cursor`, `lease`, `memo`,
+//! `quota`, `audit`):
 //!
 //! | item   | `pk`                    | `sk`                  | indexes                                                   |
 //! |--------|-------------------------|-----------------------|-----------------------------------------------------------|
@@ -10,6 +11,7 @@
 //! | lease  | `L#{name}`              | `LEASE`               | `ttl` (epoch seconds) lets DynamoDB drop old leases       |
 //! | memo   | `T#{tenant}#MEMO`       | `{key}`               | `ttl`; expiry also checked on read (`expires_ms`)         |
 //! | quota  | `Q#{account}#{day}`     | `{counter key}`       | `used` (N, atomic `ADD`), `ttl` 8 days after the day ([`crate::DynamoQuotaLedger`]) |
+//! | audit  | `T#{tenant}#AUDIT`      | `{seq:020}` (zero-padded) | `body` (the entry's JSON), `seq`, `at`, `action`; insert-only with `attribute_not_exists(pk)`, head = backwards `Query` `Limit 1` ([`crate::DynamoAuditLog`]) |
 //!
 //! Files, CDRs and cursors of one tenant share a partition per kind, so listing a tenant's
 //! files or CDRs is one `Query`. `{start}` is the start time as a fixed-width

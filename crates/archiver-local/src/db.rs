@@ -7,7 +7,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 /// The schema version this code writes (`PRAGMA user_version`).
-pub(crate) const SCHEMA_VERSION: i64 = 3;
+pub(crate) const SCHEMA_VERSION: i64 = 4;
 
 const SCHEMA_V1: &str = r#"
 CREATE TABLE files (
@@ -100,6 +100,18 @@ CREATE TABLE quota (
 );
 "#;
 
+/// The audit trail (`SqliteAuditLog`): one hash-chained sequence per tenant; `body` is the
+/// whole entry as JSON (what the chain walk re-hashes), `at` is [`ts`] text for reading.
+const SCHEMA_V4: &str = r#"
+CREATE TABLE audit (
+    tenant TEXT    NOT NULL,
+    seq    INTEGER NOT NULL,
+    at     TEXT    NOT NULL,
+    body   TEXT    NOT NULL,
+    PRIMARY KEY (tenant, seq)
+);
+"#;
+
 /// Errors of the SQLite layer, converted into each port's error type.
 #[derive(Debug)]
 pub(crate) enum DbError {
@@ -189,6 +201,9 @@ fn migrate(conn: &mut Connection) -> Result<(), DbError> {
     }
     if version < 3 {
         tx.execute_batch(SCHEMA_V3)?;
+    }
+    if version < 4 {
+        tx.execute_batch(SCHEMA_V4)?;
     }
     if version < SCHEMA_VERSION {
         tx.pragma_update(None, "user_version", SCHEMA_VERSION)?;

@@ -6,22 +6,26 @@
 //! - [`SqliteMetaStore`]: file records, CDRs, cursors and leases in SQLite (WAL).
 //! - [`SqliteTaskQueue`]: a durable, at-least-once download task queue in SQLite.
 //! - [`SqliteQuotaLedger`]: daily Zoom API call counters in SQLite.
+//! - [`SqliteAuditLog`]: the hash-chained audit trail in SQLite.
 //! - [`LocalSecretSource`]: secrets from environment variables (`env:NAME`) or files
 //!   (`file:PATH`).
 //!
-//! The metadata store, the queue and the quota ledger may share one database file
-//! ([`DB_FILE`] in the data directory); each opens its own connection. [`open_ports`] wires
-//! everything together; [`open_quota`] opens the quota ledger on the same database.
+//! The metadata store, the queue, the quota ledger and the audit log may share one database
+//! file ([`DB_FILE`] in the data directory); each opens its own connection. [`open_ports`]
+//! wires everything together; [`open_quota`] and [`open_audit`] open the quota ledger and
+//! the audit log on the same database.
 
 mod db;
 mod fs_blob;
 mod secrets;
+mod sqlite_audit;
 mod sqlite_meta;
 mod sqlite_queue;
 mod sqlite_quota;
 
 pub use fs_blob::{FsBlobStore, SHA256_XATTR};
 pub use secrets::LocalSecretSource;
+pub use sqlite_audit::SqliteAuditLog;
 pub use sqlite_meta::SqliteMetaStore;
 pub use sqlite_queue::SqliteTaskQueue;
 pub use sqlite_quota::SqliteQuotaLedger;
@@ -58,4 +62,11 @@ pub fn open_ports(
 pub fn open_quota(data_dir: &Path) -> std::io::Result<SqliteQuotaLedger> {
     std::fs::create_dir_all(data_dir)?;
     SqliteQuotaLedger::open(data_dir.join(DB_FILE)).map_err(std::io::Error::other)
+}
+
+/// Opens the audit log in `data_dir/archive.db` (the database [`open_ports`] uses; the
+/// directory is created if missing).
+pub fn open_audit(data_dir: &Path) -> std::io::Result<SqliteAuditLog> {
+    std::fs::create_dir_all(data_dir)?;
+    SqliteAuditLog::open(data_dir.join(DB_FILE)).map_err(std::io::Error::other)
 }

@@ -1,8 +1,9 @@
 //! Test support for the Zoom compliance archiver's ports.
 //!
 //! - [`ManualClock`]: a clock that only moves when told to (its `sleep` advances it).
-//! - [`MemBlobStore`], [`MemMetaStore`], [`MemTaskQueue`], [`MemQuotaLedger`]: simple,
-//!   correct in-memory adapters of the core ports, for unit tests and simulations.
+//! - [`MemBlobStore`], [`MemMetaStore`], [`MemTaskQueue`], [`MemQuotaLedger`],
+//!   [`MemAuditLog`]: simple, correct in-memory adapters of the core ports, for unit tests
+//!   and simulations (the audit log can also be tampered with, for tests of the chain walk).
 //! - [`conformance`]: one async suite per port that asserts the port's contract on any
 //!   adapter (memory, filesystem/SQLite, AWS).
 //! - [`fixtures`]: small constructors of records, tasks and bodies used by the suites and
@@ -15,6 +16,7 @@ mod clock;
 pub mod conformance;
 pub mod faults;
 pub mod fixtures;
+mod mem_audit;
 mod mem_blob;
 mod mem_meta;
 mod mem_queue;
@@ -22,6 +24,7 @@ mod mem_quota;
 mod moto;
 
 pub use clock::{ClockStep, ManualClock};
+pub use mem_audit::MemAuditLog;
 pub use mem_blob::MemBlobStore;
 pub use mem_meta::MemMetaStore;
 pub use mem_queue::{MemTaskQueue, REDRIVE_REASON};

@@ -11,18 +11,30 @@ use crate::ports::{AuditDraft, AuditEntry, AuditLog, GENESIS_HASH, MetaError};
 use serde::Serialize;
 
 /// How often [`record`] re-reads the head after losing the append race.
-const APPEND_ATTEMPTS: usize = 16;
+const APPEND_ATTEMPTS: u32 = 40;
+
+/// The longest pause between two attempts of [`record`] (full jitter below it).
+const MAX_PAUSE_MS: u64 = 100;
 
 /// Appends `draft` to its tenant's chain: reads the head, chains after it, and writes
 /// conditionally; another writer's entry in between makes it chain again.
+///
+/// Writers that lost pause for a random time that grows with their losses (full jitter,
+/// 1 ms doubling up to 100 ms) before they chain again: without it, writers that read the
+/// same head keep colliding, and one of 8 can lose many times in a row. At most about
+/// 3.4 s of pauses before giving up.
 pub async fn record(log: &dyn AuditLog, draft: AuditDraft) -> Result<AuditEntry, MetaError> {
-    for _ in 0..APPEND_ATTEMPTS {
+    for lost in 0..APPEND_ATTEMPTS {
         let head = log.head(&draft.tenant).await?;
         let entry = AuditEntry::chain(draft.clone(), head.as_ref());
         if log.try_append(&entry).await? {
             return Ok(entry);
         }
-        tokio::task::yield_now().await;
+        let cap = (1u64 << lost.min(7)).min(MAX_PAUSE_MS);
+        tokio::time::sleep(std::time::Duration::from_micros(fastrand::u64(
+            0..=cap * 1000,
+        )))
+        .await;
     }
     Err(MetaError::Conflict(format!(
         "audit chain of {}: {APPEND_ATTEMPTS} appends lost to other writers",

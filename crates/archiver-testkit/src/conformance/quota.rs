@@ -2,12 +2,14 @@ use crate::fixtures;
 use archiver_core::QuotaLedger;
 use chrono::{NaiveDate, Utc};
 
-/// Whether [`quota_ledger`] runs its concurrency check.
+/// Whether [`quota_ledger`] and [`audit_log_with`](super::audit_log_with) run their
+/// concurrency check.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Concurrency {
-    /// 16 concurrent tasks race `try_add`s on one counter: exactly the limit must succeed.
+    /// 16 concurrent tasks race `try_add`s on one counter: exactly the limit must succeed;
+    /// 8 threads race audit appends on one chain: one gap-free chain.
     Check,
-    /// Skip the race, for emulators known not to make a conditional update atomic (moto's
+    /// Skip the race, for emulators known not to make a conditional write atomic (moto's
     /// DynamoDB evaluates the condition and writes in two unlocked steps).
     Skip,
 }
