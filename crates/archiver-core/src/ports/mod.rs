@@ -15,6 +15,7 @@ mod meta;
 mod queue;
 mod quota;
 mod secrets;
+mod signer;
 mod zoom;
 
 pub use audit::*;
@@ -26,6 +27,7 @@ pub use meta::*;
 pub use queue::*;
 pub use quota::*;
 pub use secrets::*;
+pub use signer::*;
 pub use zoom::*;
 
 use std::sync::Arc;

@@ -31,6 +31,9 @@
 //! - [`status`]: an operator's view of a tenant from counts and indexes.
 //! - [`retry`]: an operator's re-queue of failed files and dead-lettered tasks, recorded
 //!   in each file's history.
+//! - [`manifest`]: custody: each final day sealed into a signed manifest (Merkle root over
+//!   its objects and CDRs, chained to the previous day and the audit trail), addenda for
+//!   later changes, the check of a sealed day, inclusion proofs.
 //! - [`verify`]: fixity: every stored object (or a sample) read back and checked
 //!   against its record.
 //! - [`runner`]: drains the queue with a bounded number of workers (local process and
@@ -43,6 +46,7 @@ pub mod credentials;
 pub mod doctor;
 pub mod downloader;
 pub mod intake;
+pub mod manifest;
 pub mod participants;
 pub mod poller;
 pub mod reconcile;
