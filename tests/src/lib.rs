@@ -53,6 +53,7 @@ pub async fn aws_harness(
         kms_key_id: None,
         key_prefix: None,
         object_lock: None,
+        manifest_key_id: None,
     };
     archiver_aws::init_resources(&settings)
         .await

@@ -51,7 +51,59 @@ pub async fn init_resources(settings: &AwsSettings) -> Result<InitReport, AwsErr
     init_bucket(&c.s3, settings, &mut report).await?;
     init_table(&c.ddb, &settings.table, &mut report).await?;
     init_queues(&c.sqs, settings, &mut report).await?;
+    if let Some(key) = &settings.manifest_key_id {
+        init_manifest_key(&c.kms, key, &mut report).await?;
+    }
     Ok(report)
+}
+
+/// The manifest signing key: an alias (`alias/…`) that names no key gets a new
+/// `ECC_NIST_P256` `SIGN_VERIFY` key; any other id must name an existing key.
+async fn init_manifest_key(
+    kms: &aws_sdk_kms::Client,
+    key_id: &str,
+    report: &mut InitReport,
+) -> Result<(), AwsError> {
+    use aws_sdk_kms::types::{KeySpec, KeyUsageType};
+    let label = format!("kms:{key_id}");
+    match kms.describe_key().key_id(key_id).send().await {
+        Ok(_) => {
+            report.existing.push(label);
+            return Ok(());
+        }
+        Err(e) => {
+            let f = Failure::of(e);
+            if !f.is("NotFoundException") || !key_id.starts_with("alias/") {
+                return Err(AwsError::Sdk {
+                    what: format!(
+                        "DescribeKey {key_id} (manifest_key_id; only an alias/… name is created)"
+                    ),
+                    retryable: f.retryable,
+                    source: f.into_source(),
+                });
+            }
+        }
+    }
+    let created = kms
+        .create_key()
+        .key_spec(KeySpec::EccNistP256)
+        .key_usage(KeyUsageType::SignVerify)
+        .description("zoom-archiver: signs the daily manifests (ECDSA_SHA_256)")
+        .send()
+        .await
+        .map_err(|e| AwsError::sdk(format!("CreateKey for {key_id}"), e))?;
+    let id = created
+        .key_metadata()
+        .map(|m| m.key_id().to_string())
+        .unwrap_or_default();
+    kms.create_alias()
+        .alias_name(key_id)
+        .target_key_id(&id)
+        .send()
+        .await
+        .map_err(|e| AwsError::sdk(format!("CreateAlias {key_id}"), e))?;
+    report.created.push(label);
+    Ok(())
 }
 
 async fn init_bucket(

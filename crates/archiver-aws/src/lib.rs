@@ -19,6 +19,7 @@ mod dynamo_audit;
 mod dynamo_quota;
 mod error;
 mod init;
+mod kms;
 mod s3;
 mod secrets;
 mod sqs;
@@ -31,6 +32,7 @@ pub use error::AwsError;
 pub use init::{
     DOWNLOADER_TIMEOUT_SECS, InitReport, MAX_RECEIVE_COUNT, QUEUE_VISIBILITY_SECS, init_resources,
 };
+pub use kms::KmsSigner;
 pub use s3::{MAX_PARTS_IN_FLIGHT, PART_SIZE, S3BlobStore};
 pub use secrets::{SECRET_CACHE_TTL, SecretsManagerSource};
 pub use sqs::SqsTaskQueue;
@@ -70,6 +72,10 @@ pub struct AwsSettings {
     /// enforced by the archive's own deletes only.
     #[serde(default)]
     pub object_lock: Option<String>,
+    /// The KMS key that signs the daily manifests (`ECC_NIST_P256`, `SIGN_VERIFY`): key id,
+    /// ARN or alias. Without it nothing is sealed on this backend.
+    #[serde(default)]
+    pub manifest_key_id: Option<String>,
 }
 
 impl AwsSettings {
@@ -125,6 +131,8 @@ pub struct AwsAdapters {
     pub quota: Arc<DynamoQuotaLedger>,
     /// DynamoDB audit trail (in the metadata table).
     pub audit: Arc<DynamoAuditLog>,
+    /// The KMS manifest signer, when `manifest_key_id` is set.
+    pub signer: Option<Arc<KmsSigner>>,
 }
 
 impl AwsAdapters {
@@ -144,6 +152,7 @@ pub(crate) struct Clients {
     pub ddb: aws_sdk_dynamodb::Client,
     pub sqs: aws_sdk_sqs::Client,
     pub secrets: aws_sdk_secretsmanager::Client,
+    pub kms: aws_sdk_kms::Client,
 }
 
 fn is_loopback(url: &str) -> bool {
@@ -198,6 +207,7 @@ pub(crate) async fn clients(settings: &AwsSettings) -> Result<Clients, AwsError>
         ddb: aws_sdk_dynamodb::Client::new(&cfg),
         sqs: aws_sdk_sqs::Client::new(&cfg),
         secrets: aws_sdk_secretsmanager::Client::new(&cfg),
+        kms: aws_sdk_kms::Client::new(&cfg),
     })
 }
 
@@ -211,6 +221,10 @@ pub async fn connect(
     Ok(AwsAdapters {
         quota: Arc::new(DynamoQuotaLedger::new(c.ddb.clone(), &settings.table)),
         audit: Arc::new(DynamoAuditLog::new(c.ddb.clone(), &settings.table)),
+        signer: settings
+            .manifest_key_id
+            .as_ref()
+            .map(|k| Arc::new(KmsSigner::new(c.kms.clone(), k))),
         blobs: Arc::new(S3BlobStore::new(c.s3, settings)),
         meta: Arc::new(DynamoMetaStore::new(c.ddb, &settings.table, clock.clone())),
         queue: Arc::new(SqsTaskQueue::new(

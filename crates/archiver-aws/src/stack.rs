@@ -11,6 +11,7 @@
 //! | `AWS_ENDPOINT_URL` | optional endpoint override (emulators) |
 //! | `TENANT_CONFIG_S3_URI` | `s3://bucket/key` of the tenant configuration, or |
 //! | `TENANT_CONFIG_SSM_PARAM` | the SSM parameter holding it |
+//! | `MANIFEST_KMS_KEY_ID` | the KMS key signing the daily manifests (reconciler) |
 //! | `ZOOM_SECRET_ARN` | Secrets Manager id of the Zoom credentials when the tenant configuration has no `client_secret_ref` |
 //!
 //! The downloader's `[download]` settings (the CLI's configuration table of that name; read
@@ -59,6 +60,7 @@ pub fn settings_from_env() -> Result<AwsSettings, AwsError> {
         kms_key_id: env("ARCHIVE_KMS_KEY_ID"),
         key_prefix: env("ARCHIVE_KEY_PREFIX"),
         object_lock: env("ARCHIVE_OBJECT_LOCK_MODE"),
+        manifest_key_id: env("MANIFEST_KMS_KEY_ID"),
     })
 }
 

@@ -34,6 +34,7 @@ fn settings(endpoint: &str, name: &str) -> AwsSettings {
         kms_key_id: None,
         key_prefix: Some("archive/".into()),
         object_lock: None,
+        manifest_key_id: None,
     }
 }
 

@@ -39,6 +39,7 @@ async fn setup(endpoint: &str, name: &str) -> AwsAdapters {
         kms_key_id: None,
         key_prefix: Some("archive/".into()),
         object_lock: None,
+        manifest_key_id: None,
     };
     init_resources(&s).await.expect("init_resources");
     connect(&s, Arc::new(SystemClock)).await.expect("connect")

@@ -748,6 +748,7 @@ pub async fn cold_start(opts: &ColdStartOptions) -> Result<ColdStartOutcome> {
         kms_key_id: None,
         key_prefix: None,
         object_lock: None,
+        manifest_key_id: None,
     };
     archiver_aws::init_resources(&settings)
         .await

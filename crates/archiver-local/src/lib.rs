@@ -7,6 +7,8 @@
 //! - [`SqliteTaskQueue`]: a durable, at-least-once download task queue in SQLite.
 //! - [`SqliteQuotaLedger`]: daily Zoom API call counters in SQLite.
 //! - [`SqliteAuditLog`]: the hash-chained audit trail in SQLite.
+//! - [`Ed25519KeyFile`]: the manifest signing key (Ed25519, PKCS#8 PEM, mode 0600) and its
+//!   exported public key.
 //! - [`LocalSecretSource`]: secrets from environment variables (`env:NAME`) or files
 //!   (`file:PATH`).
 //!
@@ -18,6 +20,7 @@
 mod db;
 mod fs_blob;
 mod secrets;
+mod signer;
 mod sqlite_audit;
 mod sqlite_meta;
 mod sqlite_queue;
@@ -25,6 +28,7 @@ mod sqlite_quota;
 
 pub use fs_blob::{FsBlobStore, SHA256_XATTR};
 pub use secrets::LocalSecretSource;
+pub use signer::{Ed25519KeyFile, public_key_file_text, public_key_path, read_public_key};
 pub use sqlite_audit::SqliteAuditLog;
 pub use sqlite_meta::SqliteMetaStore;
 pub use sqlite_queue::SqliteTaskQueue;

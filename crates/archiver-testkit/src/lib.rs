@@ -4,6 +4,8 @@
 //! - [`MemBlobStore`], [`MemMetaStore`], [`MemTaskQueue`], [`MemQuotaLedger`],
 //!   [`MemAuditLog`]: simple, correct in-memory adapters of the core ports, for unit tests
 //!   and simulations (the audit log can also be tampered with, for tests of the chain walk).
+//! - [`MemSigner`]: a manifest signer with a key from a seed (Ed25519, or ECDSA P-256 as
+//!   AWS KMS signs), which can be made to fail.
 //! - [`conformance`]: one async suite per port that asserts the port's contract on any
 //!   adapter (memory, filesystem/SQLite, AWS).
 //! - [`fixtures`]: small constructors of records, tasks and bodies used by the suites and
@@ -21,6 +23,7 @@ mod mem_blob;
 mod mem_meta;
 mod mem_queue;
 mod mem_quota;
+mod mem_signer;
 mod moto;
 
 pub use clock::{ClockStep, ManualClock};
@@ -29,4 +32,5 @@ pub use mem_blob::MemBlobStore;
 pub use mem_meta::MemMetaStore;
 pub use mem_queue::{MemTaskQueue, REDRIVE_REASON};
 pub use mem_quota::MemQuotaLedger;
+pub use mem_signer::MemSigner;
 pub use moto::moto_endpoint;

@@ -30,9 +30,11 @@ mod blob;
 mod meta;
 mod queue;
 mod quota;
+mod signer;
 
 pub use audit::{AuditTamper, audit_log, audit_log_tamper, audit_log_with};
 pub use blob::{blob_store, blob_store_large_body, blob_store_protection};
 pub use meta::meta_store;
 pub use queue::task_queue;
 pub use quota::{Concurrency, quota_ledger};
+pub use signer::manifest_signer;
