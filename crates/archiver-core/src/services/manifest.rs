@@ -602,8 +602,9 @@ pub struct SealRun {
 }
 
 /// Seals what reconciliation made final: every day after the last one sealed in order
-/// (the [`SEALED_THROUGH`] memo; without it, from the earliest of `extra` and the last
-/// day reconciled) through the last day reconciled, in order; then `extra` (days
+/// (the [`SEALED_THROUGH`] memo; without it, from the first day of the tenant's
+/// `initial_lookback`, or the earliest of `extra` when earlier) through the last day
+/// reconciled, in order; a day that fails is tried again by the next run; then `extra` (days
 /// reconciled explicitly, final ones only). When a new day was sealed, the sealed days of
 /// the last [`LATE_RECORDING_DAYS`] before it are looked at again for addenda.
 pub async fn seal_due(
@@ -637,7 +638,13 @@ pub async fn seal_due(
     if let Some(through) = through {
         let from = match sealed {
             Some(s) => s + Duration::days(1),
-            None => extra.iter().copied().min().unwrap_or(through).min(through),
+            // First seal of this tenant: the days reconciliation starts with.
+            None => {
+                let lookback =
+                    Duration::from_std(tenant.initial_lookback).unwrap_or(Duration::days(30));
+                let start = (now - lookback).date_naive();
+                extra.iter().copied().min().map_or(start, |e| e.min(start))
+            }
         };
         let mut in_order = true;
         let mut d = from;
@@ -1007,10 +1014,17 @@ pub async fn verify_day(
             }
         }
     }
-    for (seq, hash) in &heads {
+    // The highest sealed head first: a link broken below it breaks the lower heads above
+    // that link too, and is reported once.
+    let mut broken_at: Option<u64> = None;
+    for (seq, hash) in heads.iter().rev() {
+        if broken_at.is_some_and(|b| *seq >= b) {
+            continue;
+        }
         let c = verify_chain(audit, tenant, Some((*seq, hash.as_str()))).await?;
         check.audit_entries = check.audit_entries.max(c.checked);
         if let Some(b) = c.broken {
+            broken_at = Some(b.seq);
             check.find(
                 Check::Audit,
                 format!("{tenant} audit chain"),
