@@ -176,7 +176,10 @@ impl S3BlobStore {
         Option<aws_sdk_s3::primitives::DateTime>,
     ) {
         match (&self.object_lock, meta.retain_until) {
-            (Some(mode), Some(until)) => (
+            // S3 refuses a retain-until date in the past (a backfill of old recordings
+            // whose retention has run out): such an object is written unlocked, its date
+            // in the metadata.
+            (Some(mode), Some(until)) if until > chrono::Utc::now() => (
                 Some(mode.clone()),
                 Some(aws_sdk_s3::primitives::DateTime::from_secs(
                     until.timestamp(),

@@ -499,6 +499,14 @@ impl Downloader {
                 };
                 // The state first: a kill during the measurement loses no download.
                 let mut rec = self.finish(rec, state).await?;
+                // A hold placed before the file was stored reaches its object now.
+                if !rec.holds.is_empty()
+                    && let Err(e) = self.ports.blobs.set_legal_hold(&rec.object_key, true).await
+                {
+                    // Retried by the next delivery? The file is archived already; the hold
+                    // is in its record, which dispose respects: say so loudly.
+                    warn!(error = %e, key = %rec.object_key, holds = ?rec.holds, "could not set the store's legal hold on a held file; `hold add` again sets it");
+                }
                 self.audit_created(&rec, info.sha256.as_deref().unwrap_or(""), info.size)
                     .await;
                 cdrs::sync_file(meta, &rec, self.ports.clock.now()).await?;

@@ -1,5 +1,6 @@
 //! Services: every business rule of the archiver.
 //!
+//! - [`custody`]: legal holds (two-operator release) and disposal past retention.
 //! - [`audit`]: the hash-chained audit trail: appending an entry, walking a chain.
 //! - [`select`]: which Zoom files belong to which configured user; CDR drafts.
 //! - [`users`]: who the configured users are at Zoom (Zoom user id, display name,
@@ -43,6 +44,7 @@ pub mod audit;
 pub mod budget;
 pub mod cdrs;
 pub mod credentials;
+pub mod custody;
 pub mod doctor;
 pub mod downloader;
 pub mod intake;

@@ -154,7 +154,8 @@ pub async fn verify(
             })
             .await?
             .into_iter()
-            .filter(|f| in_range(f.conversation_start.date_naive()))
+            // A disposed file's object is gone on purpose (its record says when and why).
+            .filter(|f| f.disposed.is_none() && in_range(f.conversation_start.date_naive()))
             .collect();
         let known: HashSet<String> = files.iter().map(|f| f.object_key.to_string()).collect();
         if let Some(n) = opts.sample
