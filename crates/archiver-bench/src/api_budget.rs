@@ -581,7 +581,13 @@ pub async fn run_once(o: &ApiBudgetOptions) -> Result<RunResult> {
     .context("building the Zoom client")?;
     let mut zooms = archiver_core::services::runner::ZoomClients::new();
     zooms.insert(tenant.id.clone(), Arc::new(client) as Arc<dyn ZoomApi>);
-    let app = App::assemble(&cfg, ports, zooms, ledger.clone());
+    let app = App::assemble(
+        &cfg,
+        ports,
+        zooms,
+        ledger.clone(),
+        Arc::new(archiver_testkit::MemAuditLog::new()),
+    );
     let zoom = app.zooms.get(&tenant.id).context("the tenant's client")?;
 
     let interval = chrono::Duration::from_std(o.interval)?;

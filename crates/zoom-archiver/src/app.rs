@@ -9,11 +9,12 @@ use archiver_core::services::poller::{PollOptions, PollReport, Poller};
 use archiver_core::services::reconcile::Reconciler;
 use archiver_core::services::runner::{DrainOptions, DrainReport, ZoomClients, drain};
 use archiver_core::{
-    Clock, ConfigError, Ports, QuotaLedger, SecretError, SecretSource, Source, SystemClock,
-    TenantConfig, TenantId, ZoomApi, ZoomCredentials,
+    AuditLog, Clock, ConfigError, Ports, QuotaLedger, SecretError, SecretSource, Source,
+    SystemClock, TenantConfig, TenantId, ZoomApi, ZoomCredentials,
 };
 use archiver_local::{
-    FsBlobStore, LocalSecretSource, SqliteMetaStore, SqliteQuotaLedger, SqliteTaskQueue,
+    FsBlobStore, LocalSecretSource, SqliteAuditLog, SqliteMetaStore, SqliteQuotaLedger,
+    SqliteTaskQueue,
 };
 use archiver_zoom::{ZoomClient, ZoomClientConfig};
 use std::sync::Arc;
@@ -36,6 +37,25 @@ pub struct App {
     pub reconciler: Reconciler,
     /// Counts of Zoom calls per account, category and day.
     pub ledger: Arc<dyn QuotaLedger>,
+    /// The audit trail (the downloader records a `create` entry per archived file in it).
+    pub audit: Arc<dyn AuditLog>,
+}
+
+/// Who runs this process, for the audit trail and a file's history: `user@host` (`$USER`
+/// or `$LOGNAME`, and the host name).
+pub fn actor() -> String {
+    let user = std::env::var("USER")
+        .or_else(|_| std::env::var("LOGNAME"))
+        .ok()
+        .filter(|u| !u.is_empty())
+        .unwrap_or_else(|| "unknown".into());
+    let host = std::fs::read_to_string("/etc/hostname")
+        .ok()
+        .map(|s| s.trim().to_string())
+        .filter(|s| !s.is_empty())
+        .or_else(|| std::env::var("HOSTNAME").ok().filter(|h| !h.is_empty()))
+        .unwrap_or_else(|| "localhost".into());
+    format!("{user}@{host}")
 }
 
 /// The CDR `location` of this process: the configured one, else the host name.
@@ -104,6 +124,8 @@ pub struct Stores {
     pub ports: Ports,
     /// The quota ledger.
     pub ledger: Arc<dyn QuotaLedger>,
+    /// The audit trail (SQLite in the same `archive.db` locally; the metadata table on AWS).
+    pub audit: Arc<dyn AuditLog>,
     /// The concrete local queue (for the single-consumer recovery of `run`).
     local_queue: Option<Arc<SqliteTaskQueue>>,
     /// The AWS adapters (for the Zoom credentials in Secrets Manager).
@@ -128,6 +150,8 @@ impl Stores {
         );
         let ledger = SqliteQuotaLedger::open(&db)
             .with_context(|| format!("opening the quota ledger in {}", db.display()))?;
+        let audit = SqliteAuditLog::open(&db)
+            .with_context(|| format!("opening the audit trail in {}", db.display()))?;
         Ok(Stores {
             ports: Ports {
                 blobs: Arc::new(blobs),
@@ -136,6 +160,7 @@ impl Stores {
                 clock,
             },
             ledger: Arc::new(ledger),
+            audit: Arc::new(audit),
             local_queue: Some(queue),
             aws: None,
         })
@@ -151,6 +176,7 @@ impl Stores {
         Ok(Stores {
             ports: adapters.ports(clock),
             ledger: adapters.quota.clone(),
+            audit: adapters.audit.clone(),
             local_queue: None,
             aws: Some(adapters),
         })
@@ -186,7 +212,13 @@ impl App {
             tracing::info!(released, "claims of an earlier run released");
         }
         let zooms = zoom_clients(cfg, stores.secrets().as_ref()).await?;
-        Ok(Self::assemble(cfg, ports, zooms, stores.ledger))
+        Ok(Self::assemble(
+            cfg,
+            ports,
+            zooms,
+            stores.ledger,
+            stores.audit,
+        ))
     }
 
     /// Builds the AWS backend (S3, DynamoDB, SQS, Secrets Manager) from the `[aws]` table.
@@ -195,16 +227,24 @@ impl App {
     pub async fn aws(cfg: &FileConfig) -> Result<App> {
         let stores = Stores::aws(cfg).await?;
         let zooms = zoom_clients(cfg, stores.secrets().as_ref()).await?;
-        Ok(Self::assemble(cfg, stores.ports, zooms, stores.ledger))
+        Ok(Self::assemble(
+            cfg,
+            stores.ports,
+            zooms,
+            stores.ledger,
+            stores.audit,
+        ))
     }
 
     /// Wires services over given ports and clients. Every tenant's Zoom client is wrapped
-    /// in its daily budget ([`BudgetedZoom`], counted in `ledger`).
+    /// in its daily budget ([`BudgetedZoom`], counted in `ledger`); the downloader records
+    /// each archived file in `audit`, naming this process's [`actor`].
     pub fn assemble(
         cfg: &FileConfig,
         ports: Ports,
         zooms: ZoomClients,
         ledger: Arc<dyn QuotaLedger>,
+        audit: Arc<dyn AuditLog>,
     ) -> App {
         let zooms: ZoomClients = zooms
             .into_iter()
@@ -234,7 +274,8 @@ impl App {
         App {
             poller: Poller::new(ports.clone(), location(cfg)),
             downloader: {
-                let dl = Downloader::new(ports.clone(), settings);
+                let dl =
+                    Downloader::new(ports.clone(), settings).with_audit(audit.clone(), actor());
                 if d.analyse_media {
                     dl.with_analyser(std::sync::Arc::new(archiver_media::BlobAnalyser::new()))
                 } else {
@@ -250,6 +291,7 @@ impl App {
             zooms,
             reconciler: Reconciler::new(ports.clone(), location(cfg)),
             ledger,
+            audit,
             ports,
         }
     }

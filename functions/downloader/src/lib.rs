@@ -83,7 +83,7 @@ impl DownloaderEnv {
     /// The function's environment on a deployed stack: the downloader (the `[download]`
     /// settings from the `DOWNLOAD_*` variables, see [`archiver_aws::stack`]; media
     /// analysis unless `DOWNLOAD_ANALYSE_MEDIA=false`; this execution environment's worker
-    /// id) over the stack's ports, its queue for visibility changes and dead letters, its
+    /// id; the DynamoDB audit trail) over the stack's ports, its queue for visibility changes and dead letters, its
     /// budgeted Zoom client.
     pub fn from_stack(stack: &Stack) -> Result<Self, String> {
         let download = download_env_from_env().map_err(|e| e.to_string())?;
@@ -91,7 +91,10 @@ impl DownloaderEnv {
             worker_id: stack.instance_id(),
             ..DownloadSettings::default()
         });
-        let downloader = Downloader::new(stack.ports.clone(), settings);
+        // Each archived file is a `create` entry of the tenant's audit chain, naming the
+        // function (`aws-lambda:{function}:{region}`).
+        let downloader = Downloader::new(stack.ports.clone(), settings)
+            .with_audit(stack.aws.audit.clone(), stack.location.clone());
         Ok(DownloaderEnv {
             downloader: if download.analyse_media {
                 downloader.with_analyser(Arc::new(archiver_media::BlobAnalyser::new()))

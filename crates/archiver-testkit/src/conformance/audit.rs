@@ -25,13 +25,13 @@ fn draft(tenant: &TenantId, n: usize) -> AuditDraft {
         // Sub-second precision must survive the store.
         at: fixtures::t0() + Duration::milliseconds(n as i64 * 1_001) + Duration::nanoseconds(7),
         actor: "conformance@test".into(),
-        action: if n % 2 == 0 {
+        action: if n.is_multiple_of(2) {
             AuditAction::Read
         } else {
             AuditAction::Create
         },
         objects: vec![format!("{tenant}/obj/{n}"), format!("cdr-{n}")],
-        reason: (n % 3 != 0).then(|| format!("entry {n} ✓ \"quoted\"")),
+        reason: (!n.is_multiple_of(3)).then(|| format!("entry {n} ✓ \"quoted\"")),
         result: "ok".into(),
     }
 }
