@@ -228,6 +228,29 @@ pub enum Command {
         #[command(subcommand)]
         show: Option<CdrsCommand>,
     },
+    /// The audit trail: list its entries, or verify each tenant's hash chain.
+    ///
+    /// Every configuration load, read (`cdrs show`), export (`cdrs`), retry, fixity check
+    /// and archived file is an entry of its tenant's chain (time, actor, action, objects,
+    /// reason, result, and the SHA-256 chaining it to the previous entry). `audit verify`
+    /// prints one line per tenant, `ok` with the head or the first broken link; exit 0 when
+    /// every chain is intact, 1 otherwise. An unknown tenant exits 2.
+    Audit {
+        /// Only this tenant.
+        #[arg(long, global = true)]
+        tenant: Option<String>,
+        /// Only entries at or after this time (RFC 3339).
+        #[arg(long)]
+        from: Option<DateTime<Utc>>,
+        /// Only entries before this time (RFC 3339).
+        #[arg(long)]
+        to: Option<DateTime<Utc>>,
+        /// Output format.
+        #[arg(long, value_enum, default_value = "table")]
+        format: AuditFormat,
+        #[command(subcommand)]
+        what: Option<AuditCommand>,
+    },
 }
 
 #[derive(Clone, Copy, ValueEnum)]
@@ -277,4 +300,17 @@ pub enum AwsCommand {
 pub enum Format {
     Jsonl,
     Csv,
+}
+
+#[derive(Subcommand)]
+pub enum AuditCommand {
+    /// Walk each tenant's chain and name its first broken link (an entry altered, deleted
+    /// or out of place). Exit 0 when all are intact, 1 otherwise.
+    Verify,
+}
+
+#[derive(Clone, Copy, ValueEnum, PartialEq, Eq)]
+pub enum AuditFormat {
+    Table,
+    Jsonl,
 }

@@ -2,12 +2,13 @@
 //!
 //! Subcommands: `demo` (simulator + embedded default, end to end), `run [--once]
 //! [--listen]` (metrics: [`serve`]), `status`, `retry`, `verify`, `doctor`, `cdrs`
-//! (export), `reconcile`, `aws init`, `estimate` (API calls and storage a day:
+//! (export), `audit` (the audit trail: [`audit`]), `reconcile`, `aws init`, `estimate` (API calls and storage a day:
 //! [`estimate`]), `completions` and `man`. The binary is a composition root: it reads the configuration, builds
 //! adapters and Zoom clients ([`app`]), and hands work to the core services. The
 //! benchmarks live in `crates/archiver-bench` (binary `zoom-archiver-bench`).
 
 pub mod app;
+pub mod audit;
 pub mod cli;
 pub mod config;
 pub mod demo;

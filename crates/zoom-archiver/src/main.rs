@@ -128,6 +128,8 @@ async fn real_main(cli: Cli) -> Result<ExitCode> {
                 Backend::Local => App::local(&cfg, None).await?,
                 Backend::Aws => App::aws(&cfg).await?,
             };
+            let ids: Vec<_> = app.tenants.iter().map(|t| t.id.clone()).collect();
+            config_loaded(&cli, app.audit.as_ref(), &ids, "run").await;
             let stop = stop_on_signals(*grace);
             app.drain.stop = Some(stop.clone());
             if *once {
@@ -153,6 +155,8 @@ async fn real_main(cli: Cli) -> Result<ExitCode> {
             };
             let tenants = tenants(&cfg, tenant.as_deref())?;
             let s = stores(&cli, &cfg).await?;
+            let ids: Vec<_> = tenants.iter().map(|t| t.id.clone()).collect();
+            config_loaded(&cli, s.audit.as_ref(), &ids, "status").await;
             let mut all = Vec::new();
             for t in &tenants {
                 all.push(
@@ -192,8 +196,13 @@ async fn real_main(cli: Cli) -> Result<ExitCode> {
                 _ => RetryWhat::DeadLetters,
             };
             let s = stores(&cli, &cfg).await?;
+            config_loaded(&cli, s.audit.as_ref(), &ids, "retry").await;
             let r = retry(&s.ports, &ids, &what, &operator(), *dry_run).await?;
             print!("{}", report::retry_lines(&r, *dry_run));
+            if !*dry_run && let Err(e) = audit_retry(s.audit.as_ref(), &r, &what).await {
+                eprintln!("error: the retry was done but not recorded in the audit trail: {e:#}");
+                return Ok(ExitCode::from(1));
+            }
             Ok(ExitCode::SUCCESS)
         }
         Command::Verify {
@@ -213,6 +222,7 @@ async fn real_main(cli: Cli) -> Result<ExitCode> {
                 .map(|t| t.id)
                 .collect();
             let s = stores(&cli, &cfg).await?;
+            config_loaded(&cli, s.audit.as_ref(), &ids, "verify").await;
             let opts = VerifyOptions {
                 from: *from,
                 to: *to,
@@ -230,11 +240,16 @@ async fn real_main(cli: Cli) -> Result<ExitCode> {
             if let Some(pb) = pb {
                 pb.finish_and_clear();
             }
+            let audited = audit_verify(s.audit.as_ref(), &ids, &r, &opts).await;
             match format {
                 StatusFormat::Json => println!("{}", serde_json::to_string_pretty(&r)?),
                 StatusFormat::Table => {
                     print!("{}", report::verify_lines(&r, started.elapsed()))
                 }
+            }
+            if let Err(e) = audited {
+                eprintln!("error: the check was done but not recorded in the audit trail: {e:#}");
+                return Ok(ExitCode::from(1));
             }
             Ok(if r.all_intact() {
                 ExitCode::SUCCESS
@@ -264,11 +279,15 @@ async fn real_main(cli: Cli) -> Result<ExitCode> {
                 Ok(c) => c,
                 Err(code) => return Ok(code),
             };
-            tenants(&cfg, tenant.as_deref())?;
+            let ids: Vec<_> = tenants(&cfg, tenant.as_deref())?
+                .into_iter()
+                .map(|t| t.id)
+                .collect();
             let app = match cli.backend {
                 Backend::Local => App::local(&cfg, None).await?,
                 Backend::Aws => App::aws(&cfg).await?,
             };
+            config_loaded(&cli, app.audit.as_ref(), &ids, "reconcile").await;
             reconcile(&app, *day, tenant.as_deref()).await
         }
         Command::Aws {
@@ -296,7 +315,10 @@ async fn real_main(cli: Cli) -> Result<ExitCode> {
                 Err(code) => return Ok(code),
             };
             let selected = tenants(&cfg, tenant.as_deref())?;
-            let meta = stores(&cli, &cfg).await?.ports.meta;
+            let s = stores(&cli, &cfg).await?;
+            let ids: Vec<_> = selected.iter().map(|t| t.id.clone()).collect();
+            config_loaded(&cli, s.audit.as_ref(), &ids, "cdrs").await;
+            let meta = s.ports.meta.clone();
             let base = CdrQuery {
                 from: *from,
                 to: *to,
@@ -321,6 +343,14 @@ async fn real_main(cli: Cli) -> Result<ExitCode> {
                     eprintln!("no conversation with platform call id {platform_call_id:?}");
                     return Ok(ExitCode::from(1));
                 }
+                let q = CdrQuery {
+                    platform_call_id: Some(platform_call_id.clone()),
+                    ..base.clone()
+                };
+                let why = format!("cdrs show: {}", zoom_archiver::audit::cdr_filters(&q));
+                let read = archiver_core::AuditAction::Read;
+                zoom_archiver::audit::cdrs_accessed(s.audit.as_ref(), read, &ids, &cdrs, why)
+                    .await?;
                 if format.is_none() {
                     let doc = serde_json::json!({
                         "platform_call_id": platform_call_id,
@@ -335,6 +365,10 @@ async fn real_main(cli: Cli) -> Result<ExitCode> {
                     ..base
                 };
                 cdrs = meta.query_cdrs(&q).await?;
+                let why = format!("cdrs: {}", zoom_archiver::audit::cdr_filters(&q));
+                let export = archiver_core::AuditAction::Export;
+                zoom_archiver::audit::cdrs_accessed(s.audit.as_ref(), export, &ids, &cdrs, why)
+                    .await?;
             }
             let stdout = std::io::stdout();
             let mut out = std::io::BufWriter::new(stdout.lock());
@@ -349,6 +383,40 @@ async fn real_main(cli: Cli) -> Result<ExitCode> {
                 Err(e) => Err(e.into()),
                 Ok(()) => Ok(ExitCode::SUCCESS),
             }
+        }
+        Command::Audit {
+            tenant,
+            from,
+            to,
+            format,
+            what,
+        } => {
+            use zoom_archiver::audit;
+            let cfg = match load_config(&cli) {
+                Ok(c) => c,
+                Err(code) => return Ok(code),
+            };
+            let ids: Vec<_> = tenants(&cfg, tenant.as_deref())?
+                .into_iter()
+                .map(|t| t.id)
+                .collect();
+            let s = stores(&cli, &cfg).await?;
+            config_loaded(&cli, s.audit.as_ref(), &ids, "audit").await;
+            if let Some(zoom_archiver::cli::AuditCommand::Verify) = what {
+                let (lines, intact) = audit::verify(s.audit.as_ref(), &ids).await?;
+                print!("{lines}");
+                return Ok(if intact {
+                    ExitCode::SUCCESS
+                } else {
+                    ExitCode::from(1)
+                });
+            }
+            let entries = audit::list(s.audit.as_ref(), &ids, *from, *to).await?;
+            match format {
+                zoom_archiver::cli::AuditFormat::Jsonl => print!("{}", audit::jsonl(&entries)?),
+                zoom_archiver::cli::AuditFormat::Table => print!("{}", audit::table(&entries)),
+            }
+            Ok(ExitCode::SUCCESS)
         }
     }
 }
@@ -593,4 +661,80 @@ fn stop_on_signals(grace: Duration) -> Arc<AtomicBool> {
         std::process::exit(130);
     });
     stop
+}
+
+/// Records that `command` loaded the configuration (`--config`) in each of `tenants`'
+/// audit chains (a failure is said on stderr: see [`zoom_archiver::audit::config_loaded`]).
+async fn config_loaded(
+    cli: &Cli,
+    audit: &dyn archiver_core::AuditLog,
+    tenants: &[archiver_core::TenantId],
+    command: &str,
+) {
+    let path = cli.config.clone().unwrap_or_default();
+    zoom_archiver::audit::config_loaded(audit, &path, tenants, command).await;
+}
+
+/// One `retry` entry per tenant with files queued again (their file ids as objects).
+async fn audit_retry(
+    audit: &dyn archiver_core::AuditLog,
+    r: &archiver_core::services::retry::RetryReport,
+    what: &archiver_core::services::retry::RetryWhat,
+) -> Result<()> {
+    use archiver_core::services::retry::RetryWhat;
+    let mut by_tenant = std::collections::BTreeMap::<String, Vec<String>>::new();
+    for l in r.lines.iter().filter(|l| l.action == "retried") {
+        by_tenant
+            .entry(l.tenant.clone())
+            .or_default()
+            .push(l.file_id.clone());
+    }
+    let why = match what {
+        RetryWhat::File(f) => format!("retry --file {f}"),
+        RetryWhat::Failed => "retry --failed".into(),
+        RetryWhat::DeadLetters => "retry --dead-letters".into(),
+    };
+    for (tenant, files) in by_tenant {
+        let tenant = archiver_core::TenantId::new(tenant)?;
+        let action = archiver_core::AuditAction::Retry;
+        zoom_archiver::audit::record(audit, &tenant, action, files, Some(why.clone()), "ok")
+            .await?;
+    }
+    Ok(())
+}
+
+/// One `verify` entry per tenant checked: `ok`, or how many findings (their keys as
+/// objects).
+async fn audit_verify(
+    audit: &dyn archiver_core::AuditLog,
+    tenants: &[archiver_core::TenantId],
+    r: &archiver_core::services::verify::VerifyReport,
+    opts: &archiver_core::services::verify::VerifyOptions,
+) -> Result<()> {
+    let mut why = "verify (fixity)".to_string();
+    if let Some(f) = opts.from {
+        why.push_str(&format!(" --from {f}"));
+    }
+    if let Some(t) = opts.to {
+        why.push_str(&format!(" --to {t}"));
+    }
+    if let Some(n) = opts.sample {
+        why.push_str(&format!(" --sample {n}"));
+    }
+    for t in tenants {
+        let keys: Vec<String> = r
+            .findings
+            .iter()
+            .filter(|f| f.tenant == t.as_str())
+            .map(|f| f.key.clone())
+            .collect();
+        let result = match keys.len() {
+            0 => "ok".to_string(),
+            1 => "1 finding".to_string(),
+            n => format!("{n} findings"),
+        };
+        let action = archiver_core::AuditAction::Verify;
+        zoom_archiver::audit::record(audit, t, action, keys, Some(why.clone()), &result).await?;
+    }
+    Ok(())
 }
