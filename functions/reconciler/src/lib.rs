@@ -1,7 +1,11 @@
 //! The reconciler Lambda: on its schedule, finds calls and meetings of the stack's
 //! configured users that have no archived recording, writes "recording failed" CDRs
 //! (`archiver_core::services::reconcile`), and stores each day's report as JSON in the
-//! bucket (`{tenant}/reports/reconcile/{day}/{time}.json`).
+//! bucket (`{tenant}/reports/reconcile/{day}/{time}.json`). With the stack's manifest key
+//! (`MANIFEST_KMS_KEY_ID`), each day that became final is then sealed: its manifest signed
+//! by KMS and stored at `{tenant}/manifests/{day}.json`, a `seal` entry in the audit trail
+//! (`archiver_core::services::manifest`); a day that could not be sealed makes the
+//! invocation fail retryably (it is sealed by the next run).
 //!
 //! Input: any JSON (the EventBridge schedule event reconciles every due day); `{"day":
 //! "YYYY-MM-DD"}` reconciles that UTC day only; `{"verify": {"sample": N}}` (the monthly
@@ -11,6 +15,7 @@
 //! open and is done by a later tick after 00:00 UTC; the handler still succeeds (nothing
 //! is lost, and a Lambda retry would only spend more budget).
 
+use archiver_core::services::manifest::Custody;
 use archiver_core::services::reconcile::Reconciler;
 use archiver_core::{TenantConfig, ZoomApi};
 use archiver_lambda::{HandlerError, Stack};
@@ -31,8 +36,19 @@ pub struct ReconcilerEnv {
 impl ReconcilerEnv {
     /// The function's environment on a deployed stack.
     pub fn from_stack(stack: &Stack) -> Self {
+        let mut reconciler = Reconciler::new(stack.ports.clone(), stack.location.clone());
+        match &stack.aws.signer {
+            Some(signer) => {
+                reconciler = reconciler.with_custody(Custody {
+                    signer: signer.clone(),
+                    audit: stack.aws.audit.clone(),
+                    actor: stack.location.clone(),
+                })
+            }
+            None => warn!("MANIFEST_KMS_KEY_ID is not set: final days are not sealed"),
+        }
         ReconcilerEnv {
-            reconciler: Reconciler::new(stack.ports.clone(), stack.location.clone()),
+            reconciler,
             tenant: stack.tenant.clone(),
             zoom: stack.zoom.clone(),
         }
@@ -60,14 +76,17 @@ pub async fn handle(
     if let Some(e) = &run.stopped {
         warn!(tenant = %t.id, error = %e, "reconciliation stopped; the day stays open");
     }
-    if !run.store_failures.is_empty() {
-        return Err(HandlerError::retryable(run.store_failures.join("; ")));
+    if !run.store_failures.is_empty() || !run.seal_failures.is_empty() {
+        let mut all = run.store_failures.clone();
+        all.extend(run.seal_failures.iter().cloned());
+        return Err(HandlerError::retryable(all.join("; ")));
     }
     info!(tenant = %t.id, request_id = %event.context.request_id, days = run.days.len(), "reconciled");
     Ok(serde_json::json!({
         "tenant": t.id.as_str(),
         "reports": run.report_keys.iter().map(|k| k.to_string()).collect::<Vec<_>>(),
         "days": run.days,
+        "seals": run.seals,
         "stopped": run.stopped.map(|e| e.to_string()),
     }))
 }

@@ -1,9 +1,12 @@
 //! The reconciler handler on the scheduled-event fixture, against the Zoom simulator with
 //! in-memory ports: it reconciles the due days and stores each day's report in the bucket.
 
+use archiver_core::services::manifest::Custody;
 use archiver_core::services::reconcile::Reconciler;
 use archiver_core::{BlobStore, Ports, TaskQueue, TenantConfig, ZoomApi, ZoomCredentials};
-use archiver_testkit::{ManualClock, MemBlobStore, MemMetaStore, MemTaskQueue};
+use archiver_testkit::{
+    ManualClock, MemAuditLog, MemBlobStore, MemMetaStore, MemSigner, MemTaskQueue,
+};
 use archiver_zoom::{ZoomClient, ZoomClientConfig};
 use lambda_runtime::{Context, LambdaEvent};
 use reconciler::{ReconcilerEnv, handle};
@@ -41,8 +44,14 @@ async fn a_tick_reconciles_due_days_and_stores_reports() {
         },
     ))
     .unwrap();
+    let audit = MemAuditLog::new();
+    let signer = MemSigner::ecdsa_p256(1);
     let env = ReconcilerEnv {
-        reconciler: Reconciler::new(ports.clone(), "test"),
+        reconciler: Reconciler::new(ports.clone(), "test").with_custody(Custody {
+            signer: Arc::new(signer.clone()),
+            audit: Arc::new(audit.clone()),
+            actor: "aws-lambda:reconciler:test".into(),
+        }),
         tenant,
         zoom: Arc::new(zoom) as Arc<dyn ZoomApi>,
     };
@@ -79,6 +88,27 @@ async fn a_tick_reconciles_due_days_and_stores_reports() {
     assert_eq!(day["failed_cdrs_written"], 1, "{day}");
     let queued = queue.counts().await.unwrap();
     assert_eq!(queued.ready, 2, "their downloads are queued");
+    // Both final days are sealed, each with a seal entry in the audit trail.
+    let seals = out["seals"].as_array().unwrap();
+    assert_eq!(seals.len(), 2, "{out}");
+    assert_eq!(seals[1]["key"], "acme/manifests/2026-11-19.json", "{out}");
+    assert_eq!(seals[1]["status"], "sealed", "{out}");
+    assert_eq!(blobs.list("acme/manifests/").await.unwrap().len(), 2);
+    let tenant_id = archiver_core::TenantId::new("acme").unwrap();
+    assert_eq!(audit.entries(&tenant_id).len(), 2);
+    let check = archiver_core::services::manifest::verify_day(
+        &ports,
+        &audit,
+        &[signer.public()],
+        &tenant_id,
+        "2026-11-19".parse().unwrap(),
+        &Default::default(),
+    )
+    .await
+    .unwrap();
+    // Alice's two recordings are still queued: the day's CDR for them says pending, and
+    // they are not archived: nothing to read back yet, and nothing unlisted.
+    assert!(check.intact(), "{:#?}", check.findings);
 
     // A bad day in the input is a clear error.
     let bad = handle(
