@@ -164,3 +164,49 @@ fn functions_write_only_under_the_tenant_prefix_and_never_the_configuration() {
         }
     }
 }
+
+/// Custody (issue 16): the stack's manifest key is an asymmetric P-256 signing key kept
+/// when the stack goes, named to the reconciler by `MANIFEST_KMS_KEY_ID` (what
+/// `stack::settings_from_env` reads), usable by it for `kms:Sign` (ECDSA_SHA_256 over a raw
+/// message only) and `kms:GetPublicKey`, and given as an output.
+#[test]
+fn the_reconciler_signs_manifests_with_the_stack_key() {
+    let t = template();
+    let key = &t["Resources"]["ManifestSigningKey"];
+    assert_eq!(key["Type"], Value::from("AWS::KMS::Key"));
+    assert_eq!(key["DeletionPolicy"], Value::from("Retain"));
+    assert_eq!(key["Properties"]["KeySpec"], Value::from("ECC_NIST_P256"));
+    assert_eq!(key["Properties"]["KeyUsage"], Value::from("SIGN_VERIFY"));
+    let f = &t["Resources"]["ReconcilerFunction"]["Properties"];
+    let env = &f["Environment"]["Variables"]["MANIFEST_KMS_KEY_ID"];
+    let env = format!("{env:?}");
+    assert!(
+        env.contains("GetAtt") && env.contains("ManifestSigningKey.Arn"),
+        "{env}"
+    );
+    let mut granted = Vec::new();
+    for p in f["Policies"].as_sequence().unwrap() {
+        for st in p
+            .get("Statement")
+            .and_then(Value::as_sequence)
+            .into_iter()
+            .flatten()
+        {
+            if format!("{:?}", st["Resource"]).contains("ManifestSigningKey") {
+                granted.push(text(&st["Action"]));
+                if text(&st["Action"]) == "kms:Sign" {
+                    let c = &st["Condition"]["StringEquals"];
+                    assert_eq!(c["kms:SigningAlgorithm"], Value::from("ECDSA_SHA_256"));
+                    assert_eq!(c["kms:MessageType"], Value::from("RAW"));
+                }
+            }
+        }
+    }
+    granted.sort();
+    assert_eq!(granted, ["kms:GetPublicKey", "kms:Sign"]);
+    for other in ["PollerFunction", "DownloaderFunction"] {
+        let p = format!("{:?}", t["Resources"][other]["Properties"]["Policies"]);
+        assert!(!p.contains("ManifestSigningKey"), "{other} cannot sign");
+    }
+    assert!(t["Outputs"]["ManifestSigningKeyId"]["Value"] != Value::Null);
+}
