@@ -2,7 +2,8 @@
 //! show` and a CSV export leave `config_load`, `create` (one per archived file), `read` and
 //! `export` entries naming the actor; `audit verify` passes on the intact chain and names
 //! the seq of an entry altered in `archive.db`, and the gap of one deleted; a read or an
-//! export that cannot be recorded shows no data.
+//! export that cannot be recorded shows no data. On moto (`MOTO`), the same entries land in
+//! DynamoDB and verify (tampering there is covered by the adapter's conformance test).
 
 use archiver_core::MetaStore;
 use serde_json::Value;
@@ -22,6 +23,9 @@ async fn run(cfg: &Path, args: &[&str]) -> Output {
             .env_remove("RUST_LOG")
             .env("ZA_AUDIT_SECRET", "demo-secret")
             .env("USER", USER)
+            .env("AWS_ACCESS_KEY_ID", "testing")
+            .env("AWS_SECRET_ACCESS_KEY", "testing")
+            .env("AWS_REGION", "us-east-1")
             .output()
             .unwrap()
     })
@@ -38,14 +42,14 @@ fn text(o: &Output) -> String {
     )
 }
 
-fn config(dir: &Path, sim: &SimServer) -> PathBuf {
+fn config(dir: &Path, sim: &SimServer, storage: &str) -> PathBuf {
     let text = format!(
-        r#"[storage]
-data_dir = "{data}"
-
+        r#"{storage}
 [download]
 retry_base = "10ms"
 max_attempts = 2
+# One at a time: moto's conditional writes are not atomic under concurrent requests.
+concurrency = 1
 
 [[tenants]]
 id = "acme"
@@ -66,7 +70,6 @@ email = "bob@acme.example"
 extension = "1002"
 mode = "video"
 "#,
-        data = dir.join("data").display(),
         api = sim.api_base_url(),
         oauth = sim.oauth_url(),
     );
@@ -103,8 +106,13 @@ async fn reads_exports_and_archived_files_are_chained_and_tampering_is_named() {
         .await
         .unwrap();
     let dir = tempfile::tempdir().unwrap();
-    let cfg = config(dir.path(), &sim);
-    let db = dir.path().join("data/archive.db");
+    let data = dir.path().join("data");
+    let cfg = config(
+        dir.path(),
+        &sim,
+        &format!("[storage]\ndata_dir = \"{}\"\n", data.display()),
+    );
+    let db = data.join("archive.db");
 
     let out = run(&cfg, &["run", "--once"]).await;
     assert_eq!(out.status.code(), Some(0), "{}", text(&out));
@@ -318,6 +326,95 @@ async fn reads_exports_and_archived_files_are_chained_and_tampering_is_named() {
     assert_eq!(out.status.code(), Some(0), "{}", text(&out));
     assert!(
         String::from_utf8_lossy(&out.stderr).contains("audit trail did not record"),
+        "{}",
+        text(&out)
+    );
+}
+
+#[tokio::test]
+async fn on_aws_the_entries_are_in_dynamodb_and_verify() {
+    let Some(endpoint) = archiver_testkit::moto_endpoint() else {
+        return;
+    };
+    let sim = SimServer::start(Scenario::demo(chrono::Utc::now()))
+        .await
+        .unwrap();
+    let unique = format!(
+        "audit-{:x}",
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .as_nanos()
+            % 0xffff_ffff
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = config(
+        dir.path(),
+        &sim,
+        &format!(
+            "[aws]\nregion = \"us-east-1\"\nendpoint_url = \"{endpoint}\"\nbucket = \"za-{unique}\"\ntable = \"za-{unique}\"\nqueue_name = \"za-{unique}\"\n"
+        ),
+    );
+    let aws = |args: &[&str]| {
+        let mut a = vec!["--backend", "aws"];
+        a.extend_from_slice(args);
+        a.iter().map(|s| s.to_string()).collect::<Vec<_>>()
+    };
+    let go = |args: Vec<String>| {
+        let cfg = cfg.clone();
+        async move {
+            let refs: Vec<&str> = args.iter().map(String::as_str).collect();
+            run(&cfg, &refs).await
+        }
+    };
+    let out = go(aws(&["aws", "init"])).await;
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    let out = go(aws(&["run", "--once"])).await;
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    let out = go(aws(&["cdrs", "--format", "jsonl"])).await;
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    let exported: Vec<Value> = String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    let call = exported[0]["platform_call_id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let out = go(aws(&["cdrs", "show", &call])).await;
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+
+    let out = go(aws(&["audit", "--format", "jsonl"])).await;
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    let all: Vec<Value> = String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    let archived = exported
+        .iter()
+        .flat_map(|c| c["media"].as_array().unwrap().iter())
+        .filter(|m| m["state"] == "archived")
+        .map(|m| m["key"].as_str().unwrap().to_string())
+        .collect::<std::collections::BTreeSet<_>>();
+    let created = of(&all, "create")
+        .iter()
+        .flat_map(|e| strings(&e["objects"]))
+        .collect::<std::collections::BTreeSet<_>>();
+    assert!(!created.is_empty());
+    assert!(
+        archived.is_subset(&created),
+        "every archived medium of a CDR has its create entry"
+    );
+    assert_eq!(of(&all, "export").len(), 1);
+    assert_eq!(of(&all, "read").len(), 1);
+    assert!(of(&all, "config_load").len() >= 4);
+    for (i, e) in all.iter().enumerate() {
+        assert_eq!(e["seq"], (i + 1) as u64, "gap-free: {e}");
+    }
+    let out = go(aws(&["audit", "verify"])).await;
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    assert!(
+        String::from_utf8_lossy(&out.stdout).starts_with("acme: ok: "),
         "{}",
         text(&out)
     );
