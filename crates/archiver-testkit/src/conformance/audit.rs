@@ -66,7 +66,10 @@ pub async fn audit_log(log: &dyn AuditLog) {
 /// [`Concurrency::Check`], 8 tasks × 25 concurrent [`record`]s make one gap-free chain of
 /// 200 that `verify_chain` accepts, every draft in it exactly once.
 ///
-/// Entries are written under fresh random tenants, so the store may be shared.
+/// Entries are written under fresh random tenants, so the store may be shared. The race runs
+/// on 8 OS threads, each with its own current-thread runtime (a real race even when the
+/// caller's runtime has one thread), blocking the caller's thread meanwhile: an adapter whose
+/// client is bound to the caller's runtime runs it with [`Concurrency::Skip`].
 pub async fn audit_log_with(log: &dyn AuditLog, concurrency: Concurrency) {
     basics(log).await;
     insert_if_absent(log).await;
