@@ -261,6 +261,8 @@ fn file(t: &str, id: &str, state: FileState) -> FileRecord {
         retention: None,
         holds: Vec::new(),
         disposed: None,
+        last_verified: None,
+        deleted_at_zoom: None,
         history: Vec::new(),
         first_seen: t0(),
         updated_at: t0(),

@@ -123,6 +123,8 @@ pub fn file_record(tenant: impl IntoTenant, file_id: &str) -> FileRecord {
         retention: None,
         holds: Vec::new(),
         disposed: None,
+        last_verified: None,
+        deleted_at_zoom: None,
         history: Vec::new(),
         first_seen: t0(),
         updated_at: t0(),

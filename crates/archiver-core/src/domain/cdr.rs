@@ -817,6 +817,8 @@ mod tests {
             retention: None,
             holds: Vec::new(),
             disposed: None,
+            last_verified: None,
+            deleted_at_zoom: None,
             history: Vec::new(),
             first_seen: at,
             updated_at: at,

@@ -178,6 +178,121 @@ pub struct TenantConfig {
     /// The recorded users.
     #[serde(default)]
     pub users: Vec<UserConfig>,
+    /// Delete at Zoom what the archive has sealed and verified (opt-in; off by default):
+    /// see [`DeleteAtZoom`].
+    #[serde(default, skip_serializing_if = "DeleteAtZoom::is_off")]
+    pub delete_at_zoom: DeleteAtZoom,
+}
+
+/// Whether, and how, a source's files are deleted at Zoom once archived (`services::zoom_delete`).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum DeleteMode {
+    /// Never (the default).
+    #[default]
+    Off,
+    /// Once the file's day is sealed, its object is listed in the sealed manifest, its
+    /// last recorded fixity check (after the seal) found it intact, and no legal hold
+    /// holds it: phone recordings with `DELETE /phone/recordings/{recordingId}`;
+    /// meetings with `DELETE /past_meetings/{meetingUUID}/archive_files`, which deletes
+    /// every archive file of the meeting, so only when each file Zoom lists for the meeting
+    /// is archived here and passes those checks.
+    AfterSeal,
+    /// Meetings only: the same checks, then each file is tagged for Zoom's own deletion
+    /// with `PATCH /archive_files/{fileId}` `{"auto_delete": true}` (one file at a time,
+    /// whatever else the meeting holds; Zoom Support must enable the account's "Tag
+    /// Archiving Files for Deletion" feature).
+    AutoDeleteAfterSeal,
+}
+
+impl DeleteMode {
+    /// The configuration value.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            DeleteMode::Off => "off",
+            DeleteMode::AfterSeal => "after_seal",
+            DeleteMode::AutoDeleteAfterSeal => "auto_delete_after_seal",
+        }
+    }
+}
+
+/// `delete_at_zoom` of a tenant: one mode for every source, or one per source.
+///
+/// ```toml
+/// delete_at_zoom = "after_seal"                              # meetings and phone
+/// delete_at_zoom = { meetings = "after_seal", phone = "off" } # per source (missing: off)
+/// delete_at_zoom = { meetings = "auto_delete_after_seal" }    # tag meeting files only
+/// ```
+///
+/// Values: `off` (the default), `after_seal`, and for meetings `auto_delete_after_seal`
+/// (see [`DeleteMode`]). A tenant without the key never deletes anything at Zoom.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize)]
+pub struct DeleteAtZoom {
+    /// Mode for meeting archive files.
+    pub meetings: DeleteMode,
+    /// Mode for phone recordings.
+    pub phone: DeleteMode,
+}
+
+impl DeleteAtZoom {
+    /// The mode of `source`.
+    pub fn mode(&self, source: Source) -> DeleteMode {
+        match source {
+            Source::Meetings => self.meetings,
+            Source::Phone => self.phone,
+        }
+    }
+
+    /// True when no source deletes at Zoom.
+    pub fn is_off(&self) -> bool {
+        self.meetings == DeleteMode::Off && self.phone == DeleteMode::Off
+    }
+}
+
+impl<'de> Deserialize<'de> for DeleteAtZoom {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        #[derive(Deserialize)]
+        #[serde(deny_unknown_fields)]
+        struct PerSource {
+            #[serde(default)]
+            meetings: DeleteMode,
+            #[serde(default)]
+            phone: DeleteMode,
+        }
+        #[derive(Deserialize)]
+        #[serde(untagged)]
+        enum Form {
+            All(String),
+            PerSource(PerSource),
+        }
+        let parse = |s: &str| -> Result<DeleteMode, D::Error> {
+            match s {
+                "off" => Ok(DeleteMode::Off),
+                "after_seal" => Ok(DeleteMode::AfterSeal),
+                "auto_delete_after_seal" => Ok(DeleteMode::AutoDeleteAfterSeal),
+                other => Err(serde::de::Error::custom(format!(
+                    "{other:?} is not one of \"off\", \"after_seal\", \"auto_delete_after_seal\""
+                ))),
+            }
+        };
+        match Form::deserialize(d).map_err(|_| {
+            serde::de::Error::custom(
+                "expected \"off\", \"after_seal\", or a table such as { meetings = \"after_seal\", phone = \"off\" }",
+            )
+        })? {
+            Form::All(s) => {
+                let m = parse(&s)?;
+                Ok(DeleteAtZoom {
+                    meetings: m,
+                    phone: m,
+                })
+            }
+            Form::PerSource(p) => Ok(DeleteAtZoom {
+                meetings: p.meetings,
+                phone: p.phone,
+            }),
+        }
+    }
 }
 
 fn default_quota_share() -> f64 {
@@ -376,6 +491,12 @@ impl TenantConfig {
                 ));
             }
         }
+        if self.delete_at_zoom.phone == DeleteMode::AutoDeleteAfterSeal {
+            return Err(ConfigError::new(
+                k("delete_at_zoom.phone"),
+                "\"auto_delete_after_seal\" is for meetings only: phone recordings are deleted with \"after_seal\"",
+            ));
+        }
         for (i, u) in self.users.iter().enumerate() {
             let uk = format!("{prefix}.users[{i}]");
             if u.email.as_deref().is_none_or(|e| e.trim().is_empty())
@@ -537,6 +658,47 @@ mod tests {
         assert!(glob_match("*", ""));
         assert!(glob_match("a*b?c", "axxbyc"));
         assert!(!glob_match("a*b?c", "axxbc"));
+    }
+
+    #[test]
+    fn delete_at_zoom_is_off_unless_asked_for_per_tenant_or_source() {
+        let t = tenant("").unwrap();
+        assert!(t.delete_at_zoom.is_off());
+        let t = tenant(r#","delete_at_zoom":"after_seal""#).unwrap();
+        assert_eq!(
+            t.delete_at_zoom.mode(Source::Meetings),
+            DeleteMode::AfterSeal
+        );
+        assert_eq!(t.delete_at_zoom.mode(Source::Phone), DeleteMode::AfterSeal);
+        let t = tenant(r#","delete_at_zoom":{"meetings":"auto_delete_after_seal"}"#).unwrap();
+        assert_eq!(
+            t.delete_at_zoom.mode(Source::Meetings),
+            DeleteMode::AutoDeleteAfterSeal
+        );
+        assert_eq!(t.delete_at_zoom.mode(Source::Phone), DeleteMode::Off);
+        t.validate("tenants[0]").unwrap();
+        let t = tenant(r#","delete_at_zoom":{"phone":"auto_delete_after_seal"}"#).unwrap();
+        assert_eq!(
+            t.validate("tenants[0]").unwrap_err().key,
+            "tenants[0].delete_at_zoom.phone"
+        );
+        assert!(
+            tenant(r#","delete_at_zoom":"always""#)
+                .unwrap_err()
+                .contains("after_seal")
+        );
+        assert!(tenant(r#","delete_at_zoom":{"video":"after_seal"}"#).is_err());
+        // Written back as a table, and not at all when off.
+        let t = tenant(r#","delete_at_zoom":{"phone":"after_seal"}"#).unwrap();
+        let v = serde_json::to_value(&t).unwrap();
+        assert_eq!(
+            v["delete_at_zoom"],
+            serde_json::json!({"meetings": "off", "phone": "after_seal"})
+        );
+        let back: TenantConfig = serde_json::from_value(v).unwrap();
+        assert_eq!(back.delete_at_zoom, t.delete_at_zoom);
+        let v = serde_json::to_value(tenant("").unwrap()).unwrap();
+        assert!(v.get("delete_at_zoom").is_none());
     }
 
     #[test]

@@ -248,6 +248,14 @@ pub struct FileRecord {
     /// When and why it was disposed of (object deleted past retention, record kept).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub disposed: Option<String>,
+    /// The last fixity check of its stored object that was recorded (`verify` with
+    /// `record`: the CLI's `verify`, the reconciler's monthly sample).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub last_verified: Option<Fixity>,
+    /// Deleted at Zoom (or tagged for Zoom's auto-delete) after its day was sealed
+    /// (`services::zoom_delete`): when, the request and Zoom's answer.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub deleted_at_zoom: Option<ZoomDeletion>,
     /// What operators did to this file (a retry: who, when, and the failure it replaced),
     /// oldest first; at most [`FileEvent::KEPT`], the first always kept.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
@@ -259,4 +267,64 @@ pub struct FileRecord {
     /// Optimistic-concurrency version: a store accepts an update only when the stored
     /// version equals this one, and stores `version + 1`.
     pub version: u64,
+}
+
+/// A fixity check's result, kept on the file it checked.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Fixity {
+    /// When the object was read back.
+    pub at: DateTime<Utc>,
+    /// Whether its bytes had the recorded size and SHA-256.
+    pub intact: bool,
+}
+
+/// Zoom's answer to a request: the HTTP status, and the `code` and `message` of its body
+/// when it had them. Status 0: no answer (the request did not reach Zoom, or Zoom's answer
+/// was not HTTP: a network error).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ZoomAnswer {
+    /// HTTP status (0: none).
+    pub status: u16,
+    /// Zoom's error code, when the body had one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub code: Option<i64>,
+    /// Zoom's message (or what went wrong), when there was one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub message: Option<String>,
+}
+
+impl ZoomAnswer {
+    /// A success (2xx).
+    pub fn is_success(&self) -> bool {
+        (200..300).contains(&self.status)
+    }
+}
+
+impl std::fmt::Display for ZoomAnswer {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        if self.status == 0 {
+            f.write_str("no answer")?;
+        } else {
+            write!(f, "HTTP {}", self.status)?;
+        }
+        if let Some(c) = self.code {
+            write!(f, ", code {c}")?;
+        }
+        if let Some(m) = &self.message {
+            write!(f, ": {m}")?;
+        }
+        Ok(())
+    }
+}
+
+/// A file deleted at Zoom (or tagged for deletion), as recorded on it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ZoomDeletion {
+    /// When.
+    pub at: DateTime<Utc>,
+    /// The request, as Zoom documents it with the ids filled in
+    /// (`DELETE /phone/recordings/abc`).
+    pub request: String,
+    /// Zoom's answer (a success, or 404: it was gone already).
+    pub answer: ZoomAnswer,
 }

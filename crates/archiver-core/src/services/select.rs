@@ -111,6 +111,8 @@ fn file_record(
         retention: None,
         holds: Vec::new(),
         disposed: None,
+        last_verified: None,
+        deleted_at_zoom: None,
         history: Vec::new(),
         first_seen: now,
         updated_at: now,

@@ -16,9 +16,16 @@
 //!
 //! Objects are read as streams (memory stays flat whatever their size); large ones as
 //! ranged reads in parallel, in order ([`crate::ports::read_parallel`]).
+//!
+//! With [`VerifyOptions::record`] (the CLI's `verify`, the reconciler's monthly sample),
+//! each checked file's record keeps the result ([`FileRecord::last_verified`]: when, and
+//! whether intact; missing, altered and unreadable count as not intact), which deleting at
+//! Zoom requires (`services::zoom_delete`).
 
-use crate::domain::{FileRecord, FileState, ObjectKey, Source, TenantId};
-use crate::ports::{BlobError, FileQuery, MetaError, Ports, ResumableSha256, read_parallel};
+use crate::domain::{FileRecord, FileState, Fixity, ObjectKey, Source, TenantId};
+use crate::ports::{
+    BlobError, FileQuery, MetaError, Ports, ResumableSha256, read_parallel, retry_on_conflict,
+};
 use chrono::NaiveDate;
 use futures::StreamExt;
 use serde::Serialize;
@@ -41,6 +48,8 @@ pub struct VerifyOptions {
     pub parallel_part: u64,
     /// Ranges read at once per large object.
     pub parallel_streams: usize,
+    /// Record each checked file's result in its record ([`FileRecord::last_verified`]).
+    pub record: bool,
 }
 
 impl Default for VerifyOptions {
@@ -53,6 +62,7 @@ impl Default for VerifyOptions {
             parallel_min_size: 64 * 1024 * 1024,
             parallel_part: 16 * 1024 * 1024,
             parallel_streams: 4,
+            record: false,
         }
     }
 }
@@ -111,6 +121,15 @@ pub struct VerifyReport {
     pub bytes: u64,
     /// Every object not intact.
     pub findings: Vec<Finding>,
+    /// Results that could not be recorded in their file's record (with
+    /// [`VerifyOptions::record`]; the metadata store failed): those files keep their
+    /// previous result.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub unrecorded: u64,
+}
+
+fn is_zero(n: &u64) -> bool {
+    *n == 0
 }
 
 impl VerifyReport {
@@ -174,6 +193,12 @@ pub async fn verify(
         while let Some((f, (read, problem))) = checks.next().await {
             report.checked += 1;
             report.bytes += read;
+            if opts.record
+                && let Err(e) = record_fixity(ports, &f, problem.is_none()).await
+            {
+                tracing::warn!(tenant = %f.tenant, file_id = %f.file_id, error = %e, "the fixity result could not be recorded");
+                report.unrecorded += 1;
+            }
             match problem {
                 None => report.intact += 1,
                 Some(problem) => report.findings.push(Finding {
@@ -215,6 +240,21 @@ pub async fn verify(
     }
     report.findings.sort_by(|a, b| a.key.cmp(&b.key));
     Ok(report)
+}
+
+/// Keeps a check's result in the file's record (compare-and-set, retried on conflict).
+async fn record_fixity(ports: &Ports, f: &FileRecord, intact: bool) -> Result<(), MetaError> {
+    let meta = ports.meta.as_ref();
+    let at = ports.clock.now();
+    retry_on_conflict(|| async move {
+        let Some(mut cur) = meta.get_file(&f.tenant, f.source, &f.file_id).await? else {
+            return Ok(());
+        };
+        cur.last_verified = Some(Fixity { at, intact });
+        cur.updated_at = at;
+        meta.update_file(&cur).await.map(drop)
+    })
+    .await
 }
 
 /// The conversation day a media key is dated with (`{tenant}/{source}/{yyyy}/{mm}/{dd}/…`).
