@@ -12,7 +12,7 @@ use archiver_core::{
     ArchiveDateType, ArchiveFilesPage, ArchiveMeeting, ByteStream, CallHistoryItem,
     CallHistoryPage, CallPath, DashboardMeeting, DashboardMeetingsPage, Download, Endpoint,
     MeetingParticipant, Page, ParticipantsPage, PhoneRecording, PhoneRecordingsPage, Window,
-    ZoomApi, ZoomError, ZoomUser,
+    ZoomAnswer, ZoomApi, ZoomError, ZoomUser,
 };
 use async_trait::async_trait;
 use bytes::Bytes;
@@ -722,6 +722,66 @@ impl ZoomClient {
         }
     }
 
+    /// An authenticated API write (`DELETE`, or `PATCH` with a JSON body); refreshes the
+    /// token once on 401 / code 124. A 2xx is `Ok` with its status; any other final answer
+    /// is classified ([`classify`]: `NotFound`, `MissingScopes`, `BadRequest`, ...).
+    async fn api_write(
+        &self,
+        method: reqwest::Method,
+        bucket: Bucket,
+        path: &str,
+        body: Option<serde_json::Value>,
+    ) -> Result<ZoomAnswer, ZoomError> {
+        let url = format!("{}{path}", self.inner.api_base);
+        let log_path = Url::parse(&url)
+            .map(|u| u.path().to_string())
+            .unwrap_or_else(|_| path.to_string());
+        let name: &'static str = if method == reqwest::Method::DELETE {
+            "DELETE"
+        } else {
+            "PATCH"
+        };
+        let op = Op {
+            method: name,
+            log_path: &log_path,
+            bucket: Some(bucket),
+        };
+        let mut token = self.token().await?;
+        let mut refreshed = false;
+        loop {
+            let resp = self
+                .send(op, || {
+                    let r = self
+                        .inner
+                        .http
+                        .request(method.clone(), &url)
+                        .bearer_auth(token.value.expose_secret());
+                    match &body {
+                        Some(b) => r.json(b),
+                        None => r,
+                    }
+                })
+                .await?;
+            let status = resp.status();
+            let answer = read_limited(resp).await;
+            if status.is_success() {
+                let parsed = ZoomErrorBody::parse(&answer);
+                return Ok(ZoomAnswer {
+                    status: status.as_u16(),
+                    code: parsed.code(),
+                    message: parsed.message.clone().filter(|m| !m.is_empty()),
+                });
+            }
+            if !refreshed && is_token_rejection(status, &ZoomErrorBody::parse(&answer)) {
+                debug!(path = %log_path, "zoom refused the access token; refreshing it once");
+                token = self.refresh_token(&token).await?;
+                refreshed = true;
+                continue;
+            }
+            return Err(classify(status, &answer, &format!("{name} {log_path}")));
+        }
+    }
+
     async fn api_get_json<T: DeserializeOwned>(
         &self,
         bucket: Bucket,
@@ -830,6 +890,9 @@ impl ZoomClient {
                 Vec::new(),
             ),
             Endpoint::User => (Bucket::Light, format!("/users/{id}"), Vec::new()),
+            Endpoint::DeleteMeetingArchive
+            | Endpoint::ArchiveFileAutoDelete
+            | Endpoint::DeletePhoneRecording => return Err(archiver_core::never_probed(endpoint)),
         };
         self.api_get_json::<serde_json::Value>(bucket, &path, &query)
             .await
@@ -1093,6 +1156,36 @@ impl ZoomApi for ZoomClient {
             Err(ZoomError::NotFound(_)) => Ok(None),
             Err(e) => Err(e),
         }
+    }
+
+    async fn delete_meeting_archive(&self, meeting_uuid: &str) -> Result<ZoomAnswer, ZoomError> {
+        let path = format!(
+            "/past_meetings/{}/archive_files",
+            encode_meeting_uuid(meeting_uuid)
+        );
+        self.api_write(reqwest::Method::DELETE, Bucket::Light, &path, None)
+            .await
+    }
+
+    async fn set_archive_file_auto_delete(
+        &self,
+        file_id: &str,
+        auto_delete: bool,
+    ) -> Result<ZoomAnswer, ZoomError> {
+        let path = format!("/archive_files/{}", encode_path_segment(file_id));
+        self.api_write(
+            reqwest::Method::PATCH,
+            Bucket::Light,
+            &path,
+            Some(serde_json::json!({ "auto_delete": auto_delete })),
+        )
+        .await
+    }
+
+    async fn delete_phone_recording(&self, recording_id: &str) -> Result<ZoomAnswer, ZoomError> {
+        let path = format!("/phone/recordings/{}", encode_path_segment(recording_id));
+        self.api_write(reqwest::Method::DELETE, Bucket::PhoneLight, &path, None)
+            .await
     }
 
     /// `(X-RateLimit-Limit, X-RateLimit-Remaining)` last seen for `category` (a key of

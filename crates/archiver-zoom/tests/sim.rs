@@ -722,6 +722,8 @@ async fn probes_answer_with_every_scope_granted() {
     );
     for e in Endpoint::ALL {
         match c.probe(e, window()).await {
+            // Deletes are never called to probe them.
+            Err(ZoomError::Refused(_)) => assert!(e.is_write(), "{e}"),
             Ok(()) => assert!(!e.is_lookup(), "{e}: a made-up id was found"),
             Err(ZoomError::NotFound(_)) => assert!(e.is_lookup(), "{e}: a listing 404"),
             Err(other) => panic!("{e}: {other}"),
@@ -778,6 +780,70 @@ async fn a_withheld_scope_is_named_by_the_probe_and_absent_from_the_token() {
     match c.probe(Endpoint::ArchiveFiles, window()).await {
         Err(ZoomError::BadRequest { code: 200, message }) => {
             assert_eq!(message, "Not available for this account.")
+        }
+        other => panic!("{other:?}"),
+    }
+}
+
+/// The deletes of `delete_at_zoom`: a phone recording's `DELETE` answers 204 and the
+/// recording is no longer listed nor served (a second delete: 404, `NotFound`); a meeting's
+/// archive `DELETE` removes every file of the meeting from the listings; `PATCH`
+/// `auto_delete` tags one file; each counted by the simulator; a withheld scope is named.
+#[tokio::test]
+async fn deletes_remove_what_they_name_and_are_counted() {
+    let sim = sim().await;
+    let c = client(&sim);
+    let rec = c
+        .list_phone_recordings(window(), None)
+        .await
+        .unwrap()
+        .items
+        .remove(0);
+    let a = c.delete_phone_recording(&rec.id).await.unwrap();
+    assert_eq!(a.status, 204);
+    match c.delete_phone_recording(&rec.id).await {
+        Err(ZoomError::NotFound(m)) => assert!(m.contains("does not exist"), "{m}"),
+        other => panic!("{other:?}"),
+    }
+    let left = c.list_phone_recordings(window(), None).await.unwrap().items;
+    assert!(left.iter().all(|r| r.id != rec.id));
+    let meetings = all_archived(&c, ArchiveDateType::MeetingStartTime)
+        .await
+        .unwrap();
+    let m = meetings
+        .iter()
+        .find(|m| m.archive_files.len() >= 2)
+        .expect("a meeting with files");
+    let other = meetings.iter().find(|o| o.uuid != m.uuid).unwrap();
+    let tagged = &other.archive_files[0].id;
+    assert_eq!(
+        c.set_archive_file_auto_delete(tagged, true)
+            .await
+            .unwrap()
+            .status,
+        204
+    );
+    assert_eq!(c.delete_meeting_archive(&m.uuid).await.unwrap().status, 204);
+    assert!(c.get_meeting_archive(&m.uuid).await.unwrap().is_none());
+    let listed = all_archived(&c, ArchiveDateType::MeetingStartTime)
+        .await
+        .unwrap();
+    assert!(listed.iter().all(|x| x.uuid != m.uuid));
+    let stats = sim.stats();
+    assert_eq!(stats.deletes, vec![rec.id.clone(), m.uuid.clone()]);
+    assert_eq!(stats.deleted_files.len(), 1 + m.archive_files.len());
+    assert_eq!(stats.auto_deleted, vec![tagged.clone()]);
+    assert_eq!(count(&sim, "DELETE /phone/recordings/{recordingId}"), 2);
+    assert_eq!(
+        count(&sim, "DELETE /past_meetings/{meetingUUID}/archive_files"),
+        1
+    );
+    sim.faults()
+        .withhold_scopes(["phone:delete:call_recording:admin"]);
+    let c = client(&sim);
+    match c.delete_phone_recording(&left[0].id).await {
+        Err(ZoomError::MissingScopes { scopes, .. }) => {
+            assert!(scopes.contains(&"phone:delete:call_recording:admin".to_string()))
         }
         other => panic!("{other:?}"),
     }

@@ -7,7 +7,10 @@
 //!   `GET /archive_files`, `GET /past_meetings/{uuid}/archive_files`, `GET /phone/recordings`,
 //!   `GET /phone/recording/download/{id}`, `GET /phone/call_history[/{uuid}]`,
 //!   `GET /phone/call_logs`, `GET /metrics/meetings`, `GET /metrics/meetings/{id}/participants`,
-//!   `GET /users/{userId}`;
+//!   `GET /users/{userId}`; and the deletes of `delete_at_zoom`:
+//!   `DELETE /past_meetings/{uuid}/archive_files`, `PATCH /archive_files/{fileId}`
+//!   (`auto_delete`), `DELETE /phone/recordings/{recordingId}` (what they delete is no
+//!   longer listed nor served; [`Stats::deletes`] lists each one);
 //! * the **web host** (`zoom.us`, [`SimServer::oauth_url`]): `POST /oauth/token` (S2S OAuth),
 //!   archive downloads `GET /rec/archive/download/{id}`, phone downloads
 //!   `GET /v2/phone/recording/download/{id}` (302 to `/file?...&jwt=...`) and `GET /file`.

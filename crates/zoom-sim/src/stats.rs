@@ -25,6 +25,18 @@ pub struct Stats {
     pub rate_limited: u64,
     /// Injected faults that fired.
     pub errors_injected: u64,
+    /// What each successful delete named, in order: the meeting UUID of a
+    /// `DELETE /past_meetings/{uuid}/archive_files`, the recording id of a
+    /// `DELETE /phone/recordings/{recordingId}`.
+    #[serde(default)]
+    pub deletes: Vec<String>,
+    /// Every file those deletes removed (archive file ids, recording ids), in order.
+    #[serde(default)]
+    pub deleted_files: Vec<String>,
+    /// Archive file ids tagged for deletion (`PATCH /archive_files/{fileId}` with
+    /// `auto_delete: true`), in order.
+    #[serde(default)]
+    pub auto_deleted: Vec<String>,
 }
 
 /// Thread-safe recorder of [`Stats`].

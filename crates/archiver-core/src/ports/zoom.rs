@@ -1,7 +1,7 @@
 use super::body::ByteStream;
 use crate::domain::{
     ArchiveMeeting, CallHistoryItem, CallPath, DashboardMeeting, MeetingParticipant,
-    PhoneRecording, ZoomUser,
+    PhoneRecording, ZoomAnswer, ZoomUser,
 };
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
@@ -147,6 +147,31 @@ pub enum ZoomError {
 }
 
 impl ZoomError {
+    /// Zoom's answer as far as the error keeps it (status, code, message), for the
+    /// records of a write; status 0 when Zoom gave no HTTP answer (network, a refused
+    /// redirect, this system's own daily budget).
+    pub fn answer(&self) -> ZoomAnswer {
+        let (status, code) = match self {
+            ZoomError::RateLimited { kind, .. } if kind == crate::services::budget::BUDGET_KIND => {
+                (0, None)
+            }
+            ZoomError::RateLimited { .. } => (429, Some(429)),
+            ZoomError::Unauthorized(_) => (401, Some(124)),
+            ZoomError::Forbidden(_) => (403, None),
+            ZoomError::MissingScopes { .. } => (400, Some(4711)),
+            ZoomError::NotFound(_) => (404, None),
+            ZoomError::InvalidPageToken => (400, Some(300)),
+            ZoomError::BadRequest { code, .. } => (400, Some(*code)),
+            ZoomError::Server { status, .. } => (*status, None),
+            ZoomError::Transport(_) | ZoomError::Decode(_) | ZoomError::Refused(_) => (0, None),
+        };
+        ZoomAnswer {
+            status,
+            code,
+            message: Some(self.to_string()),
+        }
+    }
+
     /// Whether trying the same call again later may succeed.
     pub fn is_retryable(&self) -> bool {
         matches!(
@@ -181,11 +206,20 @@ pub enum Endpoint {
     CallPath,
     /// `GET /users/{userId}` (Light): who a configured email is at Zoom.
     User,
+    /// `DELETE /past_meetings/{meetingUUID}/archive_files` (Light): a meeting's archive
+    /// files deleted at Zoom (`delete_at_zoom`; never probed).
+    DeleteMeetingArchive,
+    /// `PATCH /archive_files/{fileId}` (Light): an archive file tagged for Zoom's
+    /// auto-delete (`delete_at_zoom`; never probed).
+    ArchiveFileAutoDelete,
+    /// `DELETE /phone/recordings/{recordingId}` (Phone Light): a call recording deleted at
+    /// Zoom (`delete_at_zoom`; never probed).
+    DeletePhoneRecording,
 }
 
 impl Endpoint {
     /// Every endpoint.
-    pub const ALL: [Endpoint; 8] = [
+    pub const ALL: [Endpoint; 11] = [
         Endpoint::ArchiveFiles,
         Endpoint::MeetingArchive,
         Endpoint::MeetingParticipants,
@@ -194,6 +228,9 @@ impl Endpoint {
         Endpoint::CallHistory,
         Endpoint::CallPath,
         Endpoint::User,
+        Endpoint::DeleteMeetingArchive,
+        Endpoint::ArchiveFileAutoDelete,
+        Endpoint::DeletePhoneRecording,
     ];
 
     /// The id a probe of a lookup endpoint asks for: made up, so that an app allowed to
@@ -211,6 +248,9 @@ impl Endpoint {
             Endpoint::CallHistory => "GET /phone/call_history",
             Endpoint::CallPath => "GET /phone/call_history/{callHistoryUuid}",
             Endpoint::User => "GET /users/{userId}",
+            Endpoint::DeleteMeetingArchive => "DELETE /past_meetings/{meetingUUID}/archive_files",
+            Endpoint::ArchiveFileAutoDelete => "PATCH /archive_files/{fileId}",
+            Endpoint::DeletePhoneRecording => "DELETE /phone/recordings/{recordingId}",
         }
     }
 
@@ -219,13 +259,27 @@ impl Endpoint {
     pub fn category(self) -> &'static str {
         match self {
             Endpoint::ArchiveFiles => "Medium",
-            Endpoint::MeetingArchive | Endpoint::User => "Light",
+            Endpoint::MeetingArchive
+            | Endpoint::User
+            | Endpoint::DeleteMeetingArchive
+            | Endpoint::ArchiveFileAutoDelete => "Light",
             Endpoint::MeetingParticipants => "Heavy",
             Endpoint::PastMeetings => "Resource-intensive",
             Endpoint::PhoneRecordings => "phone:Medium",
             Endpoint::CallHistory => "phone:Heavy",
-            Endpoint::CallPath => "phone:Light",
+            Endpoint::CallPath | Endpoint::DeletePhoneRecording => "phone:Light",
         }
+    }
+
+    /// Whether a call changes something at Zoom (deletes, tags for deletion): such an
+    /// endpoint is never called to probe it.
+    pub fn is_write(self) -> bool {
+        matches!(
+            self,
+            Endpoint::DeleteMeetingArchive
+                | Endpoint::ArchiveFileAutoDelete
+                | Endpoint::DeletePhoneRecording
+        )
     }
 
     /// Whether a call draws on a daily limit (Heavy and Resource-intensive categories).
@@ -253,6 +307,13 @@ impl std::fmt::Display for Endpoint {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str(self.label())
     }
+}
+
+/// The refusal of a probe of a write endpoint: nothing is deleted to learn whether it may be.
+pub fn never_probed(endpoint: Endpoint) -> ZoomError {
+    ZoomError::Refused(format!(
+        "{endpoint} changes data at Zoom: it is never called to probe it"
+    ))
 }
 
 /// An opened download.
@@ -339,6 +400,38 @@ pub trait ZoomApi: Send + Sync {
             "looking up users is not supported by this client".into(),
         ))
     }
+    /// `DELETE /past_meetings/{meetingUUID}/archive_files` (Light): deletes every archive
+    /// file of the meeting at Zoom. `Ok` is Zoom's success (204); an answer that is not a
+    /// success is an error (`NotFound` when Zoom does not know the meeting). The default
+    /// refuses (`Forbidden`).
+    async fn delete_meeting_archive(&self, meeting_uuid: &str) -> Result<ZoomAnswer, ZoomError> {
+        let _ = meeting_uuid;
+        Err(ZoomError::Forbidden(
+            "deleting archive files is not supported by this client".into(),
+        ))
+    }
+    /// `PATCH /archive_files/{fileId}` with `{"auto_delete": …}` (Light): tags (or untags)
+    /// one archive file for Zoom's own deletion. `Ok` is Zoom's success (204). The default
+    /// refuses (`Forbidden`).
+    async fn set_archive_file_auto_delete(
+        &self,
+        file_id: &str,
+        auto_delete: bool,
+    ) -> Result<ZoomAnswer, ZoomError> {
+        let _ = (file_id, auto_delete);
+        Err(ZoomError::Forbidden(
+            "tagging archive files for deletion is not supported by this client".into(),
+        ))
+    }
+    /// `DELETE /phone/recordings/{recordingId}` (Phone Light): deletes a call recording at
+    /// Zoom. `Ok` is Zoom's success (204); `NotFound` when Zoom does not know it. The
+    /// default refuses (`Forbidden`).
+    async fn delete_phone_recording(&self, recording_id: &str) -> Result<ZoomAnswer, ZoomError> {
+        let _ = recording_id;
+        Err(ZoomError::Forbidden(
+            "deleting phone recordings is not supported by this client".into(),
+        ))
+    }
     /// What Zoom last reported of a daily-limited category through its rate-limit headers:
     /// `(X-RateLimit-Limit, X-RateLimit-Remaining)`. `category` is `Heavy`,
     /// `Resource-intensive`, `phone:Heavy` or `phone:Resource-intensive`. The default
@@ -362,10 +455,13 @@ pub trait ZoomApi: Send + Sync {
     /// the expected answer of an app that may call it. What was found is dropped.
     ///
     /// The default calls the port's own methods (so a wrapper that counts them counts the
-    /// probe).
+    /// probe). A write endpoint ([`Endpoint::is_write`]) is never called: `Refused`.
     async fn probe(&self, endpoint: Endpoint, window: Window) -> Result<(), ZoomError> {
         let id = Endpoint::PROBE_ID;
         match endpoint {
+            Endpoint::DeleteMeetingArchive
+            | Endpoint::ArchiveFileAutoDelete
+            | Endpoint::DeletePhoneRecording => Err(never_probed(endpoint)),
             Endpoint::ArchiveFiles => self
                 .list_archived_meetings(window, ArchiveDateType::ArchiveCompleteTime, None)
                 .await

@@ -2,7 +2,9 @@
 //!
 //! [`BudgetedZoom`] wraps a tenant's [`ZoomApi`] and counts every API call in the
 //! [`QuotaLedger`] per Zoom account, rate-limit category and UTC day (keys `Light`,
-//! `Medium`, `Heavy`, `Resource-intensive`, `phone:Medium`, `phone:Heavy`, `phone:Light`).
+//! `Medium`, `Heavy`, `Resource-intensive`, `phone:Medium`, `phone:Heavy`, `phone:Light`;
+//! the deletes of `delete_at_zoom` too: meeting archive deletes and auto-delete tags in
+//! `Light`, phone recording deletes in `phone:Light`).
 //! Categories with a daily limit also draw on a pool shared the way Zoom shares it:
 //!
 //! | pool            | categories                                | Zoom's limit (Business+)  |
@@ -24,7 +26,7 @@
 
 use crate::domain::{
     ArchiveMeeting, CallHistoryItem, CallPath, DashboardMeeting, MeetingParticipant,
-    PhoneRecording, ZoomUser,
+    PhoneRecording, ZoomAnswer, ZoomUser,
 };
 use crate::ports::{
     ArchiveDateType, Clock, Download, Endpoint, Page, QuotaLedger, RetryHint, Window, ZoomApi,
@@ -282,6 +284,35 @@ impl ZoomApi for BudgetedZoom {
         )
     }
 
+    async fn delete_meeting_archive(&self, meeting_uuid: &str) -> Result<ZoomAnswer, ZoomError> {
+        counted!(
+            self,
+            Endpoint::DeleteMeetingArchive.category(),
+            self.inner.delete_meeting_archive(meeting_uuid)
+        )
+    }
+
+    async fn set_archive_file_auto_delete(
+        &self,
+        file_id: &str,
+        auto_delete: bool,
+    ) -> Result<ZoomAnswer, ZoomError> {
+        counted!(
+            self,
+            Endpoint::ArchiveFileAutoDelete.category(),
+            self.inner
+                .set_archive_file_auto_delete(file_id, auto_delete)
+        )
+    }
+
+    async fn delete_phone_recording(&self, recording_id: &str) -> Result<ZoomAnswer, ZoomError> {
+        counted!(
+            self,
+            Endpoint::DeletePhoneRecording.category(),
+            self.inner.delete_phone_recording(recording_id)
+        )
+    }
+
     fn daily_remaining(&self, category: &str) -> Option<(u64, u64)> {
         self.inner.daily_remaining(category)
     }
@@ -292,6 +323,10 @@ impl ZoomApi for BudgetedZoom {
     }
 
     async fn probe(&self, endpoint: Endpoint, window: Window) -> Result<(), ZoomError> {
+        if endpoint.is_write() {
+            // Never called: nothing to count.
+            return Err(crate::ports::never_probed(endpoint));
+        }
         counted!(
             self,
             endpoint.category(),

@@ -14,8 +14,9 @@
 //!   - Light and Medium endpoints are called once ([`ZoomApi::probe`]: one page of one
 //!     item over the last day, or a made-up id whose 404 is the expected answer); Zoom's
 //!     400 / code 4711 names the missing scopes ([`ZoomError::MissingScopes`]).
-//!   - Heavy and Resource-intensive endpoints draw on Zoom's daily limits and are never
-//!     called: their scope is looked up in the scopes the token's OAuth answer lists
+//!   - Heavy and Resource-intensive endpoints draw on Zoom's daily limits, and the delete
+//!     endpoints of a tenant with `delete_at_zoom` delete: neither is ever called; their
+//!     scope is looked up in the scopes the token's OAuth answer lists
 //!     ([`ZoomApi::token_scopes`], [`scope_need`]).
 //! - **archiving** (tenants with the meetings source): whether the Archiving API answers
 //!   for the account, from the `GET /archive_files` probe ([`says_archiving_is_off`]).
@@ -29,7 +30,7 @@
 //! [`super::budget::BudgetedZoom`], the probes are counted like any call) and to the
 //! stores through [`Ports`].
 
-use crate::domain::{ObjectKey, Source, TenantConfig, TenantId};
+use crate::domain::{DeleteMode, ObjectKey, Source, TenantConfig, TenantId};
 use crate::ports::{Endpoint, Ports, Window, ZoomApi, ZoomError};
 use chrono::{DateTime, Duration, Utc};
 use std::fmt::Write as _;
@@ -254,6 +255,21 @@ pub fn scope_need(endpoint: Endpoint) -> ScopeNeed {
             &["phone:read:admin", "phone_call_log:read:admin"],
         ),
         Endpoint::User => ("user:read:user:admin", &["user:read:admin"]),
+        // Zoom's generated Meetings SDK docs name the classic scope; the granular one is
+        // from third-party listings (unconfirmed).
+        Endpoint::DeleteMeetingArchive => (
+            "archiving:delete:archived_files:admin",
+            &["recording:write:admin"],
+        ),
+        Endpoint::ArchiveFileAutoDelete => (
+            "archiving:update:archived_file_auto_delete_status:admin",
+            &["recording:write:admin"],
+        ),
+        // Zoom's Phone spec (2026): x-granular-scopes and x-macro-scopes.
+        Endpoint::DeletePhoneRecording => (
+            "phone:delete:call_recording:admin",
+            &["phone:write:admin", "phone_recording:write:admin"],
+        ),
     };
     ScopeNeed { granular, classic }
 }
@@ -265,7 +281,11 @@ pub fn scope_need(endpoint: Endpoint) -> ScopeNeed {
 ///   `GET /past_meetings/{uuid}/archive_files` (reconciliation);
 /// - phone: `GET /phone/recordings` (the poll), `GET /phone/call_history` (or the legacy
 ///   call logs) and `GET /phone/call_history/{uuid}` (reconciliation);
-/// - with configured users: `GET /users/{userId}` (who they are at Zoom).
+/// - with configured users: `GET /users/{userId}` (who they are at Zoom);
+/// - with `delete_at_zoom` (only then): `DELETE /past_meetings/{uuid}/archive_files`
+///   (meetings `after_seal`), `PATCH /archive_files/{fileId}` (meetings
+///   `auto_delete_after_seal`), `DELETE /phone/recordings/{recordingId}` (phone
+///   `after_seal`).
 pub fn endpoints(tenant: &TenantConfig) -> Vec<Endpoint> {
     let mut out = Vec::new();
     if tenant.sources.contains(&Source::Meetings) {
@@ -285,6 +305,17 @@ pub fn endpoints(tenant: &TenantConfig) -> Vec<Endpoint> {
     }
     if !tenant.users.is_empty() {
         out.push(Endpoint::User);
+    }
+    let deletes = &tenant.delete_at_zoom;
+    if tenant.sources.contains(&Source::Meetings) {
+        match deletes.meetings {
+            DeleteMode::Off => {}
+            DeleteMode::AfterSeal => out.push(Endpoint::DeleteMeetingArchive),
+            DeleteMode::AutoDeleteAfterSeal => out.push(Endpoint::ArchiveFileAutoDelete),
+        }
+    }
+    if tenant.sources.contains(&Source::Phone) && deletes.phone == DeleteMode::AfterSeal {
+        out.push(Endpoint::DeletePhoneRecording);
     }
     out
 }
@@ -513,16 +544,22 @@ pub async fn check_zoom(
     for endpoint in endpoints(tenant) {
         let name = format!("scope {}", endpoint.label());
         let need = scope_need(endpoint);
-        if endpoint.has_daily_limit() {
+        if endpoint.has_daily_limit() || endpoint.is_write() {
+            let why = if endpoint.is_write() {
+                "it deletes at Zoom (delete_at_zoom)".to_string()
+            } else {
+                format!(
+                    "{} calls count against Zoom's daily limit",
+                    endpoint.category()
+                )
+            };
             out.push(match &granted {
                 Some(g) if need.granted_by(g) => Check::pass(
                     t,
                     name,
                     format!(
-                        "granted ({}, in the token; not called: {} calls count against \
-                         Zoom's daily limit)",
+                        "granted ({}, in the token; not called: {why})",
                         need.granular,
-                        endpoint.category()
                     ),
                 ),
                 Some(_) => Check::fail(
@@ -538,9 +575,8 @@ pub async fn check_zoom(
                     t,
                     name,
                     format!(
-                        "not checked: a {} call counts against Zoom's daily limit, and the \
-                         token lists no scopes (needs {})",
-                        endpoint.category(),
+                        "not checked: never called ({why}), and the token lists no scopes \
+                         (needs {})",
                         need.describe()
                     ),
                 ),
@@ -987,6 +1023,60 @@ mod tests {
         let probed = z.probed.lock().unwrap().clone();
         assert!(probed.iter().all(|e| !e.has_daily_limit()), "{probed:?}");
         assert_eq!(probed.len(), 5);
+    }
+
+    #[tokio::test]
+    async fn delete_scopes_are_checked_only_for_tenants_that_delete_and_never_called() {
+        let lines = |checks: &[Check]| -> Vec<String> {
+            checks
+                .iter()
+                .filter(|c| c.name.starts_with("scope DELETE") || c.name.starts_with("scope PATCH"))
+                .map(|c| c.name.clone())
+                .collect()
+        };
+        let off = tenant(serde_json::json!({}));
+        let z = fake(Ok(all_scopes()));
+        let checks = check_zoom(&off, ZoomSetup::Ready(&z), &ProxyEnv::default(), Utc::now()).await;
+        assert!(lines(&checks).is_empty(), "{checks:?}");
+        let on = tenant(serde_json::json!({"delete_at_zoom": "after_seal"}));
+        let mut granted = all_scopes().unwrap();
+        granted.retain(|s| s != "phone:delete:call_recording:admin");
+        let z = fake(Ok(Some(granted)));
+        let report = DoctorReport {
+            checks: check_zoom(&on, ZoomSetup::Ready(&z), &ProxyEnv::default(), Utc::now()).await,
+        };
+        assert_eq!(
+            lines(&report.checks),
+            [
+                "scope DELETE /past_meetings/{meetingUUID}/archive_files",
+                "scope DELETE /phone/recordings/{recordingId}"
+            ]
+        );
+        let text = report.render();
+        let phone = report
+            .checks
+            .iter()
+            .find(|c| c.name == "scope DELETE /phone/recordings/{recordingId}")
+            .unwrap();
+        assert!(
+            !phone.ok && phone.detail.contains("phone:delete:call_recording:admin"),
+            "{text}"
+        );
+        let meetings = report
+            .checks
+            .iter()
+            .find(|c| c.name.starts_with("scope DELETE /past_meetings"))
+            .unwrap();
+        assert!(
+            meetings.ok && meetings.detail.contains("not called"),
+            "{text}"
+        );
+        let probed = z.probed.lock().unwrap().clone();
+        assert!(probed.iter().all(|e| !e.is_write()), "{probed:?}");
+        let tagging =
+            tenant(serde_json::json!({"delete_at_zoom": {"meetings": "auto_delete_after_seal"}}));
+        assert!(endpoints(&tagging).contains(&Endpoint::ArchiveFileAutoDelete));
+        assert!(!endpoints(&tagging).contains(&Endpoint::DeletePhoneRecording));
     }
 
     #[tokio::test]

@@ -1,11 +1,15 @@
-//! Meeting archiving: `GET /archive_files` and `GET /past_meetings/{uuid}/archive_files`.
+//! Meeting archiving: `GET /archive_files`, `GET /past_meetings/{uuid}/archive_files`, and
+//! the writes `DELETE /past_meetings/{uuid}/archive_files` (every archive file of the
+//! meeting removed: no longer listed nor served) and `PATCH /archive_files/{fileId}`
+//! (`auto_delete` set, as listed).
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use axum::extract::{Path, Query, State};
-use axum::http::HeaderMap;
-use axum::response::Response;
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
+use bytes::Bytes;
 use chrono::{DateTime, Duration, Utc};
 use serde_json::{Map, Value, json};
 
@@ -76,15 +80,31 @@ fn file_json(st: &AppState, m: &SimMeeting, f: &SimArchiveFile, now: DateTime<Ut
     {
         o.insert("number_of_messages".into(), json!(n));
     }
-    o.insert("auto_delete".into(), json!(false));
+    o.insert("auto_delete".into(), json!(st.is_auto_delete(&f.id)));
     Value::Object(o)
+}
+
+/// Whether every archive file of a meeting was deleted through the API (the meeting is
+/// then no longer listed).
+fn deleted_meeting(st: &AppState, m: &SimMeeting) -> bool {
+    !m.files.is_empty() && m.files.iter().all(|f| st.is_removed(&f.id))
 }
 
 /// One meeting object as Zoom lists it at `now`.
 fn meeting_json(st: &AppState, m: &SimMeeting, now: DateTime<Utc>) -> Value {
     let completed = now >= m.complete_time;
-    let files: Vec<Value> = m.files.iter().map(|f| file_json(st, m, f, now)).collect();
-    let total: u64 = m.files.iter().map(|f| st.served_len(&f.id)).sum();
+    let files: Vec<Value> = m
+        .files
+        .iter()
+        .filter(|f| !st.is_removed(&f.id))
+        .map(|f| file_json(st, m, f, now))
+        .collect();
+    let total: u64 = m
+        .files
+        .iter()
+        .filter(|f| !st.is_removed(&f.id))
+        .map(|f| st.served_len(&f.id))
+        .sum();
     let mut o = Map::new();
     o.insert("uuid".into(), json!(m.uuid));
     if !m.external {
@@ -101,7 +121,7 @@ fn meeting_json(st: &AppState, m: &SimMeeting, now: DateTime<Utc>) -> Value {
     o.insert("duration".into(), json!(m.duration_secs.div_ceil(60)));
     o.insert("duration_in_second".into(), json!(m.duration_secs));
     o.insert("total_size".into(), json!(total));
-    o.insert("recording_count".into(), json!(m.files.len()));
+    o.insert("recording_count".into(), json!(files.len()));
     o.insert(
         "meeting_type".into(),
         json!(if m.external { "external" } else { "internal" }),
@@ -184,6 +204,7 @@ pub(crate) async fn list(
         let mut selected: Vec<&SimMeeting> = acct
             .meetings
             .iter()
+            .filter(|m| !deleted_meeting(&st, m))
             .filter(|m| {
                 if by_complete {
                     m.complete_time <= as_of && m.complete_time >= from && m.complete_time <= to
@@ -256,7 +277,9 @@ pub(crate) async fn one_meeting(
                 .max_by_key(|(_, m)| m.start_time)
                 .map(|(i, _)| i)
         });
-    let Some(idx) = found.filter(|&i| acct.meetings[i].start_time <= now) else {
+    let Some(idx) = found.filter(|&i| {
+        acct.meetings[i].start_time <= now && !deleted_meeting(&st, &acct.meetings[i])
+    }) else {
         return zoom_error(404, 3001, "Meeting does not exist.");
     };
     let st2 = st.clone();
@@ -267,4 +290,95 @@ pub(crate) async fn one_meeting(
     .await
     .expect("meeting task");
     json_ok(body, adm.headers)
+}
+
+/// `DELETE /v2/past_meetings/{meetingUUID}/archive_files`: every archive file of the
+/// meeting deleted, 204; 404 / 3001 for a meeting unknown or already deleted (Zoom's answer
+/// then is assumed, not documented).
+pub(crate) async fn delete_meeting(
+    State(st): State<Arc<AppState>>,
+    headers: HeaderMap,
+    Path(segment): Path<String>,
+) -> Response {
+    let path = format!("/v2/past_meetings/{segment}/archive_files");
+    let adm = match admit(
+        &st,
+        &headers,
+        &path,
+        "DELETE /past_meetings/{meetingUUID}/archive_files",
+        Some((Table::Main, Category::Light)),
+    ) {
+        Ok(a) => a,
+        Err(r) => return r,
+    };
+    let uuid = decode_uuid(&segment);
+    let now = st.clock.now();
+    let acct = &st.scenario.accounts[adm.account];
+    let Some(m) = acct
+        .meetings
+        .iter()
+        .find(|m| m.uuid == uuid && m.start_time <= now && !deleted_meeting(&st, m))
+    else {
+        return zoom_error(404, 3001, "Meeting does not exist.");
+    };
+    let ids: Vec<String> = m.files.iter().map(|f| f.id.clone()).collect();
+    st.removed
+        .lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .extend(ids.iter().cloned());
+    st.stats.update(|s| {
+        s.deletes.push(uuid.clone());
+        s.deleted_files.extend(ids);
+    });
+    let mut r = StatusCode::NO_CONTENT.into_response();
+    r.headers_mut().extend(adm.headers);
+    r
+}
+
+/// `PATCH /v2/archive_files/{fileId}` with `{"auto_delete": bool}`: 204; 400 / 300 without
+/// the field; 404 for a file unknown or deleted (that answer's code and message are
+/// assumed).
+pub(crate) async fn tag_file(
+    State(st): State<Arc<AppState>>,
+    headers: HeaderMap,
+    Path(file_id): Path<String>,
+    body: Bytes,
+) -> Response {
+    let path = format!("/v2/archive_files/{file_id}");
+    let adm = match admit(
+        &st,
+        &headers,
+        &path,
+        "PATCH /archive_files/{fileId}",
+        Some((Table::Main, Category::Light)),
+    ) {
+        Ok(a) => a,
+        Err(r) => return r,
+    };
+    let Some(auto_delete) = serde_json::from_slice::<Value>(&body)
+        .ok()
+        .and_then(|v| v.get("auto_delete").and_then(Value::as_bool))
+    else {
+        return bad_request("Invalid field: auto_delete.");
+    };
+    let known = st.files.get(&file_id).is_some_and(|f| {
+        f.account == adm.account && matches!(f.loc, super::FileLoc::Archive { .. })
+    }) && !st.is_removed(&file_id);
+    if !known {
+        return zoom_error(404, 404, "File does not exist.");
+    }
+    {
+        let mut tagged = st.auto_delete.lock().unwrap_or_else(|e| e.into_inner());
+        if auto_delete {
+            tagged.insert(file_id.clone());
+        } else {
+            tagged.remove(&file_id);
+        }
+    }
+    if auto_delete {
+        st.stats.update(|s| s.auto_deleted.push(file_id));
+    }
+    let mut r = StatusCode::NO_CONTENT.into_response();
+    r.headers_mut().extend(adm.headers);
+    r
 }

@@ -220,7 +220,11 @@ pub(crate) async fn archive(
     };
     let m = &st.scenario.accounts[fref.account].meetings[meeting];
     let f = &m.files[file];
-    if f.deleted || st.faults.is_deleted(&id) || !super::archive::file_ready(m, f, st.clock.now()) {
+    if f.deleted
+        || st.faults.is_deleted(&id)
+        || st.is_removed(&id)
+        || !super::archive::file_ready(m, f, st.clock.now())
+    {
         return archive_not_found();
     }
     if let Some(s) = st.faults.take_swap(&id) {
@@ -301,7 +305,11 @@ pub(crate) async fn phone(
         return phone_not_found();
     };
     let r = &st.scenario.accounts[fref.account].calls[call].recordings[rec];
-    if r.deleted || st.faults.is_deleted(&id) || st.clock.now() < r.available_at {
+    if r.deleted
+        || st.faults.is_deleted(&id)
+        || st.is_removed(&id)
+        || st.clock.now() < r.available_at
+    {
         return phone_not_found();
     }
     if let Some(s) = st.faults.take_swap(&id) {
@@ -343,7 +351,7 @@ pub(crate) async fn file(
         }
         _ => true,
     };
-    if deleted || st.faults.is_deleted(&id) {
+    if deleted || st.faults.is_deleted(&id) || st.is_removed(&id) {
         return phone_not_found();
     }
     let Some(media) = st.media(&id) else {

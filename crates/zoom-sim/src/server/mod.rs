@@ -14,14 +14,14 @@ mod phone;
 mod reports;
 mod users;
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::sync::{Arc, Mutex};
 
 use axum::Router;
 use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
-use axum::routing::{get, post};
+use axum::routing::{delete, get, patch, post};
 use chrono::{DateTime, Utc};
 use tokio::net::TcpListener;
 use tokio::task::JoinHandle;
@@ -78,12 +78,33 @@ pub(crate) struct AppState {
     pub(crate) pages: Mutex<HashMap<String, PageState>>,
     pub(crate) digests: Mutex<HashMap<String, (u64, String)>>,
     pub(crate) files: HashMap<String, FileRef>,
+    /// Files deleted through the API (archive file ids, recording ids): no longer listed
+    /// nor served.
+    pub(crate) removed: Mutex<HashSet<String>>,
+    /// Archive files tagged `auto_delete` through the API.
+    pub(crate) auto_delete: Mutex<HashSet<String>>,
     pub(crate) api_origin: String,
     pub(crate) web_origin: String,
     pub(crate) secret: String,
 }
 
 impl AppState {
+    /// Whether a file was deleted through the API.
+    pub(crate) fn is_removed(&self, file_id: &str) -> bool {
+        self.removed
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .contains(file_id)
+    }
+
+    /// Whether an archive file is tagged `auto_delete`.
+    pub(crate) fn is_auto_delete(&self, file_id: &str) -> bool {
+        self.auto_delete
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .contains(file_id)
+    }
+
     /// Account index of a valid Bearer token.
     pub(crate) fn authenticate(&self, headers: &HeaderMap) -> Option<usize> {
         let tok = common::bearer(headers)?;
@@ -205,9 +226,11 @@ fn api_router(st: Arc<AppState>) -> Router {
         .route("/v2/archive_files", get(archive::list))
         .route(
             "/v2/past_meetings/{uuid}/archive_files",
-            get(archive::one_meeting),
+            get(archive::one_meeting).delete(archive::delete_meeting),
         )
+        .route("/v2/archive_files/{file_id}", patch(archive::tag_file))
         .route("/v2/phone/recordings", get(phone::list))
+        .route("/v2/phone/recordings/{id}", delete(phone::delete_recording))
         .route("/v2/phone/recording/download/{id}", get(download::phone))
         .route("/v2/phone/call_history", get(reports::call_history))
         .route("/v2/phone/call_history/{id}", get(reports::call_path))
@@ -280,6 +303,8 @@ impl SimServer {
         let web_origin = format!("http://{}", web.local_addr()?);
         let state = Arc::new(AppState {
             files: index_files(&scenario),
+            removed: Mutex::default(),
+            auto_delete: Mutex::default(),
             scenario,
             clock,
             faults: Faults::default(),

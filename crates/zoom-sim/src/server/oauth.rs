@@ -47,6 +47,20 @@ const ENDPOINT_SCOPES: &[(&str, &str)] = &[
         "phone:read:call_log:admin",
     ),
     ("GET /users/{userId}", "user:read:user:admin"),
+    // The deletes: granular scopes from Zoom's Phone spec (phone) and third-party listings
+    // of Zoom's granular scopes (archiving; unconfirmed).
+    (
+        "DELETE /past_meetings/{meetingUUID}/archive_files",
+        "archiving:delete:archived_files:admin",
+    ),
+    (
+        "PATCH /archive_files/{fileId}",
+        "archiving:update:archived_file_auto_delete_status:admin",
+    ),
+    (
+        "DELETE /phone/recordings/{recordingId}",
+        "phone:delete:call_recording:admin",
+    ),
 ];
 
 /// The scope `endpoint` needs, if the simulator checks one.

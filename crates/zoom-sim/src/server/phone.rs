@@ -1,18 +1,20 @@
-//! Zoom Phone: `GET /phone/recordings`.
+//! Zoom Phone: `GET /phone/recordings`, and `DELETE /phone/recordings/{recordingId}` (the
+//! recording removed: no longer listed nor served).
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
-use axum::extract::{Query, State};
-use axum::http::HeaderMap;
-use axum::response::Response;
+use axum::extract::{Path, Query, State};
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
 use chrono::{DateTime, Duration, Utc};
 use serde_json::{Map, Value, json};
 
 use super::AppState;
+use super::FileLoc;
 use super::common::{
     admit, bad_request, fmt_dt, forced_page_expiry, listing_ok, next_token, page_size, parse_range,
-    query_key, resume,
+    query_key, resume, zoom_error,
 };
 use crate::ratelimit::{Category, Table};
 use crate::scenario::{SimCall, SimPhoneRecording};
@@ -151,6 +153,7 @@ pub(crate) async fn list(
         .filter(|(c, r)| {
             let t = if by_end { r.end } else { r.start };
             visible(r, as_of)
+                && !st.is_removed(&r.id)
                 && t >= from
                 && t <= to
                 && owner_type.as_deref().is_none_or(|o| {
@@ -181,4 +184,46 @@ pub(crate) async fn list(
         }),
         adm.headers,
     )
+}
+
+/// `DELETE /v2/phone/recordings/{recordingId}` (Phone Light): 204; 404 / code 404
+/// `Recording does not exist: {id}.` (Zoom's Phone spec) for one unknown, not available
+/// yet, or deleted.
+pub(crate) async fn delete_recording(
+    State(st): State<Arc<AppState>>,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+) -> Response {
+    let path = format!("/v2/phone/recordings/{id}");
+    let adm = match admit(
+        &st,
+        &headers,
+        &path,
+        "DELETE /phone/recordings/{recordingId}",
+        Some((Table::Phone, Category::Light)),
+    ) {
+        Ok(a) => a,
+        Err(r) => return r,
+    };
+    let now = st.clock.now();
+    let found = st.files.get(&id).and_then(|f| match f.loc {
+        FileLoc::Phone { call, rec } if f.account == adm.account => {
+            Some(&st.scenario.accounts[f.account].calls[call].recordings[rec])
+        }
+        _ => None,
+    });
+    if !found.is_some_and(|r| visible(r, now)) || st.is_removed(&id) {
+        return zoom_error(404, 404, &format!("Recording does not exist: {id}."));
+    }
+    st.removed
+        .lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .insert(id.clone());
+    st.stats.update(|s| {
+        s.deletes.push(id.clone());
+        s.deleted_files.push(id);
+    });
+    let mut r = StatusCode::NO_CONTENT.into_response();
+    r.headers_mut().extend(adm.headers);
+    r
 }
