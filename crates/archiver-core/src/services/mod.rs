@@ -39,6 +39,9 @@
 //!   against its record.
 //! - [`runner`]: drains the queue with a bounded number of workers (local process and
 //!   `run --once`; on AWS the Lambda runtime plays this role).
+//! - [`zoom_delete`]: delete at Zoom, opt-in: files of sealed days, listed in the signed
+//!   manifest, verified intact since, and under no legal hold; each deletion recorded on
+//!   the file and in the audit trail with Zoom's answer.
 
 pub mod audit;
 pub mod budget;
@@ -61,6 +64,7 @@ pub mod status;
 pub mod sweep;
 pub mod users;
 pub mod verify;
+pub mod zoom_delete;
 
 use crate::ports::MetaError;
 use std::time::Duration;

@@ -195,6 +195,7 @@ pub struct Reconciler {
     ports: Ports,
     location: String,
     custody: Option<super::manifest::Custody>,
+    zoom_delete: Option<super::zoom_delete::ZoomDeleter>,
 }
 
 fn day_window(day: NaiveDate) -> Window {
@@ -218,7 +219,17 @@ impl Reconciler {
             ports,
             location: location.into(),
             custody: None,
+            zoom_delete: None,
         }
+    }
+
+    /// This reconciler also deletes at Zoom, after sealing, what a tenant with
+    /// `delete_at_zoom` allows ([`super::zoom_delete::run`], at the end of each
+    /// [`Reconciler::run`]; tenants without it are left alone). The custody's signing key,
+    /// when there is one, is trusted for the manifests' signatures.
+    pub fn with_zoom_delete(mut self, deleter: super::zoom_delete::ZoomDeleter) -> Self {
+        self.zoom_delete = Some(deleter);
+        self
     }
 
     /// This reconciler also seals every day that becomes final and reconciled, with
@@ -1024,6 +1035,28 @@ impl Reconciler {
             run.seals = sealed.outcomes;
             run.seal_failures = sealed.failures;
         }
+        if let Some(d) = &self.zoom_delete
+            && !tenant.delete_at_zoom.is_off()
+        {
+            let mut d = d.clone();
+            if let Some(c) = &self.custody {
+                match c.signer.public_key().await {
+                    Ok(k) => d.keys.push(k),
+                    Err(e) => {
+                        warn!(tenant = %tenant.id, error = %e, "the sealing key's public key could not be read");
+                    }
+                }
+            }
+            match super::zoom_delete::run(&self.ports, &d, tenant, zoom, false).await {
+                Ok(r) => {
+                    if let Some(why) = &r.stopped {
+                        warn!(tenant = %tenant.id, %why, "deleting at Zoom stopped; the rest is tried next run");
+                    }
+                    run.zoom_deletes = Some(r);
+                }
+                Err(e) => run.zoom_delete_failure = Some(format!("deleting at Zoom: {e}")),
+            }
+        }
         run
     }
 
@@ -1088,6 +1121,11 @@ pub struct RunReport {
     pub seals: Vec<super::manifest::SealOutcome>,
     /// Days that could not be sealed, with the reason (tried again by the next run).
     pub seal_failures: Vec<String>,
+    /// What was deleted at Zoom after sealing, for a tenant with `delete_at_zoom`, when the
+    /// reconciler deletes ([`Reconciler::with_zoom_delete`]).
+    pub zoom_deletes: Option<super::zoom_delete::ZoomDeleteReport>,
+    /// Why deleting at Zoom could not run (the metadata store or the audit trail failed).
+    pub zoom_delete_failure: Option<String>,
 }
 
 impl Reconciler {
