@@ -87,9 +87,15 @@ async fn aws_init_creates_the_manifest_key_behind_its_alias_once() {
         manifest_key_id: Some(format!("alias/{name}")),
     };
     let first = init_resources(&s).await.unwrap();
-    assert!(first.created.contains(&format!("kms:alias/{name}")), "{first:?}");
+    assert!(
+        first.created.contains(&format!("kms:alias/{name}")),
+        "{first:?}"
+    );
     let again = init_resources(&s).await.unwrap();
-    assert!(again.existing.contains(&format!("kms:alias/{name}")), "{again:?}");
+    assert!(
+        again.existing.contains(&format!("kms:alias/{name}")),
+        "{again:?}"
+    );
     let signer = KmsSigner::new(kms, format!("alias/{name}"));
     archiver_testkit::conformance::manifest_signer(&signer).await;
 }

@@ -118,9 +118,37 @@ pub enum Command {
         /// Check a random sample of this many files (no check for unknown objects).
         #[arg(long)]
         sample: Option<usize>,
+        /// Check a sealed UTC day instead (YYYY-MM-DD): the signatures, Merkle roots and
+        /// chain of its manifests, the audit chain up to the seal, every listed object's
+        /// bytes and CDR. One line per problem; exit 0 when intact, 1 otherwise.
+        #[arg(long, conflicts_with_all = ["from", "to", "sample", "object"])]
+        day: Option<chrono::NaiveDate>,
+        /// Print the inclusion proof of one stored object (its key) in the manifest of its
+        /// day: the leaf, the Merkle path and the signed root. Exit 0 when it verifies.
+        #[arg(long, conflicts_with_all = ["from", "to", "sample"])]
+        object: Option<String>,
         /// Output format.
         #[arg(long, value_enum, default_value = "table")]
         format: StatusFormat,
+    },
+    /// Seal a final, reconciled UTC day: its signed manifest (`reconcile` seals each day
+    /// as it becomes final).
+    ///
+    /// Sealing a sealed day again writes nothing when nothing changed ("already sealed"),
+    /// else an addendum listing what changed or appeared since; a sealed manifest is never
+    /// rewritten. Exit 0, or 1 when a day could not be sealed.
+    Seal {
+        /// The UTC day (YYYY-MM-DD).
+        #[arg(long)]
+        day: chrono::NaiveDate,
+        /// Only this tenant.
+        #[arg(long)]
+        tenant: Option<String>,
+    },
+    /// The key that signs the daily manifests.
+    Keys {
+        #[command(subcommand)]
+        what: KeysCommand,
     },
     /// Check the configuration, Zoom access and the stores, before they fail a poll.
     ///
@@ -287,6 +315,20 @@ pub enum CdrsCommand {
     Show {
         /// The meeting UUID or phone call id.
         platform_call_id: String,
+    },
+}
+
+#[derive(Subcommand)]
+pub enum KeysCommand {
+    /// Create the Ed25519 signing key of the embedded default (`[custody] signing_key`,
+    /// mode 0600) and export its public key to `{signing_key}.pub`. Never replaces a key.
+    Init,
+    /// Print the public key that verifies the manifests (the KMS key's on AWS), with its
+    /// key id, as PEM; `--out FILE` also writes it there (for auditors).
+    Show {
+        /// Also write it to this file.
+        #[arg(long)]
+        out: Option<PathBuf>,
     },
 }
 

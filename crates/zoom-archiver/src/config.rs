@@ -22,6 +22,10 @@ pub struct FileConfig {
     /// AWS backend settings (used with `--backend aws`).
     #[serde(default)]
     pub aws: Option<archiver_aws::AwsSettings>,
+    /// Custody: the key that signs the daily manifests, and the public keys trusted when
+    /// checking them.
+    #[serde(default)]
+    pub custody: CustodyConfig,
     /// The tenants.
     #[serde(default)]
     pub tenants: Vec<TenantConfig>,
@@ -37,6 +41,25 @@ pub struct StorageConfig {
     /// Media under `data_dir/objects/`, metadata and queue in `data_dir/archive.db`.
     pub data_dir: PathBuf,
 }
+
+/// `[custody]`: the manifest signing key of the embedded default (on AWS the stack's KMS
+/// key, `[aws] manifest_key_id`) and the public keys trusted besides the signer's own.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CustodyConfig {
+    /// The Ed25519 key file (PKCS#8 PEM) that signs the manifests; its public key is
+    /// exported beside it as `{signing_key}.pub` by `zoom-archiver keys init`. Default:
+    /// `{data_dir}/keys/manifest-ed25519.key`.
+    #[serde(default)]
+    pub signing_key: Option<PathBuf>,
+    /// Public key files (PEM, with a `key_id:` line for P-256 keys) also trusted when
+    /// verifying: the keys retired by a rotation, which signed older manifests.
+    #[serde(default)]
+    pub public_keys: Vec<PathBuf>,
+}
+
+/// The default manifest key file under a data directory.
+pub const DEFAULT_SIGNING_KEY: &str = "keys/manifest-ed25519.key";
 
 /// `[download]`: how tasks are worked off.
 #[derive(Debug, Deserialize)]
@@ -231,6 +254,15 @@ impl FileConfig {
             .ok_or_else(|| ConfigError::new("aws", "an [aws] table is required with --backend aws"))
     }
 
+    /// The manifest signing key file of the embedded default: `[custody] signing_key`, else
+    /// [`DEFAULT_SIGNING_KEY`] under the data directory.
+    pub fn signing_key_path(&self) -> Result<PathBuf, ConfigError> {
+        match &self.custody.signing_key {
+            Some(p) => Ok(p.clone()),
+            None => Ok(self.data_dir()?.join(DEFAULT_SIGNING_KEY)),
+        }
+    }
+
     /// The data directory of the embedded default.
     pub fn data_dir(&self) -> Result<&Path, ConfigError> {
         self.storage
@@ -270,6 +302,23 @@ mode = "voice"
         let c = FileConfig::parse(OK).unwrap();
         assert_eq!(c.tenants[0].users.len(), 1);
         assert_eq!(c.download.concurrency, 4);
+    }
+
+    #[test]
+    fn the_signing_key_defaults_under_the_data_dir() {
+        let c = FileConfig::parse(OK).unwrap();
+        assert_eq!(
+            c.signing_key_path().unwrap(),
+            PathBuf::from("/tmp/x/keys/manifest-ed25519.key")
+        );
+        let c = FileConfig::parse(&format!(
+            "[custody]\nsigning_key = \"/k/m.key\"\npublic_keys = [\"/k/old.pub\"]\n{OK}"
+        ))
+        .unwrap();
+        assert_eq!(c.signing_key_path().unwrap(), PathBuf::from("/k/m.key"));
+        assert_eq!(c.custody.public_keys, [PathBuf::from("/k/old.pub")]);
+        let e = FileConfig::parse(&format!("[custody]\nsigning_kye = \"x\"\n{OK}")).unwrap_err();
+        assert!(e.contains("signing_kye"), "{e}");
     }
 
     #[test]

@@ -2,7 +2,8 @@
 //!
 //! Subcommands: `demo` (simulator + embedded default, end to end), `run [--once]
 //! [--listen]` (metrics: [`serve`]), `status`, `retry`, `verify`, `doctor`, `cdrs`
-//! (export), `audit` (the audit trail: [`audit`]), `reconcile`, `aws init`, `estimate` (API calls and storage a day:
+//! (export), `audit` (the audit trail: [`audit`]), `reconcile`, `seal`, `keys` and
+//! `verify --day|--object` (signed daily manifests: [`custody`]), `aws init`, `estimate` (API calls and storage a day:
 //! [`estimate`]), `completions` and `man`. The binary is a composition root: it reads the configuration, builds
 //! adapters and Zoom clients ([`app`]), and hands work to the core services. The
 //! benchmarks live in `crates/archiver-bench` (binary `zoom-archiver-bench`).
@@ -11,6 +12,7 @@ pub mod app;
 pub mod audit;
 pub mod cli;
 pub mod config;
+pub mod custody;
 pub mod demo;
 pub mod doctor;
 pub mod estimate;

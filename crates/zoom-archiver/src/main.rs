@@ -12,7 +12,7 @@ use std::time::Duration;
 use zoom_archiver::app::{App, Stores};
 use zoom_archiver::cli::{AwsCommand, Backend, CdrsCommand, Cli, Command, Format, StatusFormat};
 use zoom_archiver::config::{ConfigFileError, FileConfig};
-use zoom_archiver::{demo, export, report};
+use zoom_archiver::{custody, demo, export, report};
 
 fn load_config(cli: &Cli) -> Result<FileConfig, ExitCode> {
     let Some(path) = &cli.config else {
@@ -210,6 +210,8 @@ async fn real_main(cli: Cli) -> Result<ExitCode> {
             from,
             to,
             sample,
+            day,
+            object,
             format,
         } => {
             use archiver_core::services::verify::{VerifyOptions, verify};
@@ -223,6 +225,12 @@ async fn real_main(cli: Cli) -> Result<ExitCode> {
                 .collect();
             let s = stores(&cli, &cfg).await?;
             config_loaded(&cli, s.audit.as_ref(), &ids, "verify").await;
+            if let Some(day) = day {
+                return custody::verify_days(&cfg, cli.backend, &s, &ids, *day, *format).await;
+            }
+            if let Some(key) = object {
+                return custody::verify_object(&cfg, cli.backend, &s, &ids, key, *format).await;
+            }
             let opts = VerifyOptions {
                 from: *from,
                 to: *to,
@@ -283,12 +291,31 @@ async fn real_main(cli: Cli) -> Result<ExitCode> {
                 .into_iter()
                 .map(|t| t.id)
                 .collect();
-            let app = match cli.backend {
+            let mut app = match cli.backend {
                 Backend::Local => App::local(&cfg, None).await?,
                 Backend::Aws => App::aws(&cfg).await?,
             };
             config_loaded(&cli, app.audit.as_ref(), &ids, "reconcile").await;
-            reconcile(&app, *day, tenant.as_deref()).await
+            let audit = app.audit.clone();
+            let r = app.reconciler.clone();
+            app.reconciler = custody::attach(r, &cfg, cli.backend, audit).await?;
+            reconcile(&app, *day, tenant.as_deref(), &cfg, cli.backend).await
+        }
+        Command::Seal { day, tenant } => {
+            let cfg = match load_config(&cli) {
+                Ok(c) => c,
+                Err(code) => return Ok(code),
+            };
+            let ts = tenants(&cfg, tenant.as_deref())?;
+            let s = stores(&cli, &cfg).await?;
+            custody::seal_days(&cfg, cli.backend, &s, &ts, *day).await
+        }
+        Command::Keys { what } => {
+            let cfg = match load_config(&cli) {
+                Ok(c) => c,
+                Err(code) => return Ok(code),
+            };
+            custody::keys(&cfg, cli.backend, what).await
         }
         Command::Aws {
             what: AwsCommand::Init,
@@ -425,9 +452,12 @@ async fn reconcile(
     app: &App,
     day: Option<chrono::NaiveDate>,
     only: Option<&str>,
+    cfg: &FileConfig,
+    backend: Backend,
 ) -> Result<ExitCode> {
     let mut reports = Vec::new();
     let mut problems = Vec::new();
+    let mut seals = Vec::new();
     for t in &app.tenants {
         if only.is_some_and(|o| o != t.id.as_str()) {
             continue;
@@ -444,6 +474,10 @@ async fn reconcile(
         if let Some(e) = run.stopped {
             problems.push(format!("tenant {}: {e}", t.id));
         }
+        let sealing = run.seal_failures.iter();
+        problems.extend(sealing.map(|p| format!("tenant {}: {p}", t.id)));
+        custody::protect(cfg, backend, &run.seals);
+        seals.extend(run.seals);
         reports.extend(run.days);
     }
     println!(
@@ -467,6 +501,9 @@ async fn reconcile(
     }
     let written: u64 = reports.iter().map(|r| r.failed_cdrs_written).sum();
     println!("\"recording failed\" CDRs written: {written}");
+    for o in &seals {
+        println!("{}", custody::seal_line(o));
+    }
     for p in &problems {
         eprintln!("{p}");
     }

@@ -13,7 +13,10 @@ pub async fn manifest_signer(signer: &dyn ManifestSigner) {
     for root in ["00".repeat(32), "a1".repeat(32)] {
         let msg = signed_message(&root);
         let sig = signer.sign(&msg).await.expect("sign");
-        assert_eq!(sig.algorithm, key.algorithm, "the signature names the key's algorithm");
+        assert_eq!(
+            sig.algorithm, key.algorithm,
+            "the signature names the key's algorithm"
+        );
         assert_eq!(sig.key_id, key.key_id, "the signature names the key's id");
         assert_eq!(
             verify_signature(&key, &msg, &sig),
