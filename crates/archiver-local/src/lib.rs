@@ -7,6 +7,7 @@
 //! - [`SqliteTaskQueue`]: a durable, at-least-once download task queue in SQLite.
 //! - [`SqliteQuotaLedger`]: daily Zoom API call counters in SQLite.
 //! - [`SqliteAuditLog`]: the hash-chained audit trail in SQLite.
+//! - [`SqliteReviewerStore`]: the review UI's accounts, token hashes and grants.
 //! - [`Ed25519KeyFile`]: the manifest signing key (Ed25519, PKCS#8 PEM, mode 0600) and its
 //!   exported public key.
 //! - [`LocalSecretSource`]: secrets from environment variables (`env:NAME`) or files
@@ -25,6 +26,7 @@ mod sqlite_audit;
 mod sqlite_meta;
 mod sqlite_queue;
 mod sqlite_quota;
+mod sqlite_reviewers;
 
 pub use fs_blob::{FsBlobStore, SHA256_XATTR};
 pub use secrets::LocalSecretSource;
@@ -33,6 +35,7 @@ pub use sqlite_audit::SqliteAuditLog;
 pub use sqlite_meta::SqliteMetaStore;
 pub use sqlite_queue::SqliteTaskQueue;
 pub use sqlite_quota::SqliteQuotaLedger;
+pub use sqlite_reviewers::SqliteReviewerStore;
 
 use archiver_core::{Clock, Ports};
 use std::path::{Path, PathBuf};

@@ -23,6 +23,7 @@ mod mem_blob;
 mod mem_meta;
 mod mem_queue;
 mod mem_quota;
+mod mem_reviewers;
 mod mem_signer;
 mod moto;
 
@@ -32,5 +33,6 @@ pub use mem_blob::MemBlobStore;
 pub use mem_meta::MemMetaStore;
 pub use mem_queue::{MemTaskQueue, REDRIVE_REASON};
 pub use mem_quota::MemQuotaLedger;
+pub use mem_reviewers::MemReviewerStore;
 pub use mem_signer::MemSigner;
 pub use moto::moto_endpoint;

@@ -30,6 +30,7 @@ mod blob;
 mod meta;
 mod queue;
 mod quota;
+mod reviewers;
 mod signer;
 
 pub use audit::{AuditTamper, audit_log, audit_log_tamper, audit_log_with};
@@ -37,4 +38,5 @@ pub use blob::{blob_store, blob_store_large_body, blob_store_protection};
 pub use meta::meta_store;
 pub use queue::task_queue;
 pub use quota::{Concurrency, quota_ledger};
+pub use reviewers::reviewer_store;
 pub use signer::manifest_signer;
