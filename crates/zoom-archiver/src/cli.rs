@@ -279,6 +279,45 @@ pub enum Command {
         #[command(subcommand)]
         what: Option<AuditCommand>,
     },
+    /// Serve the review UI: search, play and export conversations in a browser, and the
+    /// JSON API under /api/v1 (accounts: `users`). Every search, play, download and export
+    /// is recorded in the audit trail.
+    Serve {
+        /// Address to listen on.
+        #[arg(long, default_value = "127.0.0.1:8080")]
+        listen: std::net::SocketAddr,
+        /// Mark the session cookie `Secure` (when served behind TLS).
+        #[arg(long)]
+        secure_cookies: bool,
+        /// Reason asked for before the first play of each file per session.
+        #[arg(long, value_enum, default_value = "required")]
+        play_reason: ReasonArg,
+        /// Reason asked for before an export.
+        #[arg(long, value_enum, default_value = "required")]
+        export_reason: ReasonArg,
+        /// Where export bundles are written (default: `data_dir/exports`).
+        #[arg(long)]
+        exports_dir: Option<PathBuf>,
+    },
+    /// Accounts of the review UI (`serve`).
+    Users {
+        #[command(subcommand)]
+        what: UsersCommand,
+    },
+    /// Export conversations as a ZIP bundle: native media, each CDR as JSON, manifest.json,
+    /// MANIFEST.sha256 and an index.html that plays offline. Recorded in the audit trail.
+    Export {
+        /// The search, as the API's query string (`user=bob@acme.example&from=2026-12-01`:
+        /// tenant, user, number, from, to, source, direction, failed, platform_call_id).
+        #[arg(long, default_value = "")]
+        query: String,
+        /// The ZIP file to write.
+        #[arg(long)]
+        out: PathBuf,
+        /// Why (recorded in the audit trail and the bundle's manifest).
+        #[arg(long)]
+        reason: Option<String>,
+    },
 }
 
 #[derive(Clone, Copy, ValueEnum)]
@@ -355,4 +394,50 @@ pub enum AuditCommand {
 pub enum AuditFormat {
     Table,
     Jsonl,
+}
+
+#[derive(Clone, Copy, ValueEnum, PartialEq, Eq)]
+pub enum ReasonArg {
+    Required,
+    Optional,
+    Off,
+}
+
+#[derive(Clone, Copy, ValueEnum, PartialEq, Eq)]
+pub enum RoleArg {
+    /// Sees only the tenants and users granted.
+    Reviewer,
+    /// Sees every tenant.
+    Admin,
+}
+
+#[derive(Subcommand)]
+pub enum UsersCommand {
+    /// Create an account; prints its one-time password (to be changed at the first login).
+    Add {
+        /// Login name.
+        name: String,
+        /// Role.
+        #[arg(long, value_enum)]
+        role: RoleArg,
+    },
+    /// Print a new API token of an account (`Authorization: Bearer TOKEN`); only its hash
+    /// is stored.
+    Token {
+        /// Login name.
+        name: String,
+    },
+    /// Let a reviewer see a tenant, or one user of it.
+    Grant {
+        /// Login name.
+        name: String,
+        /// The tenant.
+        #[arg(long)]
+        tenant: String,
+        /// Only this user (email or extension).
+        #[arg(long)]
+        user: Option<String>,
+    },
+    /// List the accounts and their grants.
+    List,
 }

@@ -4,7 +4,8 @@
 //! [--listen]` (metrics: [`serve`]), `status`, `retry`, `verify`, `doctor`, `cdrs`
 //! (export), `audit` (the audit trail: [`audit`]), `reconcile`, `seal`, `keys` and
 //! `verify --day|--object` (signed daily manifests: [`custody`]), `aws init`, `estimate` (API calls and storage a day:
-//! [`estimate`]), `completions` and `man`. The binary is a composition root: it reads the configuration, builds
+//! [`estimate`]), `serve`, `users` and `export` (the review UI and export bundles: [`review`]),
+//! `completions` and `man`. The binary is a composition root: it reads the configuration, builds
 //! adapters and Zoom clients ([`app`]), and hands work to the core services. The
 //! benchmarks live in `crates/archiver-bench` (binary `zoom-archiver-bench`).
 
@@ -18,6 +19,7 @@ pub mod doctor;
 pub mod estimate;
 pub mod export;
 pub mod report;
+pub mod review;
 pub mod serve;
 
 use std::io::IsTerminal;

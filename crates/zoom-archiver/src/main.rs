@@ -282,6 +282,13 @@ async fn real_main(cli: Cli) -> Result<ExitCode> {
                 ExitCode::from(1)
             })
         }
+        Command::Serve { .. } | Command::Users { .. } | Command::Export { .. } => {
+            let cfg = match load_config(&cli) {
+                Ok(c) => c,
+                Err(code) => return Ok(code),
+            };
+            zoom_archiver::review::run(&cli, &cfg, stores(&cli, &cfg).await?).await
+        }
         Command::Reconcile { day, tenant } => {
             let cfg = match load_config(&cli) {
                 Ok(c) => c,
