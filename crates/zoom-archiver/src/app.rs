@@ -289,7 +289,15 @@ impl App {
             },
             tenants: cfg.tenants.clone(),
             zooms,
-            reconciler: Reconciler::new(ports.clone(), location(cfg)),
+            // Deletes at Zoom only for tenants with delete_at_zoom, and only with the
+            // sealing key attached (`custody::attach`): its public key is the trusted one.
+            reconciler: Reconciler::new(ports.clone(), location(cfg)).with_zoom_delete(
+                archiver_core::services::zoom_delete::ZoomDeleter {
+                    audit: audit.clone(),
+                    actor: actor(),
+                    keys: Vec::new(),
+                },
+            ),
             ledger,
             audit,
             ports,

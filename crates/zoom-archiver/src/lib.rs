@@ -21,6 +21,7 @@ pub mod export;
 pub mod report;
 pub mod review;
 pub mod serve;
+pub mod zoom_delete;
 
 use std::io::IsTerminal;
 

@@ -13,10 +13,19 @@
 //! and SHA-256 (`archiver_core::services::verify`): each mismatch is logged with its key
 //! and counted in the `verify_mismatches` metric, which the stack's alarm watches. A day deferred by the daily budget stays
 //! open and is done by a later tick after 00:00 UTC; the handler still succeeds (nothing
-//! is lost, and a Lambda retry would only spend more budget).
+//! is lost, and a Lambda retry would only spend more budget). The sample's results are
+//! kept on each file checked (`last_verified`).
+//!
+//! A tenant with `delete_at_zoom` then has, after sealing, what the guards allow deleted at
+//! Zoom (`archiver_core::services::zoom_delete`: sealed, listed in a manifest signed by
+//! the stack's key, verified intact since, no legal hold), each deletion a `delete` entry
+//! of the audit trail with Zoom's answer; the output's `zoom_deletes` counts them. Zoom's
+//! errors are retried by the next run; an audit trail or metadata store that fails makes
+//! the invocation fail retryably.
 
 use archiver_core::services::manifest::Custody;
 use archiver_core::services::reconcile::Reconciler;
+use archiver_core::services::zoom_delete::{Status, ZoomDeleter};
 use archiver_core::{TenantConfig, ZoomApi};
 use archiver_lambda::{HandlerError, Stack};
 use lambda_runtime::LambdaEvent;
@@ -36,7 +45,13 @@ pub struct ReconcilerEnv {
 impl ReconcilerEnv {
     /// The function's environment on a deployed stack.
     pub fn from_stack(stack: &Stack) -> Self {
-        let mut reconciler = Reconciler::new(stack.ports.clone(), stack.location.clone());
+        let mut reconciler = Reconciler::new(stack.ports.clone(), stack.location.clone())
+            // Only for a tenant with delete_at_zoom; the signer's key is the trusted one.
+            .with_zoom_delete(ZoomDeleter {
+                audit: stack.aws.audit.clone(),
+                actor: stack.location.clone(),
+                keys: Vec::new(),
+            });
         match &stack.aws.signer {
             Some(signer) => {
                 reconciler = reconciler.with_custody(Custody {
@@ -76,17 +91,37 @@ pub async fn handle(
     if let Some(e) = &run.stopped {
         warn!(tenant = %t.id, error = %e, "reconciliation stopped; the day stays open");
     }
-    if !run.store_failures.is_empty() || !run.seal_failures.is_empty() {
+    if !run.store_failures.is_empty()
+        || !run.seal_failures.is_empty()
+        || run.zoom_delete_failure.is_some()
+    {
         let mut all = run.store_failures.clone();
         all.extend(run.seal_failures.iter().cloned());
+        all.extend(run.zoom_delete_failure.iter().cloned());
         return Err(HandlerError::retryable(all.join("; ")));
     }
+    let zoom_deletes = run.zoom_deletes.as_ref().map(|r| {
+        for o in &r.outcomes {
+            if o.status == Status::Failed {
+                warn!(tenant = %t.id, file_id = %o.file_id, detail = %o.detail, "delete at Zoom failed; tried again next run");
+            }
+        }
+        serde_json::json!({
+            "deleted": r.count(Status::Deleted),
+            "gone": r.count(Status::Gone),
+            "refused": r.count(Status::Refused),
+            "failed": r.count(Status::Failed),
+            "deferred": r.count(Status::Deferred),
+            "stopped": r.stopped,
+        })
+    });
     info!(tenant = %t.id, request_id = %event.context.request_id, days = run.days.len(), "reconciled");
     Ok(serde_json::json!({
         "tenant": t.id.as_str(),
         "reports": run.report_keys.iter().map(|k| k.to_string()).collect::<Vec<_>>(),
         "days": run.days,
         "seals": run.seals,
+        "zoom_deletes": zoom_deletes,
         "stopped": run.stopped.map(|e| e.to_string()),
     }))
 }
@@ -109,6 +144,7 @@ async fn verify(
     let t = &env.tenant;
     let opts = VerifyOptions {
         sample,
+        record: true,
         ..VerifyOptions::default()
     };
     let report = verify(

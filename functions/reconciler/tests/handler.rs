@@ -198,6 +198,17 @@ async fn the_verify_input_checks_a_sample_and_names_an_altered_object() {
         findings[0]["key"].as_str().unwrap().ends_with("f2.m4a"),
         "{out}"
     );
+    // Each result is kept on its file (deleting at Zoom needs it).
+    let tenant_id = archiver_core::TenantId::new("acme").unwrap();
+    for (id, intact) in [("f1", true), ("f2", false)] {
+        let f = meta
+            .get_file(&tenant_id, archiver_core::Source::Meetings, id)
+            .await
+            .unwrap()
+            .unwrap();
+        let v = f.last_verified.expect("recorded");
+        assert_eq!((v.at, v.intact), (now, intact), "{id}");
+    }
     let bad = serde_json::json!({"verify": {"sample": "lots"}});
     assert!(
         handle(&env, LambdaEvent::new(bad, Context::default()))
