@@ -145,6 +145,21 @@ pub enum Command {
         #[arg(long)]
         tenant: Option<String>,
     },
+    /// Delete at Zoom what is sealed, verified and not held (tenants with `delete_at_zoom`).
+    ///
+    /// Only files whose day is sealed, whose object a manifest signed by a trusted key
+    /// lists, whose last `verify` after the seal found it intact, and that no legal hold
+    /// holds; each deletion is recorded on the file and in the audit trail with Zoom's
+    /// answer. One line per file: deleted, gone, refused (and why), failed, deferred. Exit 0,
+    /// or 1 when a delete failed or the run stopped.
+    ZoomDelete {
+        /// Only this tenant.
+        #[arg(long)]
+        tenant: Option<String>,
+        /// Say what would be deleted; call Zoom for nothing, change nothing.
+        #[arg(long)]
+        dry_run: bool,
+    },
     /// The key that signs the daily manifests.
     Keys {
         #[command(subcommand)]

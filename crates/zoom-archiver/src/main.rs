@@ -235,6 +235,8 @@ async fn real_main(cli: Cli) -> Result<ExitCode> {
                 from: *from,
                 to: *to,
                 sample: *sample,
+                // Kept on each file: deleting at Zoom needs a recent intact result.
+                record: true,
                 ..VerifyOptions::default()
             };
             let started = std::time::Instant::now();
@@ -323,6 +325,21 @@ async fn real_main(cli: Cli) -> Result<ExitCode> {
                 Err(code) => return Ok(code),
             };
             custody::keys(&cfg, cli.backend, what).await
+        }
+        Command::ZoomDelete { tenant, dry_run } => {
+            let cfg = match load_config(&cli) {
+                Ok(c) => c,
+                Err(code) => return Ok(code),
+            };
+            let ts = tenants(&cfg, tenant.as_deref())?;
+            let keys = custody::trusted_keys(&cfg, cli.backend).await?;
+            let app = match cli.backend {
+                Backend::Local => App::local(&cfg, None).await?,
+                Backend::Aws => App::aws(&cfg).await?,
+            };
+            let ids: Vec<_> = ts.iter().map(|t| t.id.clone()).collect();
+            config_loaded(&cli, app.audit.as_ref(), &ids, "zoom-delete").await;
+            zoom_archiver::zoom_delete::zoom_delete(&app, &ts, keys, *dry_run).await
         }
         Command::Aws {
             what: AwsCommand::Init,
@@ -473,6 +490,13 @@ async fn reconcile(
             continue;
         };
         let run = app.reconciler.run(t, zoom.as_ref(), day).await;
+        if let Some(z) = &run.zoom_deletes {
+            println!("{}", zoom_archiver::zoom_delete::summary(z));
+            problems.extend(z.stopped.iter().map(|p| format!("tenant {}: {p}", t.id)));
+        }
+        if let Some(p) = &run.zoom_delete_failure {
+            problems.push(format!("tenant {}: {p}", t.id));
+        }
         problems.extend(
             run.store_failures
                 .iter()
