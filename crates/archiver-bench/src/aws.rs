@@ -905,74 +905,6 @@ pub async fn cost(o: &CostOptions) -> Result<()> {
     Ok(())
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn requests_are_classified_by_service_and_operation() {
-        let c = |m, p, q, t| classify(m, p, q, t);
-        let op = |svc: &str, op: &str| (svc.to_string(), op.to_string());
-        assert_eq!(
-            c(
-                "POST",
-                "/",
-                "",
-                Some("DynamoDB_20120810.TransactWriteItems")
-            ),
-            op("DynamoDB", "TransactWriteItems")
-        );
-        assert_eq!(
-            c("POST", "/", "", Some("AmazonSQS.SendMessageBatch")),
-            op("SQS", "SendMessageBatch")
-        );
-        assert_eq!(
-            c("POST", "/", "", Some("secretsmanager.GetSecretValue")),
-            op("SecretsManager", "GetSecretValue")
-        );
-        assert_eq!(
-            c("PUT", "/b/k", "partNumber=2&uploadId=x", None),
-            op("S3", "UploadPart")
-        );
-        assert_eq!(
-            c("POST", "/b/k", "uploads", None),
-            op("S3", "CreateMultipartUpload")
-        );
-        assert_eq!(
-            c("POST", "/b/k", "uploadId=x", None),
-            op("S3", "CompleteMultipartUpload")
-        );
-        assert_eq!(
-            c("DELETE", "/b/k", "uploadId=x", None),
-            op("S3", "AbortMultipartUpload")
-        );
-        assert_eq!(c("PUT", "/b/a/b.mp3", "", None), op("S3", "PutObject"));
-        assert_eq!(
-            c("PUT", "/b/k", "tagging", None),
-            op("S3", "PutObjectTagging")
-        );
-        assert_eq!(c("PUT", "/b", "", None), op("S3", "PutBucket"));
-        assert_eq!(c("GET", "/b/k", "", None), op("S3", "GetObject"));
-        assert_eq!(c("GET", "/b", "list-type=2", None), op("S3", "ListObjects"));
-        assert_eq!(c("HEAD", "/b/k", "", None), op("S3", "HeadObject"));
-    }
-
-    #[test]
-    fn dynamodb_write_units_count_items_and_double_transactions() {
-        assert_eq!(dynamo_write_units("PutItem", &[b' '; 100]), (1, 1));
-        assert_eq!(dynamo_write_units("PutItem", &[b' '; 2049]), (1, 3));
-        let batch = serde_json::json!({"RequestItems": {"t": [
-            {"PutRequest": {}}, {"PutRequest": {}}, {"DeleteRequest": {}}
-        ]}});
-        let body = serde_json::to_vec(&batch).unwrap();
-        assert_eq!(dynamo_write_units("BatchWriteItem", &body), (3, 3));
-        let tx = serde_json::json!({"TransactItems": [{"Put": {}}, {"Update": {}}]});
-        let body = serde_json::to_vec(&tx).unwrap();
-        assert_eq!(dynamo_write_units("TransactWriteItems", &body), (2, 4));
-        assert_eq!(dynamo_write_units("GetItem", b"{}"), (0, 0));
-    }
-}
-
 // ---------------------------------------------------------------------------------------------
 // Fixity
 // ---------------------------------------------------------------------------------------------
@@ -1123,4 +1055,72 @@ pub async fn verify(files: usize, size_mib: u64, s3: bool, dir: &std::path::Path
         bail!("verify found {} objects not intact", report.findings.len());
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn requests_are_classified_by_service_and_operation() {
+        let c = |m, p, q, t| classify(m, p, q, t);
+        let op = |svc: &str, op: &str| (svc.to_string(), op.to_string());
+        assert_eq!(
+            c(
+                "POST",
+                "/",
+                "",
+                Some("DynamoDB_20120810.TransactWriteItems")
+            ),
+            op("DynamoDB", "TransactWriteItems")
+        );
+        assert_eq!(
+            c("POST", "/", "", Some("AmazonSQS.SendMessageBatch")),
+            op("SQS", "SendMessageBatch")
+        );
+        assert_eq!(
+            c("POST", "/", "", Some("secretsmanager.GetSecretValue")),
+            op("SecretsManager", "GetSecretValue")
+        );
+        assert_eq!(
+            c("PUT", "/b/k", "partNumber=2&uploadId=x", None),
+            op("S3", "UploadPart")
+        );
+        assert_eq!(
+            c("POST", "/b/k", "uploads", None),
+            op("S3", "CreateMultipartUpload")
+        );
+        assert_eq!(
+            c("POST", "/b/k", "uploadId=x", None),
+            op("S3", "CompleteMultipartUpload")
+        );
+        assert_eq!(
+            c("DELETE", "/b/k", "uploadId=x", None),
+            op("S3", "AbortMultipartUpload")
+        );
+        assert_eq!(c("PUT", "/b/a/b.mp3", "", None), op("S3", "PutObject"));
+        assert_eq!(
+            c("PUT", "/b/k", "tagging", None),
+            op("S3", "PutObjectTagging")
+        );
+        assert_eq!(c("PUT", "/b", "", None), op("S3", "PutBucket"));
+        assert_eq!(c("GET", "/b/k", "", None), op("S3", "GetObject"));
+        assert_eq!(c("GET", "/b", "list-type=2", None), op("S3", "ListObjects"));
+        assert_eq!(c("HEAD", "/b/k", "", None), op("S3", "HeadObject"));
+    }
+
+    #[test]
+    fn dynamodb_write_units_count_items_and_double_transactions() {
+        assert_eq!(dynamo_write_units("PutItem", &[b' '; 100]), (1, 1));
+        assert_eq!(dynamo_write_units("PutItem", &[b' '; 2049]), (1, 3));
+        let batch = serde_json::json!({"RequestItems": {"t": [
+            {"PutRequest": {}}, {"PutRequest": {}}, {"DeleteRequest": {}}
+        ]}});
+        let body = serde_json::to_vec(&batch).unwrap();
+        assert_eq!(dynamo_write_units("BatchWriteItem", &body), (3, 3));
+        let tx = serde_json::json!({"TransactItems": [{"Put": {}}, {"Update": {}}]});
+        let body = serde_json::to_vec(&tx).unwrap();
+        assert_eq!(dynamo_write_units("TransactWriteItems", &body), (2, 4));
+        assert_eq!(dynamo_write_units("GetItem", b"{}"), (0, 0));
+    }
 }

@@ -182,6 +182,21 @@ pub enum Command {
     },
     /// Print the man page (roff) of `zoom-archiver`.
     Man,
+    /// Legal holds: place one on a matter's conversations, or release it (two operators).
+    Hold {
+        #[command(subcommand)]
+        what: HoldCommand,
+    },
+    /// Delete stored objects past their retention that no legal hold holds (the record
+    /// stays, marked disposed; each disposal is audited). Exit 0, or 1 when one was refused.
+    Dispose {
+        /// Only this tenant.
+        #[arg(long)]
+        tenant: Option<String>,
+        /// Say what would be disposed of; change nothing.
+        #[arg(long)]
+        dry_run: bool,
+    },
     /// AWS resources.
     Aws {
         #[command(subcommand)]
@@ -369,6 +384,49 @@ pub enum CdrsCommand {
     Show {
         /// The meeting UUID or phone call id.
         platform_call_id: String,
+    },
+}
+
+#[derive(Subcommand)]
+pub enum HoldCommand {
+    /// Hold every file of a user's conversations, one CDR's, or a time range's: they
+    /// cannot be disposed of or deleted until the matter is released.
+    #[command(group(clap::ArgGroup::new("scope").required(true).args(["user", "cdr", "from"])))]
+    Add {
+        /// The tenant (needed when the configuration has several).
+        #[arg(long)]
+        tenant: Option<String>,
+        /// The matter (case, investigation) the hold is for.
+        #[arg(long)]
+        matter: String,
+        /// Every conversation of this user (email or extension).
+        #[arg(long)]
+        user: Option<String>,
+        /// This CDR's conversation.
+        #[arg(long)]
+        cdr: Option<String>,
+        /// Conversations starting at or after this time (RFC 3339; with --to).
+        #[arg(long, requires = "to")]
+        from: Option<DateTime<Utc>>,
+        /// Conversations starting before this time (RFC 3339).
+        #[arg(long, requires = "from")]
+        to: Option<DateTime<Utc>>,
+        /// Why (recorded in the audit trail).
+        #[arg(long)]
+        reason: String,
+    },
+    /// Ask for the release of a matter's hold; a second, different operator confirms it
+    /// with `--confirm-by NAME`.
+    Release {
+        /// The tenant (needed when the configuration has several).
+        #[arg(long)]
+        tenant: Option<String>,
+        /// The matter.
+        #[arg(long)]
+        matter: String,
+        /// Confirm a release another operator asked for (your name).
+        #[arg(long)]
+        confirm_by: Option<String>,
     },
 }
 

@@ -10,7 +10,9 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 use zoom_archiver::app::{App, Stores};
-use zoom_archiver::cli::{AwsCommand, Backend, CdrsCommand, Cli, Command, Format, StatusFormat};
+use zoom_archiver::cli::{
+    AwsCommand, Backend, CdrsCommand, Cli, Command, Format, HoldCommand, StatusFormat,
+};
 use zoom_archiver::config::{ConfigFileError, FileConfig};
 use zoom_archiver::{custody, demo, export, report};
 
@@ -59,6 +61,15 @@ fn tenants(cfg: &FileConfig, only: Option<&str>) -> Result<Vec<archiver_core::Te
         .map_err(|e| anyhow::Error::new(UsageError(e)))
 }
 
+/// The one tenant a command acts on: `--tenant`, or the only one configured.
+fn one_tenant(cfg: &FileConfig, only: Option<&str>) -> Result<archiver_core::TenantConfig> {
+    let mut ts = tenants(cfg, only)?;
+    if ts.len() != 1 {
+        return Err(UsageError("several tenants are configured: give --tenant".into()).into());
+    }
+    Ok(ts.remove(0))
+}
+
 /// Who runs this command, for a file's history: `user@host`.
 fn operator() -> String {
     let user = std::env::var("USER")
@@ -69,7 +80,7 @@ fn operator() -> String {
         .map(|s| s.trim().to_string())
         .filter(|s| !s.is_empty())
         .unwrap_or_else(|| "localhost".into());
-    format!("{user}@{host} (zoom-archiver retry)")
+    format!("{user}@{host}")
 }
 
 async fn stores(cli: &Cli, cfg: &FileConfig) -> Result<Stores> {
@@ -279,6 +290,113 @@ async fn real_main(cli: Cli) -> Result<ExitCode> {
                     .await?;
             print!("{text}");
             Ok(if ok {
+                ExitCode::SUCCESS
+            } else {
+                ExitCode::from(1)
+            })
+        }
+        Command::Hold { what } => {
+            use archiver_core::services::custody::{HoldScope, hold_add, hold_release};
+            let cfg = match load_config(&cli) {
+                Ok(c) => c,
+                Err(code) => return Ok(code),
+            };
+            let only = match what {
+                HoldCommand::Add { tenant, .. } | HoldCommand::Release { tenant, .. } => tenant,
+            };
+            let t = one_tenant(&cfg, only.as_deref())?;
+            let s = stores(&cli, &cfg).await?;
+            let r = match what {
+                HoldCommand::Add {
+                    matter,
+                    user,
+                    cdr,
+                    from,
+                    to,
+                    reason,
+                    ..
+                } => {
+                    let scope = match (user, cdr, from, to) {
+                        (Some(u), _, _, _) => HoldScope::User { user: u.clone() },
+                        (_, Some(c), _, _) => HoldScope::Cdr { cdr_id: c.clone() },
+                        (_, _, Some(from), Some(to)) => HoldScope::Range {
+                            from: *from,
+                            to: *to,
+                        },
+                        _ => {
+                            return Err(
+                                UsageError("give --user, --cdr or --from and --to".into()).into()
+                            );
+                        }
+                    };
+                    hold_add(
+                        &s.ports,
+                        s.audit.as_ref(),
+                        &t.id,
+                        matter,
+                        scope,
+                        reason,
+                        &operator(),
+                    )
+                    .await?
+                }
+                HoldCommand::Release {
+                    matter, confirm_by, ..
+                } => {
+                    hold_release(
+                        &s.ports,
+                        s.audit.as_ref(),
+                        &t.id,
+                        matter,
+                        &operator(),
+                        confirm_by.as_deref(),
+                    )
+                    .await?
+                }
+            };
+            match &r.note {
+                Some(n) => println!("{n}"),
+                None => println!(
+                    "{} files, {} stored objects {}",
+                    r.files,
+                    r.objects,
+                    if matches!(what, HoldCommand::Add { .. }) {
+                        "held"
+                    } else {
+                        "released"
+                    }
+                ),
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Dispose { tenant, dry_run } => {
+            let cfg = match load_config(&cli) {
+                Ok(c) => c,
+                Err(code) => return Ok(code),
+            };
+            let s = stores(&cli, &cfg).await?;
+            let mut refused = 0;
+            for t in tenants(&cfg, tenant.as_deref())? {
+                let ds = archiver_core::services::custody::dispose(
+                    &s.ports,
+                    s.audit.as_ref(),
+                    &t.id,
+                    &operator(),
+                    *dry_run,
+                )
+                .await?;
+                for d in &ds {
+                    if d.result.starts_with("refused") {
+                        refused += 1;
+                    }
+                    println!(
+                        "{}: {} (rule {}, sha256 {})",
+                        d.key, d.result, d.rule, d.sha256
+                    );
+                }
+                println!("{}: {} files past retention", t.id, ds.len());
+            }
+            Ok(if refused == 0 {
                 ExitCode::SUCCESS
             } else {
                 ExitCode::from(1)

@@ -320,6 +320,218 @@ async fn config_errors_exit_2_and_name_the_key() {
     assert_eq!(out.status.code(), Some(2), "no --config");
     let out = run(vec!["--config".into(), s(&cfg), "frobnicate".into()]).await;
     assert_eq!(out.status.code(), Some(2), "unknown command");
+
+    // A missing table, an unreadable secret file and an unknown tenant are configuration
+    // problems too: exit 2, naming the file and the key.
+    let good = config(dir.path(), &sim, "");
+    let text = std::fs::read_to_string(&good).unwrap();
+    let no_storage = dir.path().join("no-storage.toml");
+    let cut = text.find("[download]").unwrap();
+    std::fs::write(&no_storage, &text[cut..]).unwrap();
+    for cmd in [vec!["run", "--once"], vec!["status"]] {
+        let mut a = vec!["--config".to_string(), s(&no_storage)];
+        a.extend(cmd.iter().map(|c| c.to_string()));
+        let out = run(a).await;
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{cmd:?}: {stderr}");
+        assert!(
+            stderr.contains("no-storage.toml") && stderr.contains("storage.data_dir"),
+            "{cmd:?}: {stderr}"
+        );
+    }
+    let mut a = vec![
+        "--config".to_string(),
+        s(&no_storage),
+        "--backend".into(),
+        "aws".into(),
+        "status".into(),
+    ];
+    let out = run(a.clone()).await;
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert!(
+        stderr.contains("no-storage.toml") && stderr.contains("aws"),
+        "{stderr}"
+    );
+
+    let secret_file = dir.path().join("no-such-secret");
+    let unreadable = dir.path().join("unreadable.toml");
+    std::fs::write(
+        &unreadable,
+        text.replace(
+            "client_secret_env = \"ZA_CLI_TEST_SECRET\"",
+            &format!("client_secret_ref = \"file:{}\"", secret_file.display()),
+        ),
+    )
+    .unwrap();
+    let out = run(vec![
+        "--config".into(),
+        s(&unreadable),
+        "run".into(),
+        "--once".into(),
+    ])
+    .await;
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert!(
+        stderr.contains("unreadable.toml")
+            && stderr.contains("tenants[0].client_secret_ref")
+            && stderr.contains("no-such-secret"),
+        "{stderr}"
+    );
+
+    a = vec![
+        "--config".into(),
+        s(&good),
+        "status".into(),
+        "--tenant".into(),
+        "nope".into(),
+    ];
+    let out = run(a).await;
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert!(
+        stderr.contains("nope") && stderr.contains("acme"),
+        "{stderr}"
+    );
+}
+
+/// The CDR filters of `cdrs` (direction, number, failed) and `cdrs show --format`.
+#[tokio::test]
+async fn cdrs_filters_and_show_formats() {
+    let sim = SimServer::start(Scenario::demo(chrono::Utc::now()))
+        .await
+        .unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = config(dir.path(), &sim, "");
+    let c = |rest: &[&str]| {
+        let mut a = vec!["--config".to_string(), s(&cfg)];
+        a.extend(rest.iter().map(|x| x.to_string()));
+        a
+    };
+    let out = run(c(&["run", "--once"])).await;
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let all: Vec<serde_json::Value> = String::from_utf8_lossy(&run(c(&["cdrs"])).await.stdout)
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert!(all.len() > 3);
+    let lines = |out: &Output| {
+        String::from_utf8_lossy(&out.stdout)
+            .lines()
+            .map(|l| serde_json::from_str::<serde_json::Value>(l).unwrap())
+            .collect::<Vec<_>>()
+    };
+    let conf = lines(&run(c(&["cdrs", "--direction", "conference"])).await);
+    assert_eq!(
+        conf.len(),
+        all.iter()
+            .filter(|x| x["direction"] == "Conference")
+            .count()
+    );
+    assert!(conf.iter().all(|x| x["direction"] == "Conference"));
+    assert!(conf.len() < all.len(), "the phone CDRs are left out");
+    let phone = all
+        .iter()
+        .find(|x| x["source_platform"] == "Zoom Phone")
+        .expect("a phone CDR");
+    let number = phone["to"].as_str().unwrap();
+    let by_number = lines(&run(c(&["cdrs", "--number", number])).await);
+    assert!(!by_number.is_empty());
+    assert!(
+        by_number.iter().all(|x| x["to"] == number
+            || x["from"] == number
+            || x["participants"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .any(|p| p == number)),
+        "{by_number:?}"
+    );
+    assert!(
+        lines(&run(c(&["cdrs", "--failed"])).await).is_empty(),
+        "none failed"
+    );
+    // `show` honours --format and the filters.
+    let call = phone["platform_call_id"].as_str().unwrap();
+    let out = run(c(&["cdrs", "show", call, "--format", "csv"])).await;
+    assert_eq!(out.status.code(), Some(0));
+    let csv = String::from_utf8_lossy(&out.stdout);
+    assert!(csv.lines().count() >= 2 && csv.contains(call), "{csv}");
+    let out = run(c(&["cdrs", "show", call, "--format", "jsonl"])).await;
+    assert!(lines(&out).iter().all(|x| x["platform_call_id"] == call));
+    let out = run(c(&["cdrs", "show", call, "--user", "nobody@acme.example"])).await;
+    assert_eq!(out.status.code(), Some(1), "filtered to nothing");
+}
+
+/// `run --listen` serves /healthz and /metrics (Prometheus text) while it runs. (Two
+/// workers: the simulator keeps serving while this test blocks on its own requests.)
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn run_listen_serves_health_and_metrics() {
+    let sim = SimServer::start(Scenario::demo(chrono::Utc::now()))
+        .await
+        .unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = config(dir.path(), &sim, "");
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let mut child = std::process::Command::new(bin())
+        .args([
+            "--config",
+            &s(&cfg),
+            "run",
+            "--listen",
+            &format!("127.0.0.1:{port}"),
+        ])
+        .env_remove("RUST_LOG")
+        .env("ZA_CLI_TEST_SECRET", "demo-secret")
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let get = |path: &str| {
+        use std::io::{Read, Write};
+        let mut s = std::net::TcpStream::connect(("127.0.0.1", port)).ok()?;
+        write!(
+            s,
+            "GET {path} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"
+        )
+        .ok()?;
+        let mut body = String::new();
+        s.read_to_string(&mut body).ok()?;
+        Some(body)
+    };
+    let t0 = std::time::Instant::now();
+    let mut metrics = String::new();
+    while t0.elapsed() < std::time::Duration::from_secs(60) {
+        if let Some(m) = get("/metrics")
+            && m.contains("files_archived")
+            && m.contains("poll_succeeded")
+        {
+            metrics = m;
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(200));
+    }
+    let health = get("/healthz").unwrap_or_default();
+    let _ = child.kill();
+    let _ = child.wait();
+    assert!(
+        health.starts_with("HTTP/1.1 200") && health.ends_with("ok\n"),
+        "{health}"
+    );
+    assert!(
+        metrics.contains("files_archived{") && metrics.contains("tenant=\"acme\""),
+        "{metrics}"
+    );
 }
 
 #[tokio::test]

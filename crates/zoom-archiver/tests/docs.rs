@@ -56,7 +56,25 @@ fn argv(line: &str) -> Vec<String> {
         .trim_start_matches("zoom-archiver ")
         .replace(['[', ']'], " ");
     let mut out = vec!["zoom-archiver".to_string()];
-    let words: Vec<&str> = line.split_whitespace().collect();
+    // Words as a shell splits them: "a quoted phrase" is one word.
+    let mut owned: Vec<String> = Vec::new();
+    let mut cur = String::new();
+    let mut quoted = false;
+    for ch in line.chars() {
+        match ch {
+            '"' => quoted = !quoted,
+            c if c.is_whitespace() && !quoted => {
+                if !cur.is_empty() {
+                    owned.push(std::mem::take(&mut cur));
+                }
+            }
+            c => cur.push(c),
+        }
+    }
+    if !cur.is_empty() {
+        owned.push(cur);
+    }
+    let words: Vec<&str> = owned.iter().map(String::as_str).collect();
     let command = words
         .iter()
         .find(|w| {
@@ -85,7 +103,7 @@ fn argv(line: &str) -> Vec<String> {
             {
                 "x".to_string()
             }
-            w if w == "T" => "acme".to_string(),
+            "T" => "acme".to_string(),
             w => w.to_string(),
         };
         out.push(filled);

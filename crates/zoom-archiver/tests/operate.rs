@@ -7,138 +7,16 @@
 //! The AWS variant needs `MOTO` and `ZA_PYTHON` (boto3 plays the intruder that alters the
 //! bucket); without them it is skipped unless `ZA_REQUIRE_MOTO=1`.
 
+mod common;
+
+use common::{Backend, run_as, text};
 use serde_json::Value;
 use std::path::{Path, PathBuf};
 use std::process::Output;
 use zoom_sim::{Scenario, SimServer};
 
 async fn run(args: Vec<String>) -> Output {
-    tokio::task::spawn_blocking(move || {
-        std::process::Command::new(env!("CARGO_BIN_EXE_zoom-archiver"))
-            .args(&args)
-            .env_remove("RUST_LOG")
-            .env("ZA_OPERATE_SECRET", "demo-secret")
-            .env("AWS_ACCESS_KEY_ID", "testing")
-            .env("AWS_SECRET_ACCESS_KEY", "testing")
-            .env("AWS_REGION", "us-east-1")
-            .output()
-            .unwrap()
-    })
-    .await
-    .unwrap()
-}
-
-fn text(o: &Output) -> String {
-    format!(
-        "exit {:?}\n--- stdout\n{}--- stderr\n{}",
-        o.status.code(),
-        String::from_utf8_lossy(&o.stdout),
-        String::from_utf8_lossy(&o.stderr)
-    )
-}
-
-/// How the archive is reached and altered behind the archiver's back.
-enum Backend {
-    Local {
-        objects: PathBuf,
-    },
-    Aws {
-        endpoint: String,
-        bucket: String,
-        python: String,
-    },
-}
-
-impl Backend {
-    fn args(&self, cfg: &Path) -> Vec<String> {
-        let mut a = vec!["--config".to_string(), cfg.display().to_string()];
-        if matches!(self, Backend::Aws { .. }) {
-            a.extend(["--backend".into(), "aws".into()]);
-        }
-        a
-    }
-
-    /// Media keys stored under `prefix`.
-    fn keys(&self, prefix: &str) -> Vec<String> {
-        match self {
-            Backend::Local { objects } => {
-                let mut out = Vec::new();
-                let mut stack = vec![objects.join(prefix)];
-                while let Some(d) = stack.pop() {
-                    for e in std::fs::read_dir(&d).into_iter().flatten().flatten() {
-                        let p = e.path();
-                        if p.is_dir() {
-                            stack.push(p);
-                        } else {
-                            out.push(p.strip_prefix(objects).unwrap().display().to_string());
-                        }
-                    }
-                }
-                out.sort();
-                out
-            }
-            Backend::Aws { .. } => {
-                let out = self.boto(
-                    "print('\\n'.join(o['Key'] for o in s3.list_objects_v2(Bucket=a['bucket'], Prefix=a['key']).get('Contents', [])))",
-                    prefix,
-                );
-                out.lines()
-                    .filter(|l| !l.is_empty())
-                    .map(str::to_string)
-                    .collect()
-            }
-        }
-    }
-
-    fn flip_byte(&self, key: &str) {
-        match self {
-            Backend::Local { objects } => {
-                let p = objects.join(key);
-                let mut bytes = std::fs::read(&p).unwrap();
-                let mid = bytes.len() / 2;
-                bytes[mid] ^= 0x01;
-                std::fs::write(&p, bytes).unwrap();
-            }
-            Backend::Aws { .. } => {
-                self.boto(
-                    "b = bytearray(s3.get_object(Bucket=a['bucket'], Key=a['key'])['Body'].read()); b[len(b)//2] ^= 1; s3.put_object(Bucket=a['bucket'], Key=a['key'], Body=bytes(b))",
-                    key,
-                );
-            }
-        }
-    }
-
-    fn delete(&self, key: &str) {
-        match self {
-            Backend::Local { objects } => std::fs::remove_file(objects.join(key)).unwrap(),
-            Backend::Aws { .. } => {
-                self.boto("s3.delete_object(Bucket=a['bucket'], Key=a['key'])", key);
-            }
-        }
-    }
-
-    fn boto(&self, code: &str, key: &str) -> String {
-        let Backend::Aws {
-            endpoint,
-            bucket,
-            python,
-        } = self
-        else {
-            unreachable!()
-        };
-        let script = format!(
-            "import boto3, json, sys\na = json.loads(sys.argv[1])\ns3 = boto3.client('s3', endpoint_url=a['endpoint'], region_name='us-east-1', aws_access_key_id='testing', aws_secret_access_key='testing')\n{code}\n"
-        );
-        let arg = serde_json::json!({"endpoint": endpoint, "bucket": bucket, "key": key});
-        let out = std::process::Command::new(python)
-            .arg("-c")
-            .arg(script)
-            .arg(arg.to_string())
-            .output()
-            .unwrap();
-        assert!(out.status.success(), "{}", text(&out));
-        String::from_utf8_lossy(&out.stdout).into_owned()
-    }
+    run_as("operator", args).await
 }
 
 fn config(dir: &Path, sim: &SimServer, storage: &str) -> PathBuf {
@@ -154,7 +32,7 @@ concurrency = 1
 id = "acme"
 account_id = "demo-account"
 client_id = "demo-client"
-client_secret_env = "ZA_OPERATE_SECRET"
+client_secret_env = "ZA_TEST_SECRET"
 api_base_url = "{api}"
 oauth_url = "{oauth}"
 initial_lookback = "7d"
@@ -341,7 +219,7 @@ async fn failed_files_are_counted_retried_and_archived_and_verify_finds_tamperin
     for f in retried {
         let e = &f.history[0];
         assert_eq!(e.what, "retried");
-        assert!(e.by.contains("zoom-archiver retry"), "{e:?}");
+        assert!(e.by.contains('@'), "who: user@host: {e:?}");
         assert!(
             e.detail.starts_with("failed:") && e.detail.contains("text/html"),
             "{e:?}"
