@@ -153,8 +153,12 @@ struct NextQuery {
     next: Option<String>,
 }
 
-fn login_page(state: &Review, next: &str, error: Option<&str>) -> Response {
-    let token = accounts::random_secret();
+fn login_page(state: &Review, headers: &HeaderMap, next: &str, error: Option<&str>) -> Response {
+    // The pre-session token is kept while its cookie lives: a second load of the login
+    // page (another tab, a redirected background request) must not void the first form.
+    let token = cookie(headers, LOGIN_CSRF_COOKIE)
+        .filter(|c| c.len() == 64 && c.bytes().all(|b| b.is_ascii_hexdigit()))
+        .unwrap_or_else(accounts::random_secret);
     let err = error
         .map(|e| format!(r#"<p class="error" role="alert">{}</p>"#, esc(e)))
         .unwrap_or_default();
@@ -183,8 +187,17 @@ fn login_page(state: &Review, next: &str, error: Option<&str>) -> Response {
         .into_response()
 }
 
-async fn login_form(State(state): State<Arc<Review>>, Query(q): Query<NextQuery>) -> Response {
-    login_page(&state, q.next.as_deref().unwrap_or("/search"), None)
+async fn login_form(
+    State(state): State<Arc<Review>>,
+    headers: HeaderMap,
+    Query(q): Query<NextQuery>,
+) -> Response {
+    login_page(
+        &state,
+        &headers,
+        q.next.as_deref().unwrap_or("/search"),
+        None,
+    )
 }
 
 #[derive(Deserialize)]
@@ -241,6 +254,7 @@ async fn login(
         tracing::warn!(user = %form.username, %addr, "login refused: too many failures");
         let mut r = login_page(
             &state,
+            &headers,
             &next,
             Some("Too many failed logins: try again later."),
         );
@@ -263,7 +277,7 @@ async fn login(
         state.failed(&user_key);
         state.failed(&addr_key);
         tracing::warn!(user = %form.username, %addr, "login failed");
-        let mut r = login_page(&state, &next, Some("Wrong user or password."));
+        let mut r = login_page(&state, &headers, &next, Some("Wrong user or password."));
         *r.status_mut() = StatusCode::UNAUTHORIZED;
         return r;
     };

@@ -187,6 +187,10 @@ pub fn router(state: Arc<Review>) -> Router {
         .merge(auth::routes())
         .route("/static/app.css", axum::routing::get(static_css))
         .route("/static/app.js", axum::routing::get(static_js))
+        .route(
+            "/favicon.ico",
+            axum::routing::get(|| async { axum::http::StatusCode::NO_CONTENT }),
+        )
         .fallback(not_found)
         .layer(axum::middleware::map_response(security_headers))
         .with_state(state)
