@@ -291,8 +291,15 @@ async fn only_sealed_verified_unheld_files_are_deleted_at_zoom_and_only_when_ask
     );
 
     // On, for real: each guard keeps its recording at Zoom; the others are deleted.
+    let today = Utc::now().date_naive();
     let (code, out, all) = zoom_delete(&cfg_path, &[]).await;
     assert_eq!(code, Some(0), "{all}");
+    // Counted through the budget like any call (the command runs on the real clock), in
+    // Zoom's Phone Light category.
+    if Utc::now().date_naive() == today {
+        let counted = app.ledger.get("demo-account", "phone:Light", today).await;
+        assert_eq!(counted.unwrap(), eligible.len() as u64);
+    }
     assert!(
         line_of(&out, &held.file_id).contains("legal hold (matter m-1)"),
         "{all}"
