@@ -23,6 +23,9 @@ mod logs;
 pub mod sqs;
 mod stack;
 
+/// The `[download]` settings of a deployed stack, from its `DOWNLOAD_*` variables (read
+/// here, at the edge, so the functions need no adapter crate of their own).
+pub use archiver_aws::stack::{DownloadEnv, download_env_from_env};
 pub use emf::{flush_metrics, init_metrics, run};
 pub use error::HandlerError;
 pub use logs::{init_tracing, log_filter, subscriber};

@@ -63,7 +63,7 @@ async fn a_version_2_database_is_migrated_and_keeps_its_data() {
     // Make it a version 2 database, as written before the quota table existed.
     {
         let c = rusqlite::Connection::open(&path).unwrap();
-        c.execute_batch("DROP TABLE quota; PRAGMA user_version = 2;")
+        c.execute_batch("DROP TABLE quota; DROP TABLE IF EXISTS audit; PRAGMA user_version = 2;")
             .unwrap();
     }
     let ledger = SqliteQuotaLedger::open(&path).unwrap();

@@ -268,6 +268,12 @@ async fn review_in_headless_chromium() {
     b.type_in("#username", "rita").await;
     b.type_in("#password", &otp).await;
     b.click("#login").await;
+    // A click returns before its navigation ends on a loaded machine: wait for the page.
+    b.wait_for(
+        "location.pathname.endsWith('/password')",
+        "the password page",
+    )
+    .await;
     assert!(
         b.url().await.ends_with("/password"),
         "{}: {}",
@@ -278,11 +284,18 @@ async fn review_in_headless_chromium() {
     b.type_in("#new-password-again", "correct horse battery")
         .await;
     b.click("#set-password").await;
+    b.wait_for("location.pathname.includes('/search')", "the search page")
+        .await;
     assert!(b.url().await.contains("/search"), "{}", b.url().await);
 
     // Search for a user.
     b.type_in("#f-user", "alice@acme.example").await;
     b.click("#search").await;
+    b.wait_for(
+        "location.search.includes('alice') && document.querySelector('#results tbody tr')",
+        "the search results",
+    )
+    .await;
     let users_shown = b
         .js("return [...document.querySelectorAll('#results tbody tr')].map(r => r.children[2].textContent);")
         .await;
@@ -388,6 +401,8 @@ async fn review_in_headless_chromium() {
 
     // Log out; the media URL is refused without a session, in the browser and outside.
     b.click("#logout").await;
+    b.wait_for("location.pathname.includes('/login')", "the login page")
+        .await;
     assert!(b.url().await.contains("/login"), "{}", b.url().await);
     let key = {
         let cdrs = archiver_core::CdrQuery {

@@ -17,9 +17,9 @@
 //! If moving a record fails (SQS error), the record is reported as failed and SQS delivers it
 //! again; the redrive policy dead-letters it after `maxReceiveCount` deliveries.
 
-use archiver_aws::stack::download_env_from_env;
 use archiver_core::services::downloader::{DownloadSettings, Downloader, TaskOutcome};
 use archiver_core::{TaskQueue, ZoomApi};
+use archiver_lambda::download_env_from_env;
 use archiver_lambda::sqs::{RecordResult, batch_response, delivery_or_dead_letter, settle};
 use archiver_lambda::{HandlerError, RawDeadLetters, Stack};
 use aws_lambda_events::sqs::{SqsBatchResponse, SqsEvent, SqsMessage};
@@ -81,7 +81,7 @@ pub struct DownloaderEnv {
 
 impl DownloaderEnv {
     /// The function's environment on a deployed stack: the downloader (the `[download]`
-    /// settings from the `DOWNLOAD_*` variables, see [`archiver_aws::stack`]; media
+    /// settings from the `DOWNLOAD_*` variables, see [`archiver_lambda::download_env_from_env`]; media
     /// analysis unless `DOWNLOAD_ANALYSE_MEDIA=false`; this execution environment's worker
     /// id; the DynamoDB audit trail) over the stack's ports, its queue for visibility changes and dead letters, its
     /// budgeted Zoom client.
