@@ -10,6 +10,8 @@
 //!   by a counting proxy in front of the local AWS emulator;
 //! - [`cold_start`]: cold start of the Lambda binaries against a Lambda Runtime API
 //!   emulator;
+//! - [`custody`]: sealing a day of 10,000 recordings and checking a day of 5 GiB
+//!   (`seal` and `verify --day`);
 //! - [`hang_hunt`]: the embedded `run --once` many times under CPU load, with a watchdog
 //!   (RELIABILITY.md).
 //!
@@ -19,5 +21,6 @@
 pub mod api_budget;
 pub mod aws;
 pub mod cold_start;
+pub mod custody;
 pub mod hang_hunt;
 pub mod parts;

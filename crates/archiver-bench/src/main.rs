@@ -2,7 +2,7 @@
 //! them all and prints a summary). Not part of the product: it measures the product.
 
 use anyhow::Result;
-use archiver_bench::{api_budget, aws, cold_start, hang_hunt, parts};
+use archiver_bench::{api_budget, aws, cold_start, custody, hang_hunt, parts};
 use clap::{Parser, Subcommand, ValueEnum};
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -163,6 +163,22 @@ enum Command {
         #[arg(long)]
         no_analysis: bool,
     },
+    /// Custody: `seal` of a day of many recordings and `verify --day` of a day of large
+    /// ones, on the embedded default (seconds, MiB/s, peak RSS).
+    Seal {
+        /// Recordings of the day sealed (and checked).
+        #[arg(long, default_value_t = 10_000)]
+        recordings: usize,
+        /// Size of each of them, in KiB.
+        #[arg(long, default_value_t = 16)]
+        size_kib: u64,
+        /// Size of the second day, in GiB of 64 MiB recordings, sealed and checked.
+        #[arg(long, default_value_t = 5.0)]
+        verify_gib: f64,
+        /// Scratch directory (must not exist; removed afterwards).
+        #[arg(long, default_value = "zoom-archiver-bench-seal")]
+        dir: PathBuf,
+    },
     /// Fixity: `verify` over stored objects (seconds per GiB, peak RSS).
     Verify {
         /// Objects.
@@ -240,6 +256,15 @@ async fn main() -> ExitCode {
 
 async fn run(command: Command) -> Result<ExitCode> {
     match &command {
+        Command::Seal {
+            recordings,
+            size_kib,
+            verify_gib,
+            dir,
+        } => {
+            custody::seal_bench(*recordings, *size_kib, *verify_gib, dir).await?;
+            Ok(ExitCode::SUCCESS)
+        }
         Command::Verify {
             files,
             size_mib,

@@ -149,7 +149,7 @@ impl From<ZoomError> for ReconcileError {
 }
 
 /// The memo key of the last final day reconciled.
-pub(crate) const RECONCILED_THROUGH: &str = "reconciled-through";
+pub const RECONCILED_THROUGH: &str = "reconciled-through";
 
 /// The last day reconciled for good (final) of `tenant`, with its newest stored report
 /// when one can be read (an operator's status; `None` before the first final day).
