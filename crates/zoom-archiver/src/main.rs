@@ -615,6 +615,15 @@ async fn reconcile(
         if let Some(p) = &run.zoom_delete_failure {
             problems.push(format!("tenant {}: {p}", t.id));
         }
+        for d in &run.disposals {
+            println!(
+                "{}: {} (retention rule {}, sha256 {})",
+                d.key, d.result, d.rule, d.sha256
+            );
+        }
+        if let Some(p) = &run.disposal_failure {
+            problems.push(format!("tenant {}: {p}", t.id));
+        }
         problems.extend(
             run.store_failures
                 .iter()

@@ -94,10 +94,12 @@ pub async fn handle(
     if !run.store_failures.is_empty()
         || !run.seal_failures.is_empty()
         || run.zoom_delete_failure.is_some()
+        || run.disposal_failure.is_some()
     {
         let mut all = run.store_failures.clone();
         all.extend(run.seal_failures.iter().cloned());
         all.extend(run.zoom_delete_failure.iter().cloned());
+        all.extend(run.disposal_failure.iter().cloned());
         return Err(HandlerError::retryable(all.join("; ")));
     }
     let zoom_deletes = run.zoom_deletes.as_ref().map(|r| {
@@ -122,6 +124,7 @@ pub async fn handle(
         "days": run.days,
         "seals": run.seals,
         "zoom_deletes": zoom_deletes,
+        "disposals": run.disposals,
         "stopped": run.stopped.map(|e| e.to_string()),
     }))
 }

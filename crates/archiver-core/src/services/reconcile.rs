@@ -1057,6 +1057,27 @@ impl Reconciler {
                 Err(e) => run.zoom_delete_failure = Some(format!("deleting at Zoom: {e}")),
             }
         }
+        // Disposal past retention, a scheduled step of every run for a tenant with
+        // retention rules (the audit trail of the custody or of the deleter records it).
+        let audit = self
+            .custody
+            .as_ref()
+            .map(|c| (c.audit.clone(), c.actor.clone()))
+            .or_else(|| {
+                self.zoom_delete
+                    .as_ref()
+                    .map(|d| (d.audit.clone(), d.actor.clone()))
+            });
+        if let Some((audit, actor)) = audit
+            && !tenant.retention.is_empty()
+        {
+            match super::custody::dispose(&self.ports, audit.as_ref(), &tenant.id, &actor, false)
+                .await
+            {
+                Ok(d) => run.disposals = d,
+                Err(e) => run.disposal_failure = Some(format!("disposing past retention: {e}")),
+            }
+        }
         run
     }
 
@@ -1126,6 +1147,11 @@ pub struct RunReport {
     pub zoom_deletes: Option<super::zoom_delete::ZoomDeleteReport>,
     /// Why deleting at Zoom could not run (the metadata store or the audit trail failed).
     pub zoom_delete_failure: Option<String>,
+    /// Files disposed of past retention by this run (or refused by the store), for a
+    /// tenant with retention rules.
+    pub disposals: Vec<super::custody::Disposition>,
+    /// Why disposal could not run.
+    pub disposal_failure: Option<String>,
 }
 
 impl Reconciler {
