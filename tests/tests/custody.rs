@@ -415,6 +415,31 @@ async fn each_final_day_is_sealed_chained_verified_and_every_tamper_is_named() {
     // The sealed manifest itself is unchanged.
     assert_eq!(std::fs::read(&m19).unwrap(), before);
 
+    // A disposal past retention recorded in the audit trail: the object is gone, the day
+    // says so, and it is not a problem.
+    std::fs::remove_file(&obj).unwrap();
+    assert_eq!(
+        only(&w.verify("2026-11-19").await, Check::Object),
+        vec![object_key.clone()]
+    );
+    archiver_core::services::audit::record(
+        &w.audit,
+        archiver_core::AuditDraft {
+            tenant: tenant.clone(),
+            at: t("2026-11-20T12:30:00Z"),
+            actor: "custody-test".into(),
+            action: AuditAction::Dispose,
+            objects: vec![object_key.clone()],
+            reason: Some("past retention".into()),
+            result: "disposed".into(),
+        },
+    )
+    .await
+    .unwrap();
+    let c = w.verify("2026-11-19").await;
+    assert!(c.intact(), "{:#?}", c.findings);
+    assert_eq!(c.disposed, 1);
+
     // 5. An audit entry altered, then one deleted.
     let first = w.audit.entries(&tenant)[0].clone();
     assert!(

@@ -316,6 +316,53 @@ mod tests {
         );
     }
 
+    fn cdr() -> Cdr {
+        let t = TenantId::new("acme").unwrap();
+        let user: super::super::UserConfig = serde_json::from_value(serde_json::json!({
+            "email": "alice@acme.example", "extension": "1001", "mode": "voice"
+        }))
+        .unwrap();
+        let start: DateTime<Utc> = "2026-11-19T23:50:00Z".parse().unwrap();
+        Cdr::for_meeting_user(
+            super::super::MeetingCdr {
+                tenant: &t,
+                user: &user,
+                meeting_uuid: "m1==",
+                topic: "Desk review",
+                parent_meeting_id: None,
+                name: "Alice Anders".into(),
+                zoom_user_id: "u-alice".into(),
+                participants: vec!["Alice Anders".into()],
+                segments: vec![],
+                start,
+                end: start + chrono::Duration::minutes(30),
+                location: "host",
+            },
+            vec![],
+            start,
+        )
+    }
+
+    #[test]
+    fn a_cdr_digest_ignores_the_stores_bookkeeping_only() {
+        let c = cdr();
+        let canonical = cdr_canonical(&c);
+        assert!(!canonical.contains("\"version\"") && !canonical.contains("\"updated_at\""));
+        assert!(
+            canonical.starts_with("{\"audio_codec\":null,"),
+            "{canonical}"
+        );
+        let mut bumped = c.clone();
+        bumped.version += 3;
+        bumped.updated_at += chrono::Duration::hours(1);
+        assert_eq!(cdr_digest(&bumped), cdr_digest(&c));
+        let mut renamed = c.clone();
+        renamed.user = "Alice A.".into();
+        assert_ne!(cdr_digest(&renamed), cdr_digest(&c));
+        // Without media, a CDR is dated by its start (here 23:50 UTC on the 19th).
+        assert_eq!(cdr_day(&c), "2026-11-19".parse::<NaiveDate>().unwrap());
+    }
+
     #[test]
     fn lines_encode_canonically_and_parse_back() {
         let l = Line::Object {

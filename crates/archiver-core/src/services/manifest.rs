@@ -32,7 +32,7 @@
 //! CDR against its digest (a CDR changed after the seal must be covered by an addendum);
 //! and the day as it is now: a CDR or archived object of D that no manifest lists, or an
 //! object stored under D's prefix that nothing names, is a finding. Objects and CDRs that
-//! the audit trail records as disposed or deleted are not reported missing.
+//! the audit trail records as disposed of (past retention) are not reported missing.
 //!
 //! **Inclusion proof** ([`inclusion_proof`]): the latest manifest part listing an object,
 //! the object's line, its leaf index and audit path, and the signed root.
@@ -764,7 +764,7 @@ pub struct DayCheck {
     pub cdrs: u64,
     /// Audit entries walked.
     pub audit_entries: u64,
-    /// Objects and CDRs that the audit trail records as disposed or deleted.
+    /// Listed objects and CDRs that the audit trail records as disposed of since.
     pub disposed: u64,
     /// Every problem.
     pub findings: Vec<DayFinding>,
@@ -851,7 +851,7 @@ pub enum VerifyDayError {
     Blob(#[from] BlobError),
 }
 
-/// The object keys and CDR ids that the audit trail records as disposed of or deleted.
+/// The object keys and CDR ids that the audit trail records as disposed of past retention.
 async fn disposed(log: &dyn AuditLog, tenant: &TenantId) -> Result<HashSet<String>, MetaError> {
     const PAGE: usize = 1000;
     let mut out = HashSet::new();
@@ -861,8 +861,11 @@ async fn disposed(log: &dyn AuditLog, tenant: &TenantId) -> Result<HashSet<Strin
         let n = page.len();
         for e in page {
             from = e.seq + 1;
-            if matches!(e.draft.action, AuditAction::Dispose | AuditAction::Delete)
-                && e.draft.result == "ok"
+            // A disposal past retention that the store carried out (`services::custody`
+            // records "disposed"; a refusal or a dry run is no disposal). Deletions at Zoom
+            // leave the archive's copy: they do not count.
+            if e.draft.action == AuditAction::Dispose
+                && (e.draft.result == "disposed" || e.draft.result.starts_with("ok"))
             {
                 out.extend(e.draft.objects);
             }
