@@ -248,6 +248,11 @@ async fn real_main(cli: Cli) -> Result<ExitCode> {
                 sample: *sample,
                 // Kept on each file: deleting at Zoom needs a recent intact result.
                 record: true,
+                // Ranged parallel reads pay off on S3; a local file streams as fast alone.
+                parallel_streams: match cli.backend {
+                    Backend::Aws => VerifyOptions::default().parallel_streams,
+                    Backend::Local => 1,
+                },
                 ..VerifyOptions::default()
             };
             let started = std::time::Instant::now();
