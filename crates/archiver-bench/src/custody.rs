@@ -214,7 +214,11 @@ pub async fn seal_bench(
             std::slice::from_ref(&public),
             &tenant.id,
             day,
-            &ReadOptions::default(),
+            // As the CLI does on the embedded default: one stream per object.
+            &ReadOptions {
+                parallel_streams: 1,
+                ..ReadOptions::default()
+            },
         )
         .await?;
         let verify_secs = started.elapsed().as_secs_f64();

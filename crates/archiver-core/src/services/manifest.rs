@@ -803,7 +803,7 @@ impl Default for ReadOptions {
         Self {
             concurrency: 4,
             parallel_min_size: 64 * 1024 * 1024,
-            parallel_part: 16 * 1024 * 1024,
+            parallel_part: 8 * 1024 * 1024,
             parallel_streams: 4,
         }
     }
