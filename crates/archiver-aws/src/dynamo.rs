@@ -1,7 +1,7 @@
 //! DynamoDB metadata store: one table, string keys `pk` (HASH) and `sk` (RANGE).
 //!
 //! Key design (every item also has `kind`, one of `file`, `cdr`, `cursor`, `lease`, `memo`,
-//! `quota`, `audit`):
+//! `quota`, `audit`, `reviewer`, `review_token`, `review_grant`):
 //!
 //! | item   | `pk`                    | `sk`                  | indexes                                                   |
 //! |--------|-------------------------|-----------------------|-----------------------------------------------------------|
@@ -12,6 +12,7 @@
 //! | memo   | `T#{tenant}#MEMO`       | `{key}`               | `ttl`; expiry also checked on read (`expires_ms`)         |
 //! | quota  | `Q#{account}#{day}`     | `{counter key}`       | `used` (N, atomic `ADD`), `ttl` 8 days after the day ([`crate::DynamoQuotaLedger`]) |
 //! | audit  | `T#{tenant}#AUDIT`      | `{seq:020}` (zero-padded) | `body` (the entry's JSON), `seq`, `at`, `action`; insert-only with `attribute_not_exists(pk)`, head = backwards `Query` `Limit 1` ([`crate::DynamoAuditLog`]) |
+//! | review | `R#USER` / `R#TOKEN#{sha256}` / `R#GRANT#{name}` | `{name}` / `TOKEN` / `{tenant}#{user}` | accounts, API token hashes and grants of the review UI ([`crate::DynamoReviewerStore`]); the only keys starting `R#` |
 //!
 //! Files, CDRs and cursors of one tenant share a partition per kind, so listing a tenant's
 //! files or CDRs is one `Query`. `{start}` is the start time as a fixed-width

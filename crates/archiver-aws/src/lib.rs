@@ -1,5 +1,6 @@
 //! AWS adapters of the archiver's ports: S3 ([`S3BlobStore`]), DynamoDB
-//! ([`DynamoMetaStore`], and [`DynamoQuotaLedger`] and [`DynamoAuditLog`] in the same table), SQS with a
+//! ([`DynamoMetaStore`], and [`DynamoQuotaLedger`], [`DynamoAuditLog`] and the review UI's
+//! accounts, [`DynamoReviewerStore`], in the same table), SQS with a
 //! dead-letter queue ([`SqsTaskQueue`]) and Secrets Manager ([`SecretsManagerSource`]).
 //!
 //! [`connect`] builds the SDK clients once (a composition root calls it at cold start) and
@@ -17,6 +18,7 @@
 mod dynamo;
 mod dynamo_audit;
 mod dynamo_quota;
+mod dynamo_reviewers;
 mod error;
 mod init;
 mod kms;
@@ -28,6 +30,7 @@ pub mod stack;
 pub use dynamo::{DynamoMetaStore, GsiDefinition, TableDefinition, table_definition};
 pub use dynamo_audit::DynamoAuditLog;
 pub use dynamo_quota::DynamoQuotaLedger;
+pub use dynamo_reviewers::DynamoReviewerStore;
 pub use error::AwsError;
 pub use init::{
     DOWNLOADER_TIMEOUT_SECS, InitReport, MAX_RECEIVE_COUNT, QUEUE_VISIBILITY_SECS, init_resources,
@@ -131,6 +134,8 @@ pub struct AwsAdapters {
     pub quota: Arc<DynamoQuotaLedger>,
     /// DynamoDB audit trail (in the metadata table).
     pub audit: Arc<DynamoAuditLog>,
+    /// DynamoDB review accounts, token hashes and grants (in the metadata table).
+    pub reviewers: Arc<DynamoReviewerStore>,
     /// The KMS manifest signer, when `manifest_key_id` is set.
     pub signer: Option<Arc<KmsSigner>>,
 }
@@ -221,6 +226,7 @@ pub async fn connect(
     Ok(AwsAdapters {
         quota: Arc::new(DynamoQuotaLedger::new(c.ddb.clone(), &settings.table)),
         audit: Arc::new(DynamoAuditLog::new(c.ddb.clone(), &settings.table)),
+        reviewers: Arc::new(DynamoReviewerStore::new(c.ddb.clone(), &settings.table)),
         signer: settings
             .manifest_key_id
             .as_ref()
