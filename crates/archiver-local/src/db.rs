@@ -7,7 +7,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 /// The schema version this code writes (`PRAGMA user_version`).
-pub(crate) const SCHEMA_VERSION: i64 = 4;
+pub(crate) const SCHEMA_VERSION: i64 = 5;
 
 const SCHEMA_V1: &str = r#"
 CREATE TABLE files (
@@ -204,6 +204,11 @@ fn migrate(conn: &mut Connection) -> Result<(), DbError> {
     }
     if version < 4 {
         tx.execute_batch(SCHEMA_V4)?;
+    }
+    if version < 5 {
+        // The search index (`sqlite_search`), built from the CDRs already stored.
+        tx.execute_batch(crate::sqlite_search::SCHEMA_V5)?;
+        crate::sqlite_search::backfill(&tx)?;
     }
     if version < SCHEMA_VERSION {
         tx.pragma_update(None, "user_version", SCHEMA_VERSION)?;

@@ -27,6 +27,7 @@ mod sqlite_meta;
 mod sqlite_queue;
 mod sqlite_quota;
 mod sqlite_reviewers;
+mod sqlite_search;
 
 pub use fs_blob::{FsBlobStore, SHA256_XATTR};
 pub use secrets::LocalSecretSource;

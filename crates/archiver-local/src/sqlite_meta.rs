@@ -1,6 +1,7 @@
 use crate::db::{Db, DbError, decode, encode, parse_ts, ts};
 use archiver_core::{
-    Cdr, CdrQuery, Cursor, FileCount, FileQuery, FileRecord, MetaError, MetaStore, Source, TenantId,
+    Cdr, CdrQuery, CdrSearch, ConversationRef, Cursor, FileCount, FileQuery, FileRecord, MetaError,
+    MetaStore, SearchResult, Source, TenantId, TextDoc,
 };
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
@@ -32,7 +33,9 @@ impl From<DbError> for MetaError {
 /// Each record is stored as JSON in a `body` column, next to indexed columns for lookups
 /// (tenant, state, queued, first seen; CDR start time, lowercased email, extension, platform
 /// call id). Updates are compare-and-set on `version` in one statement, so concurrent
-/// writers (other connections, other processes) cannot both win.
+/// writers (other connections, other processes) cannot both win. Search runs in SQL over a
+/// narrow index table written in the same transaction as each CDR, and FTS5 for topics and
+/// transcript text (`sqlite_search`).
 #[derive(Clone)]
 pub struct SqliteMetaStore {
     db: Db,
@@ -132,6 +135,9 @@ impl MetaStore for SqliteMetaStore {
                             stored.platform_call_id,
                             body
                         ])?;
+                        if n == 1 {
+                            crate::sqlite_search::index_cdr(&tx, stored)?;
+                        }
                         out.push(n == 1);
                     }
                 }
@@ -373,7 +379,8 @@ impl MetaStore for SqliteMetaStore {
         Ok(self
             .db
             .call(move |c| {
-                let n = c.execute(
+                let tx = c.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+                let n = tx.execute(
                     "UPDATE cdrs SET start_time = ?1, user_email = ?2, user_extension = ?3, platform_call_id = ?4,
                                      version = ?5, body = ?6
                      WHERE tenant = ?7 AND cdr_id = ?8 AND version = ?9",
@@ -390,6 +397,8 @@ impl MetaStore for SqliteMetaStore {
                     ],
                 )?;
                 if n == 1 {
+                    crate::sqlite_search::index_cdr(&tx, &stored)?;
+                    tx.commit()?;
                     Ok(stored)
                 } else {
                     Err(DbError::Conflict(format!("cdr {}/{}", stored.tenant, stored.cdr_id)))
@@ -439,6 +448,38 @@ impl MetaStore for SqliteMetaStore {
                 }
                 Ok(out)
             })
+            .await?)
+    }
+
+    async fn search_cdrs(&self, s: &CdrSearch) -> Result<SearchResult, MetaError> {
+        let s = s.clone();
+        Ok(self
+            .db
+            .call(move |c| crate::sqlite_search::search(c, &s))
+            .await?)
+    }
+
+    fn indexes_text(&self) -> bool {
+        true
+    }
+
+    async fn index_text(&self, doc: &TextDoc) -> Result<(), MetaError> {
+        let doc = doc.clone();
+        Ok(self
+            .db
+            .call(move |c| crate::sqlite_search::index_text(c, &doc))
+            .await?)
+    }
+
+    async fn text_conversations(
+        &self,
+        tenants: &[TenantId],
+        text: &str,
+    ) -> Result<std::collections::HashSet<ConversationRef>, MetaError> {
+        let (tenants, text) = (tenants.to_vec(), text.to_string());
+        Ok(self
+            .db
+            .call(move |c| crate::sqlite_search::text_conversations(c, &tenants, &text))
             .await?)
     }
 

@@ -28,6 +28,16 @@ async fn sqlite_meta_store_conforms() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sqlite_search_agrees_with_the_reference() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = SqliteMetaStore::open(dir.path().join("archive.db")).unwrap();
+    // The metadata suite first: search runs on a store that has seen inserts, updates and
+    // deletes of other tenants.
+    conformance::meta_store(&store).await;
+    conformance::cdr_search(&store).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn sqlite_task_queue_conforms() {
     let dir = tempfile::tempdir().unwrap();
     let dir2 = dir.path().to_path_buf();

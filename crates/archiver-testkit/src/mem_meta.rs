@@ -1,5 +1,6 @@
 use archiver_core::{
-    Cdr, CdrQuery, Cursor, FileQuery, FileRecord, MetaError, MetaStore, Source, TenantId,
+    Cdr, CdrQuery, ConversationRef, Cursor, FileQuery, FileRecord, MetaError, MetaStore, Source,
+    TenantId, TextDoc, text_contains_words,
 };
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
@@ -13,6 +14,8 @@ struct Inner {
     cursors: BTreeMap<(TenantId, Source), Cursor>,
     leases: HashMap<String, (String, DateTime<Utc>)>,
     memos: HashMap<(TenantId, String), (String, DateTime<Utc>)>,
+    /// Indexed document text per (tenant, source, file id): (conversation id, text).
+    texts: BTreeMap<(TenantId, Source, String), (String, String)>,
 }
 
 /// An in-memory [`MetaStore`]. Clones share the same data.
@@ -169,6 +172,32 @@ impl MetaStore for MemMetaStore {
             (a.start_time, &a.cdr_id, &a.tenant).cmp(&(b.start_time, &b.cdr_id, &b.tenant))
         });
         Ok(out)
+    }
+
+    fn indexes_text(&self) -> bool {
+        true
+    }
+
+    async fn index_text(&self, doc: &TextDoc) -> Result<(), MetaError> {
+        self.lock().texts.insert(
+            (doc.tenant.clone(), doc.source, doc.file_id.clone()),
+            (doc.conversation_id.clone(), doc.text.clone()),
+        );
+        Ok(())
+    }
+
+    async fn text_conversations(
+        &self,
+        tenants: &[TenantId],
+        text: &str,
+    ) -> Result<std::collections::HashSet<ConversationRef>, MetaError> {
+        Ok(self
+            .lock()
+            .texts
+            .iter()
+            .filter(|((t, _, _), (_, body))| tenants.contains(t) && text_contains_words(body, text))
+            .map(|((t, s, _), (conv, _))| (t.clone(), *s, conv.clone()))
+            .collect())
     }
 
     async fn get_cursor(

@@ -20,6 +20,11 @@ async fn mem_meta_store_conforms() {
 }
 
 #[tokio::test]
+async fn mem_meta_store_search_conforms() {
+    conformance::cdr_search(&MemMetaStore::new()).await;
+}
+
+#[tokio::test]
 async fn mem_task_queue_conforms() {
     conformance::task_queue(|clock| async move {
         Arc::new(MemTaskQueue::new(clock)) as Arc<dyn TaskQueue>

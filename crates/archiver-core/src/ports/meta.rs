@@ -1,4 +1,7 @@
-use crate::domain::{Cdr, CdrQuery, Cursor, FileRecord, Source, TenantId};
+use crate::domain::{
+    Cdr, CdrQuery, CdrSearch, ConversationRef, Cursor, FileRecord, SearchResult, Source, TenantId,
+    TextDoc,
+};
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 
@@ -19,6 +22,9 @@ pub enum MetaError {
         /// Whether trying again may succeed.
         retryable: bool,
     },
+    /// The store cannot do what was asked (e.g. free-text search on DynamoDB), named.
+    #[error("not supported by this metadata store: {0}")]
+    Unsupported(String),
     /// A stored item could not be decoded.
     #[error("stored item {key} is corrupt: {message}")]
     Corrupt {
@@ -35,7 +41,7 @@ impl MetaError {
         match self {
             MetaError::Conflict(_) => true,
             MetaError::Backend { retryable, .. } => *retryable,
-            MetaError::Corrupt { .. } => false,
+            MetaError::Corrupt { .. } | MetaError::Unsupported(_) => false,
         }
     }
 }
@@ -196,6 +202,62 @@ pub trait MetaStore: Send + Sync {
     async fn update_cdr(&self, cdr: &Cdr) -> Result<Cdr, MetaError>;
     /// CDRs matching `q`, ordered by start time then id.
     async fn query_cdrs(&self, q: &CdrQuery) -> Result<Vec<Cdr>, MetaError>;
+
+    /// One page of a [`CdrSearch`] and the number of matches in all, by the reference
+    /// semantics of [`crate::domain::search`]. The default queries each tenant of the
+    /// search's scope with [`MetaStore::query_cdrs`], filters, sorts and pages in memory
+    /// (free text through [`MetaStore::text_conversations`]): right for small stores and
+    /// for DynamoDB, whose indexes bound the query by tenant, user, call id or start time
+    /// only. Stores with a query language override it (SQLite: indexes, FTS5).
+    async fn search_cdrs(&self, s: &CdrSearch) -> Result<SearchResult, MetaError> {
+        let tenants = s.tenants();
+        let hits = match s.text.as_deref() {
+            Some(text) => Some(self.text_conversations(&tenants, text).await?),
+            None => None,
+        };
+        let mut all = Vec::new();
+        for t in tenants {
+            let q = CdrQuery {
+                tenant: Some(t),
+                ..s.query.clone()
+            };
+            all.extend(self.query_cdrs(&q).await?.into_iter().filter(|c| {
+                s.matches(c)
+                    && hits.as_ref().is_none_or(|h| {
+                        h.contains(&(c.tenant.clone(), c.source, c.conversation_id.clone()))
+                    })
+            }));
+        }
+        Ok(s.page(all))
+    }
+
+    /// Whether [`MetaStore::index_text`] keeps text for free-text search (callers skip
+    /// reading documents back for a store that does not). Default: no.
+    fn indexes_text(&self) -> bool {
+        false
+    }
+
+    /// Indexes the text of a conversation's document (transcript, captions, chat) for
+    /// free-text search, replacing an earlier text of the same file. Default: ignored
+    /// (stores without free text).
+    async fn index_text(&self, doc: &TextDoc) -> Result<(), MetaError> {
+        let _ = doc;
+        Ok(())
+    }
+
+    /// The conversations of `tenants` with an indexed document containing every word of
+    /// `text` ([`crate::domain::text_contains_words`]). Default:
+    /// [`MetaError::Unsupported`].
+    async fn text_conversations(
+        &self,
+        tenants: &[TenantId],
+        text: &str,
+    ) -> Result<std::collections::HashSet<ConversationRef>, MetaError> {
+        let _ = (tenants, text);
+        Err(MetaError::Unsupported(
+            "free-text search over transcripts (q)".into(),
+        ))
+    }
 
     /// The cursor of a tenant source, if stored.
     async fn get_cursor(

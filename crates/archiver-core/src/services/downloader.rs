@@ -510,6 +510,7 @@ impl Downloader {
                 self.audit_created(&rec, info.sha256.as_deref().unwrap_or(""), info.size)
                     .await;
                 cdrs::sync_file(meta, &rec, self.ports.clock.now()).await?;
+                self.index_text(&rec).await;
                 if rec.media.is_none()
                     && let Some(facts) = self.measure(&rec).await
                 {
@@ -688,6 +689,51 @@ impl Downloader {
             warn!(error = %e, key = %rec.object_key, "media analysis found a problem (archived anyway, recorded in the CDR)");
         }
         Some(facts)
+    }
+
+    /// Indexes the text of an archived document (transcript, captions, chat) for
+    /// free-text search, read back from the object store: its first
+    /// [`TEXT_INDEX_LIMIT`](crate::domain::TEXT_INDEX_LIMIT) bytes. Only for stores that
+    /// keep text ([`MetaStore::indexes_text`](crate::ports::MetaStore::indexes_text)). Best
+    /// effort, as the audit entry: the file stays archived when this fails (logged at warn
+    /// level; search then misses its words).
+    async fn index_text(&self, rec: &FileRecord) {
+        if rec.content_kind.is_media() || !self.ports.meta.indexes_text() {
+            return;
+        }
+        let read = async {
+            let mut body = self
+                .ports
+                .blobs
+                .get_slice(&rec.object_key, 0, crate::domain::TEXT_INDEX_LIMIT)
+                .await
+                .map_err(|e| e.to_string())?;
+            let mut bytes = Vec::new();
+            while let Some(chunk) = body.next().await {
+                bytes.extend_from_slice(&chunk.map_err(|e| e.to_string())?);
+            }
+            Ok::<_, String>(bytes)
+        };
+        let text = match read.await {
+            Ok(bytes) => {
+                crate::domain::indexable_text(&rec.file_type, rec.object_key.as_str(), &bytes)
+            }
+            Err(e) => {
+                warn!(error = %e, key = %rec.object_key, "could not read the document back to index its text (not searchable by its words)");
+                return;
+            }
+        };
+        let Some(text) = text else { return };
+        let doc = crate::domain::TextDoc {
+            tenant: rec.tenant.clone(),
+            source: rec.source,
+            conversation_id: rec.conversation_id.clone(),
+            file_id: rec.file_id.clone(),
+            text,
+        };
+        if let Err(e) = self.ports.meta.index_text(&doc).await {
+            warn!(error = %e, key = %rec.object_key, "could not index the document's text (not searchable by its words)");
+        }
     }
 
     /// Stores an archived file's measurements (retried on conflict).

@@ -31,6 +31,7 @@ mod meta;
 mod queue;
 mod quota;
 mod reviewers;
+mod search;
 mod signer;
 
 pub use audit::{AuditTamper, audit_log, audit_log_tamper, audit_log_with};
@@ -39,4 +40,5 @@ pub use meta::meta_store;
 pub use queue::task_queue;
 pub use quota::{Concurrency, quota_ledger};
 pub use reviewers::reviewer_store;
+pub use search::cdr_search;
 pub use signer::manifest_signer;
