@@ -4,7 +4,7 @@
 use std::io::{self, Read, Seek, SeekFrom};
 use std::sync::{Arc, Mutex};
 
-use archiver_core::domain::{ContentKind, MediaFacts, ObjectKey, encode_activity};
+use archiver_core::domain::{ContentKind, MediaFacts, ObjectKey, Peaks, encode_activity};
 use archiver_core::ports::{BlobStore, ByteStream, MediaAnalyser};
 use async_trait::async_trait;
 use bytes::Bytes;
@@ -83,14 +83,31 @@ impl MediaAnalyser for BlobAnalyser {
         kind: ContentKind,
         size: u64,
     ) -> MediaFacts {
+        self.analyse_with_peaks(blobs, key, kind, size).await.0
+    }
+
+    /// One decode pass gives both the facts and the waveform peaks.
+    async fn analyse_with_peaks(
+        &self,
+        blobs: Arc<dyn BlobStore>,
+        key: &ObjectKey,
+        kind: ContentKind,
+        size: u64,
+    ) -> (MediaFacts, Option<Peaks>) {
         let Some(hint) = hint_for(kind) else {
-            return MediaFacts::default();
+            return (MediaFacts::default(), None);
         };
         let reader = BlobReader::new(Handle::current(), blobs, key.clone(), size);
         match tokio::task::spawn_blocking(move || crate::analyse(reader, hint)).await {
-            Ok(Ok(report)) => facts_of(report, kind),
-            Ok(Err(e)) => MediaFacts::failed(error_text(&e)),
-            Err(e) => MediaFacts::failed(format!("media analysis of {key} failed: {e}")),
+            Ok(Ok(mut report)) => {
+                let peaks = std::mem::take(&mut report.peaks);
+                (facts_of(report, kind), Some(peaks))
+            }
+            Ok(Err(e)) => (MediaFacts::failed(error_text(&e)), None),
+            Err(e) => (
+                MediaFacts::failed(format!("media analysis of {key} failed: {e}")),
+                None,
+            ),
         }
     }
 }

@@ -103,6 +103,8 @@ use symphonia::core::formats::{FormatOptions, TrackType};
 use symphonia::core::io::{MediaSource, MediaSourceStream, MediaSourceStreamOptions};
 use symphonia::core::meta::MetadataOptions;
 
+pub use archiver_core::domain::{PEAK_WINDOW_MS, Peaks};
+
 /// Length of one analysis window (silence detection and voice activity), in seconds.
 pub const WINDOW_SECS: f64 = archiver_core::ACTIVITY_WINDOW_MS as f64 / 1000.0;
 /// Log filter directives that silence the decoders' own chatter (junk skipped, corrupt
@@ -143,6 +145,8 @@ pub struct MediaReport {
     pub activity: Vec<bool>,
     /// Corrupt packets skipped while decoding (0 for a clean file).
     pub decode_errors: u64,
+    /// Waveform peaks: min/max of the mono signal per [`PEAK_WINDOW_MS`] window.
+    pub peaks: Peaks,
 }
 
 /// Why a body could not be analysed. Every message names what was wrong.
@@ -798,6 +802,86 @@ struct Accumulator {
     longest_run: u64,
     active_sum_sq: f64,
     active_frames: u64,
+    peaks: PeakAcc,
+}
+
+/// Running min/max of the mono signal per [`PEAK_WINDOW_MS`] window.
+struct PeakAcc {
+    window: u64,
+    w_frames: u64,
+    lo: f32,
+    hi: f32,
+    pairs: Vec<(i8, i8)>,
+}
+
+impl PeakAcc {
+    fn new(rate: u32) -> Self {
+        PeakAcc {
+            window: ((f64::from(rate) * f64::from(PEAK_WINDOW_MS) / 1000.0).round() as u64).max(1),
+            w_frames: 0,
+            lo: f32::INFINITY,
+            hi: f32::NEG_INFINITY,
+            pairs: Vec::new(),
+        }
+    }
+
+    /// One mono sample.
+    fn push_one(&mut self, x: f32) {
+        self.lo = self.lo.min(x);
+        self.hi = self.hi.max(x);
+        self.w_frames += 1;
+        if self.w_frames == self.window {
+            self.close();
+        }
+    }
+
+    /// Mono samples, a window at a time; min/max over eight lanes (vectorised).
+    fn push_mono(&mut self, mut samples: &[f32]) {
+        while !samples.is_empty() {
+            let room = (self.window - self.w_frames) as usize;
+            let (part, rest) = samples.split_at(room.min(samples.len()));
+            samples = rest;
+            let mut lo = [f32::INFINITY; 8];
+            let mut hi = [f32::NEG_INFINITY; 8];
+            let mut chunks = part.chunks_exact(8);
+            for c in &mut chunks {
+                for i in 0..8 {
+                    lo[i] = lo[i].min(c[i]);
+                    hi[i] = hi[i].max(c[i]);
+                }
+            }
+            for &x in chunks.remainder() {
+                lo[0] = lo[0].min(x);
+                hi[0] = hi[0].max(x);
+            }
+            self.lo = lo.iter().fold(self.lo, |a, &b| a.min(b));
+            self.hi = hi.iter().fold(self.hi, |a, &b| a.max(b));
+            self.w_frames += part.len() as u64;
+            if self.w_frames == self.window {
+                self.close();
+            }
+        }
+    }
+
+    fn close(&mut self) {
+        if self.w_frames == 0 {
+            return;
+        }
+        self.pairs
+            .push((Peaks::quantise(self.lo), Peaks::quantise(self.hi)));
+        self.w_frames = 0;
+        self.lo = f32::INFINITY;
+        self.hi = f32::NEG_INFINITY;
+    }
+
+    fn finish(mut self, rate: u32) -> Peaks {
+        self.close();
+        Peaks {
+            window_ms: PEAK_WINDOW_MS,
+            sample_rate: rate,
+            pairs: self.pairs,
+        }
+    }
 }
 
 impl Accumulator {
@@ -818,6 +902,7 @@ impl Accumulator {
             longest_run: 0,
             active_sum_sq: 0.0,
             active_frames: 0,
+            peaks: PeakAcc::new(rate),
         }
     }
 
@@ -844,6 +929,7 @@ impl Accumulator {
             }
             self.samples += ch as u64;
             let mono = mono / ch as f64;
+            self.peaks.push_one(mono as f32);
             self.w_sum_sq += mono * mono;
             self.w_frames += 1;
             self.frames += 1;
@@ -859,6 +945,7 @@ impl Accumulator {
     /// per window. The same figures as the per-frame path to within `f32` rounding of one
     /// window (relative 1e-6), about four times faster.
     fn push_mono(&mut self, mut samples: &[f32]) {
+        self.peaks.push_mono(samples);
         while !samples.is_empty() {
             let room = (self.window - self.w_frames) as usize;
             let (part, rest) = samples.split_at(room.min(samples.len()));
@@ -938,6 +1025,7 @@ impl Accumulator {
             video_codec,
             activity: self.activity,
             decode_errors: errors,
+            peaks: self.peaks.finish(self.rate),
         }
     }
 }
@@ -1111,6 +1199,38 @@ mod tests {
         assert_eq!(r.voice_quality, 1.0);
         assert_eq!(r.rms_dbfs, SILENCE_FLOOR_DBFS);
         assert!((r.duration_secs - 1.0).abs() < 1e-9);
+    }
+
+    #[test]
+    fn peaks_per_20ms_window_both_paths() {
+        // 1 s at 1 kHz: 20 windows of 20 frames; window k holds a ramp up to ±k/20.
+        let signal: Vec<f32> = (0..1000)
+            .map(|i| {
+                let k = (i / 20) as f32 / 50.0;
+                if i % 2 == 0 { k } else { -k }
+            })
+            .collect();
+        let (mut fast, mut slow) = (Accumulator::new(1000, 1), Accumulator::new(1000, 1));
+        for packet in signal.chunks(37) {
+            fast.push_mono(packet);
+            slow.push_frames(packet, 1);
+        }
+        let (f, s) = (fast.finish("mp3", None, 0), slow.finish("mp3", None, 0));
+        assert_eq!(f.peaks, s.peaks);
+        assert_eq!(f.peaks.pairs.len(), 50);
+        assert_eq!(f.peaks.window_ms, 20);
+        assert_eq!(f.peaks.pairs[0], (0, 0));
+        assert_eq!(f.peaks.pairs[25], (-64, 64));
+        assert_eq!(f.peaks.pairs[49], (-124, 124));
+        // Stereo is averaged to mono; a partial last window counts.
+        let mut st = Accumulator::new(1000, 2);
+        let v: Vec<f32> = (0..30)
+            .flat_map(|_| [0.5f32, -0.5])
+            .chain([1.0, 0.0])
+            .collect();
+        st.push(&v, 2);
+        let r = st.finish("aac", None, 0);
+        assert_eq!(r.peaks.pairs, vec![(0, 0), (0, 64)]);
     }
 
     #[test]

@@ -316,3 +316,66 @@ fn mp3_without_frame_count_cut_mid_frame_is_truncated() {
         }
     }
 }
+
+/// Waveform peaks from the same pass: one (min, max) pair per 20 ms, large where the tone
+/// plays (ffmpeg's sine is ±1/8 of full scale: ±16 of 127), zero in the digital silence.
+#[test]
+fn peaks_follow_tone_and_silence() {
+    let r = report("phone_tone_silence.mp3");
+    let p = &r.peaks;
+    assert_eq!(p.window_ms, 20);
+    assert_eq!(p.sample_rate, 48_000);
+    let want = (r.duration_secs * 1000.0 / 20.0).ceil() as usize;
+    assert_eq!(p.pairs.len(), want, "duration {}", r.duration_secs);
+    assert!(
+        (p.pairs.len() as i64 - 1000).abs() <= 2,
+        "{}",
+        p.pairs.len()
+    );
+    let window = |secs: f64| (secs * 50.0) as usize;
+    for (from, to, loud) in [(0.2, 4.8, true), (5.2, 9.8, false), (10.2, 19.8, true)] {
+        for (i, &(lo, hi)) in p.pairs[window(from)..window(to)].iter().enumerate() {
+            let at = from + i as f64 * 0.02;
+            if loud {
+                assert!(hi >= 14 && lo <= -14, "tone at {at:.2} s: ({lo}, {hi})");
+                assert!(hi <= 17 && lo >= -17, "tone at {at:.2} s: ({lo}, {hi})");
+            } else {
+                assert!(
+                    hi.abs() <= 1 && lo.abs() <= 1,
+                    "silence at {at:.2} s: ({lo}, {hi})"
+                );
+            }
+        }
+    }
+    // The sidecar encoding holds exactly these pairs.
+    let bytes = p.to_bytes();
+    assert_eq!(bytes.len(), 16 + 2 * p.pairs.len());
+    assert_eq!(&archiver_core::Peaks::from_bytes(&bytes).unwrap(), p);
+}
+
+#[test]
+fn peaks_of_meeting_audio_and_video() {
+    let a = report("meeting_audio.m4a");
+    assert_eq!(a.peaks.sample_rate, 32_000);
+    assert_eq!(
+        a.peaks.pairs.len(),
+        (a.duration_secs * 50.0).ceil() as usize
+    );
+    // Party A: tone 0-6 s, silence 6-10 s.
+    assert!(a.peaks.pairs[100].1 > 10, "{:?}", a.peaks.pairs[100]);
+    assert!(a.peaks.pairs[400].1.abs() <= 1, "{:?}", a.peaks.pairs[400]);
+    let v = report("meeting_video.mp4");
+    assert!(
+        (v.peaks.pairs.len() as i64 - 200).abs() <= 4,
+        "{}",
+        v.peaks.pairs.len()
+    );
+    assert!(
+        v.peaks
+            .pairs
+            .iter()
+            .skip(10)
+            .take(150)
+            .all(|&(lo, hi)| hi > 10 && lo < -10)
+    );
+}

@@ -1,5 +1,5 @@
 use super::BlobStore;
-use crate::domain::{ContentKind, MediaFacts, ObjectKey};
+use crate::domain::{ContentKind, MediaFacts, ObjectKey, Peaks};
 use async_trait::async_trait;
 use std::sync::Arc;
 
@@ -19,4 +19,17 @@ pub trait MediaAnalyser: Send + Sync {
         kind: ContentKind,
         size: u64,
     ) -> MediaFacts;
+
+    /// [`MediaAnalyser::analyse`], and the waveform [`Peaks`] from the same decode pass
+    /// (`None` when the file could not be decoded, for documents, or from an analyser
+    /// that does not compute them: the default).
+    async fn analyse_with_peaks(
+        &self,
+        blobs: Arc<dyn BlobStore>,
+        key: &ObjectKey,
+        kind: ContentKind,
+        size: u64,
+    ) -> (MediaFacts, Option<Peaks>) {
+        (self.analyse(blobs, key, kind, size).await, None)
+    }
 }

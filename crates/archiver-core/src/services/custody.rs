@@ -452,3 +452,9 @@ pub async fn dispose(
     }
     Ok(out)
 }
+                // Its derived waveform peaks go with it.
+                if let Err(e) =
+                    super::peaks::dispose(ports.blobs.as_ref(), &f.object_key, now).await
+                {
+                    tracing::warn!(key = %f.object_key, error = %e, "the recording is disposed of but its peaks sidecar could not be deleted");
+                }

@@ -665,7 +665,8 @@ impl Downloader {
     }
 
     /// Measures an archived media file (read back from the object store), with Zoom's
-    /// announced length checked. `None` without an analyser or for documents.
+    /// announced length checked, and stores its waveform peaks sidecar from the same
+    /// decode pass. `None` without an analyser or for documents.
     async fn measure(&self, rec: &FileRecord) -> Option<crate::domain::MediaFacts> {
         let analyser = self.analyser.as_ref()?;
         if !rec.content_kind.is_media() {
@@ -674,14 +675,31 @@ impl Downloader {
         let FileState::Archived { size, .. } = rec.state else {
             return None;
         };
-        let mut facts = analyser
-            .analyse(
+        let (mut facts, peaks) = analyser
+            .analyse_with_peaks(
                 self.ports.blobs.clone(),
                 &rec.object_key,
                 rec.content_kind,
                 size,
             )
             .await;
+        if let Some(peaks) = peaks {
+            // Derived data beside the object, from the same decode pass: a failure to
+            // store it costs the review UI one decode later (on demand), not the archive.
+            let meta = ObjectMeta {
+                tenant: rec.tenant.clone(),
+                source: rec.source,
+                conversation_id: rec.conversation_id.clone(),
+                file_id: rec.file_id.clone(),
+                content_type: None,
+                retain_until: rec.retention.as_ref().map(|r| r.until),
+            };
+            if let Err(e) =
+                super::peaks::store(self.ports.blobs.as_ref(), &rec.object_key, &meta, &peaks).await
+            {
+                warn!(error = %e, key = %rec.object_key, "could not store the waveform peaks (computed again on demand)");
+            }
+        }
         if let Some(expected) = rec.expected_duration_secs {
             facts.check_length(expected);
         }

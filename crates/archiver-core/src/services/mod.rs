@@ -35,6 +35,8 @@
 //! - [`manifest`]: custody: each final day sealed into a signed manifest (Merkle root over
 //!   its objects and CDRs, chained to the previous day and the audit trail), addenda for
 //!   later changes, the check of a sealed day, inclusion proofs.
+//! - [`peaks`]: waveform peaks sidecars beside recordings: stored, read back, computed
+//!   on demand, disposed of with their recording.
 //! - [`verify`]: fixity: every stored object (or a sample) read back and checked
 //!   against its record.
 //! - [`runner`]: drains the queue with a bounded number of workers (local process and
@@ -53,6 +55,7 @@ pub mod downloader;
 pub mod intake;
 pub mod manifest;
 pub mod participants;
+pub mod peaks;
 pub mod poller;
 pub mod reconcile;
 pub mod retry;
