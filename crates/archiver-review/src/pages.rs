@@ -81,12 +81,16 @@ async fn search_page(
 <label>Direction {direction}</label>
 <label>Recording failed {failed}</label>
 <label>Call id <input name="platform_call_id" value="{pcid}"></label>
+<label>Meeting topic <input name="topic" id="f-topic" value="{topic}"></label>
+<label>Words in transcripts and chat <input name="q" id="f-q" value="{q}"></label>
 <button id="search">Search</button></form>"#,
         user = opt(&p.user),
         number = opt(&p.number),
         from = opt(&p.from),
         to = opt(&p.to),
         pcid = opt(&p.platform_call_id),
+        topic = opt(&p.topic),
+        q = opt(&p.q),
         source = select(
             "source",
             &p.source,

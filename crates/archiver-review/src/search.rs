@@ -1,9 +1,15 @@
-//! Search: the query parameters of the search page and `GET /api/v1/cdrs`, turned into a
-//! core [`CdrQuery`] per visible tenant, filtered by what the viewer may see, sorted and
-//! paged.
+//! Search: the query parameters of the search page and `GET /api/v1/cdrs`, turned into one
+//! core [`CdrSearch`] with the viewer's grants as its scope (so totals and pages count only
+//! what the viewer may see), run by the metadata store ([`MetaStore::search_cdrs`]: SQL
+//! with indexes on the embedded default, an in-memory filter of the indexed query on
+//! DynamoDB). Free text (`q`) needs a store with a text index: elsewhere it is a 400 that
+//! names `q`.
 
 use crate::Viewer;
-use archiver_core::{Cdr, CdrQuery, Direction, MetaError, MetaStore, Source, TenantId};
+use archiver_core::{
+    Cdr, CdrQuery, CdrSearch, Direction, MetaError, MetaStore, ReviewRole, SearchScope, SearchSort,
+    Source, TenantId, text_words,
+};
 use chrono::{DateTime, NaiveDate, NaiveDateTime, Utc};
 use serde::{Deserialize, Serialize};
 
@@ -33,6 +39,11 @@ pub struct SearchParams {
     pub failed: Option<String>,
     /// Meeting UUID or phone call id.
     pub platform_call_id: Option<String>,
+    /// Meeting topic: a substring, case-insensitive.
+    pub topic: Option<String>,
+    /// Free text: every word must occur in one of the conversation's transcripts,
+    /// captions or chat (whole words, case-insensitive).
+    pub q: Option<String>,
     /// Sort column: `start_time` (default), `user`, `duration`, `direction`, `source`.
     pub sort: Option<String>,
     /// `asc` or `desc` (default).
@@ -195,6 +206,78 @@ fn serde_urlencoded_like(q: &str) -> Result<SearchParams, String> {
     serde_json::from_value(serde_json::Value::Object(m)).map_err(|e| e.to_string())
 }
 
+/// The viewer's scope among `tenants`: whole tenants, or the users granted of one.
+fn scope(viewer: &Viewer, tenants: &[TenantId]) -> Vec<SearchScope> {
+    let mut out = Vec::new();
+    for t in viewer.tenants(tenants) {
+        if viewer.role == ReviewRole::Admin || viewer.sees_whole_tenant(&t) {
+            out.push(SearchScope::tenant(t));
+            continue;
+        }
+        for g in viewer.grants.iter().filter(|g| g.tenant == t) {
+            if let Some(u) = &g.user {
+                out.push(SearchScope {
+                    tenant: t.clone(),
+                    user: Some(u.clone()),
+                });
+            }
+        }
+    }
+    out
+}
+
+/// The core search of `p` for `viewer`, from `offset`, at most `limit` rows.
+fn core_search(
+    viewer: &Viewer,
+    tenants: &[TenantId],
+    p: &SearchParams,
+    offset: usize,
+    limit: usize,
+) -> Result<CdrSearch, SearchError> {
+    let mut scope = scope(viewer, tenants);
+    if let Some(t) = set(&p.tenant) {
+        scope.retain(|x| x.tenant.as_str() == t);
+    }
+    let sort = set(&p.sort).unwrap_or("start_time");
+    let sort =
+        SearchSort::parse(sort).ok_or_else(|| SearchError::Invalid(format!("sort={sort:?}")))?;
+    let text = set(&p.q).map(str::to_string);
+    if let Some(q) = &text
+        && text_words(q).is_empty()
+    {
+        return Err(SearchError::Invalid(format!(
+            "q={q:?}: no word to search for (letters or digits)"
+        )));
+    }
+    Ok(CdrSearch {
+        query: p.core_query()?,
+        scope,
+        source: p.source_filter()?,
+        failed: p.failed_filter()?,
+        topic: set(&p.topic).map(str::to_string),
+        text,
+        sort,
+        descending: set(&p.order) != Some("asc"),
+        offset,
+        limit,
+    })
+}
+
+/// Runs `s`; a store that cannot search free text answers a 400 naming `q`.
+async fn run(
+    meta: &dyn MetaStore,
+    s: &CdrSearch,
+) -> Result<archiver_core::SearchResult, SearchError> {
+    meta.search_cdrs(s).await.map_err(|e| match e {
+        MetaError::Unsupported(what) if s.text.is_some() => SearchError::Invalid(format!(
+            "q={:?}: {what} is not available on this backend (the AWS metadata store has no \
+             text index); search by user, number, date, topic or call id instead",
+            s.text.as_deref().unwrap_or_default()
+        )),
+        e => SearchError::Store(e),
+    })
+}
+
 /// Every CDR the viewer may see that matches `p`, sorted (no paging).
 pub async fn search_all(
     meta: &dyn MetaStore,
@@ -202,63 +285,30 @@ pub async fn search_all(
     tenants: &[TenantId],
     p: &SearchParams,
 ) -> Result<Vec<Cdr>, SearchError> {
-    let base = p.core_query()?;
-    let failed = p.failed_filter()?;
-    let source = p.source_filter()?;
-    let mut scope = viewer.tenants(tenants);
-    if let Some(t) = set(&p.tenant) {
-        scope.retain(|x| x.as_str() == t);
-    }
-    let mut out = Vec::new();
-    for t in scope {
-        let q = CdrQuery {
-            tenant: Some(t),
-            ..base.clone()
-        };
-        out.extend(meta.query_cdrs(&q).await?.into_iter().filter(|c| {
-            viewer.sees(c)
-                && source.is_none_or(|s| c.source == s)
-                && failed.is_none_or(|f| c.recording_failed == f)
-        }));
-    }
-    let desc = set(&p.order) != Some("asc");
-    match set(&p.sort).unwrap_or("start_time") {
-        "user" => out.sort_by(|a, b| a.user.cmp(&b.user).then(a.start_time.cmp(&b.start_time))),
-        "duration" => out.sort_by_key(|c| (c.duration_seconds, c.start_time)),
-        "direction" => out.sort_by(|a, b| {
-            format!("{:?}", a.direction)
-                .cmp(&format!("{:?}", b.direction))
-                .then(a.start_time.cmp(&b.start_time))
-        }),
-        "source" => out.sort_by_key(|c| (c.source.as_str(), c.start_time)),
-        "start_time" => out.sort_by_key(|c| c.start_time),
-        s => return Err(SearchError::Invalid(format!("sort={s:?}"))),
-    }
-    if desc {
-        out.reverse();
-    }
-    Ok(out)
+    let s = core_search(viewer, tenants, p, 0, usize::MAX)?;
+    Ok(run(meta, &s).await?.cdrs)
 }
 
-/// One page of [`search_all`].
+/// One page of matches, counted and cut by the store.
 pub async fn search(
     meta: &dyn MetaStore,
     viewer: &Viewer,
     tenants: &[TenantId],
     p: &SearchParams,
 ) -> Result<SearchPage, SearchError> {
-    let all = search_all(meta, viewer, tenants, p).await?;
     let (page, per_page) = p.paging();
-    let total = all.len();
-    let cdrs = all
-        .into_iter()
-        .skip((page - 1).saturating_mul(per_page))
-        .take(per_page)
-        .collect();
+    let s = core_search(
+        viewer,
+        tenants,
+        p,
+        (page - 1).saturating_mul(per_page),
+        per_page,
+    )?;
+    let r = run(meta, &s).await?;
     Ok(SearchPage {
-        total,
+        total: r.total,
         page,
         per_page,
-        cdrs,
+        cdrs: r.cdrs,
     })
 }
