@@ -182,6 +182,15 @@ impl Stores {
         })
     }
 
+    /// The review accounts on the AWS backend (items of the metadata table,
+    /// [`archiver_aws::DynamoReviewerStore`]); `None` on the embedded default, whose accounts
+    /// are opened from `archive.db` by [`crate::review::reviewer_store`].
+    pub fn aws_reviewers(&self) -> Option<Arc<dyn archiver_core::ReviewerStore>> {
+        self.aws
+            .as_ref()
+            .map(|a| a.reviewers.clone() as Arc<dyn archiver_core::ReviewerStore>)
+    }
+
     /// The secret source of the backend (environment and files locally, Secrets Manager
     /// on AWS).
     pub fn secrets(&self) -> Arc<dyn SecretSource> {

@@ -1,15 +1,15 @@
 //! `serve`, `users` and `export`: the review UI ([`archiver_review`]) over the stores of
 //! the configured backend, its accounts, and export bundles from the command line.
 //!
-//! Review accounts live in the embedded default's `archive.db` (tables `review_*`). On
-//! `--backend aws` they are not stored yet (a DynamoDB adapter of the `ReviewerStore` port
-//! is a follow-up): `serve --backend aws` and `users` refuse with that message, while
-//! `export` works on both backends.
+//! Review accounts live in the embedded default's `archive.db` (tables `review_*`), and on
+//! `--backend aws` in the metadata table (items keyed `R#…`,
+//! [`archiver_aws::DynamoReviewerStore`]); `serve` reads the CDRs, media and audit trail
+//! of the same backend, so `serve`, `users` and `export` work on both.
 
 use crate::app::{Stores, actor};
 use crate::cli::{Backend, Cli, Command, ReasonArg, RoleArg, UsersCommand};
 use crate::config::FileConfig;
-use anyhow::{Context, Result, bail};
+use anyhow::{Context, Result};
 use archiver_core::{
     AuditAction, AuditDraft, Clock, ReviewRole, ReviewerStore, SystemClock, TenantId,
 };
@@ -19,8 +19,13 @@ use std::process::ExitCode;
 use std::sync::Arc;
 use std::sync::atomic::AtomicU64;
 
-/// The review accounts of the backend.
-pub fn reviewer_store(cli: &Cli, cfg: &FileConfig) -> Result<Arc<dyn ReviewerStore>> {
+/// The review accounts of the backend (`stores` are the backend's, from [`Stores::local`]
+/// or [`Stores::aws`]).
+pub fn reviewer_store(
+    cli: &Cli,
+    cfg: &FileConfig,
+    stores: &Stores,
+) -> Result<Arc<dyn ReviewerStore>> {
     match cli.backend {
         Backend::Local => {
             let dir = cfg.data_dir().map_err(|e| cfg.problem(e))?;
@@ -30,9 +35,9 @@ pub fn reviewer_store(cli: &Cli, cfg: &FileConfig) -> Result<Arc<dyn ReviewerSto
                     .with_context(|| format!("opening the review accounts in {}", db.display()))?,
             ))
         }
-        Backend::Aws => bail!(
-            "review accounts are kept on the embedded backend only for now (no DynamoDB adapter yet)"
-        ),
+        Backend::Aws => stores
+            .aws_reviewers()
+            .context("--backend aws: the stores were not opened on AWS"),
     }
 }
 
@@ -58,7 +63,7 @@ pub async fn run(cli: &Cli, cfg: &FileConfig, stores: Stores) -> Result<ExitCode
             export_reason,
             exports_dir,
         } => {
-            let users = reviewer_store(cli, cfg)?;
+            let users = reviewer_store(cli, cfg, &stores)?;
             let exports_dir = match exports_dir {
                 Some(d) => d.clone(),
                 None => cfg
@@ -70,7 +75,10 @@ pub async fn run(cli: &Cli, cfg: &FileConfig, stores: Stores) -> Result<ExitCode
             rc.secure_cookies = *secure_cookies;
             rc.play_reason = policy(*play_reason);
             rc.export_reason = policy(*export_reason);
-            let state = Review::new(stores.ports, stores.audit, users, rc);
+            // Waveform peaks of recordings archived before they existed are computed on
+            // demand (and stored beside them) with the archiver's media analyser.
+            let state = Review::new(stores.ports, stores.audit, users, rc)
+                .with_analyser(Arc::new(archiver_media::BlobAnalyser::new()));
             let listener = tokio::net::TcpListener::bind(listen)
                 .await
                 .with_context(|| format!("--listen {listen}: cannot bind"))?;
@@ -84,7 +92,7 @@ pub async fn run(cli: &Cli, cfg: &FileConfig, stores: Stores) -> Result<ExitCode
             }
             Ok(ExitCode::SUCCESS)
         }
-        Command::Users { what } => users(cli, cfg, what).await,
+        Command::Users { what } => users(cli, cfg, &stores, what).await,
         Command::Export { query, out, reason } => {
             export(cfg, &stores, query, out, reason.clone()).await
         }
@@ -92,8 +100,13 @@ pub async fn run(cli: &Cli, cfg: &FileConfig, stores: Stores) -> Result<ExitCode
     }
 }
 
-async fn users(cli: &Cli, cfg: &FileConfig, what: &UsersCommand) -> Result<ExitCode> {
-    let store = reviewer_store(cli, cfg)?;
+async fn users(
+    cli: &Cli,
+    cfg: &FileConfig,
+    stores: &Stores,
+    what: &UsersCommand,
+) -> Result<ExitCode> {
+    let store = reviewer_store(cli, cfg, stores)?;
     match what {
         UsersCommand::Add { name, role } => {
             let role = match role {
