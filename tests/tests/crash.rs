@@ -75,6 +75,9 @@ impl MetaStore for CrashBeforeArchivedWrite {
     async fn update_cdr(&self, c: &Cdr) -> Result<Cdr, MetaError> {
         self.inner.update_cdr(c).await
     }
+    async fn delete_cdr(&self, c: &Cdr) -> Result<bool, MetaError> {
+        self.inner.delete_cdr(c).await
+    }
     async fn query_cdrs(&self, q: &CdrQuery) -> Result<Vec<Cdr>, MetaError> {
         self.inner.query_cdrs(q).await
     }

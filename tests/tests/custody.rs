@@ -56,11 +56,17 @@ struct World {
 
 impl World {
     async fn start() -> World {
+        Self::start_with(|_| {}).await
+    }
+
+    /// A world whose tenant is changed by `f` before anything is archived.
+    async fn start_with(f: impl FnOnce(&mut TenantConfig)) -> World {
         let now = t("2026-11-20T12:00:00Z");
         let sim = SimServer::start_with_clock(Scenario::golden(now), SimClock::manual(now))
             .await
             .unwrap();
-        let tenant = tenant(&sim);
+        let mut tenant = tenant(&sim);
+        f(&mut tenant);
         let h = Harness::with_tenant(
             sim,
             tenant,
@@ -493,4 +499,149 @@ async fn p256_signatures_seal_and_verify_and_an_unsealed_day_is_a_finding() {
     );
     let c = w.verify("2026-11-19").await;
     assert!(c.intact(), "{:#?}", c.findings);
+}
+
+/// Disposal after the seal: a CDR past retention goes once its files are gone, with a
+/// disposition record, and the sealed days still verify (the audit trail excuses exactly
+/// those); a CDR a hold's scope covers stays, also a "recording failed" CDR made after
+/// the hold was placed (it has no file for the hold to mark).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn cdrs_past_retention_are_disposed_after_the_seal_and_held_ones_stay() {
+    use archiver_core::services::custody::{HoldScope, hold_add};
+    use archiver_core::{CdrQuery, MetaStore};
+    let w = World::start_with(|t| {
+        t.retention = vec![
+            serde_json::from_value(serde_json::json!(
+                {"name": "short", "period": "1d"}
+            ))
+            .unwrap(),
+        ]
+    })
+    .await;
+    let tenant = w.h.tenant.id.clone();
+    let now = t("2026-11-20T12:00:00Z");
+    let window = HoldScope::Range {
+        from: t("2026-11-18T00:00:00Z"),
+        to: t("2026-11-18T23:59:59Z"),
+    };
+    let alice = HoldScope::User {
+        user: "alice@acme.example".into(),
+    };
+    for (matter, scope) in [("M-7", window.clone()), ("M-8", alice.clone())] {
+        hold_add(
+            &w.h.ports,
+            &w.audit,
+            &tenant,
+            matter,
+            scope,
+            "litigation",
+            "ops1",
+        )
+        .await
+        .unwrap();
+    }
+    let all = |meta: std::sync::Arc<dyn MetaStore>, tenant| async move {
+        meta.query_cdrs(&CdrQuery {
+            tenant: Some(tenant),
+            ..CdrQuery::default()
+        })
+        .await
+        .unwrap()
+    };
+    let before = all(w.h.ports.meta.clone(), tenant.clone()).await;
+    // Reconciling seals the final days, then disposes of what is past retention.
+    let run = w
+        .reconciler()
+        .run(&w.h.tenant, w.h.zoom.as_ref(), None)
+        .await;
+    assert!(run.disposal_failure.is_none(), "{:?}", run.disposal_failure);
+    assert_eq!(run.seals.len(), 3, "{:?}", run.seal_failures);
+    let after = all(w.h.ports.meta.clone(), tenant.clone()).await;
+    // Made by this run: "recording failed" CDRs of the reconciled days.
+    let made: Vec<_> = after
+        .iter()
+        .filter(|c| !before.iter().any(|b| b.cdr_id == c.cdr_id))
+        .collect();
+    let gone: Vec<String> = run
+        .disposals
+        .iter()
+        .filter(|d| d.kind == "cdr")
+        .map(|d| d.key.clone())
+        .collect();
+    assert!(!gone.is_empty(), "{:#?}", run.disposals);
+    let held = |c: &archiver_core::Cdr| window.covers(c) || alice.covers(c);
+    for c in before.iter().chain(made.iter().copied()) {
+        let expired = c.start_time + chrono::Duration::days(1) <= now;
+        let is_gone = gone.contains(&c.cdr_id);
+        // A file still stored (held through another participant's CDR) keeps it too.
+        let mut stored = false;
+        for m in &c.media {
+            let f =
+                w.h.ports
+                    .meta
+                    .get_file(&tenant, c.source, &m.file_id)
+                    .await
+                    .unwrap();
+            stored |= f.is_some_and(|f| {
+                matches!(f.state, archiver_core::FileState::Archived { .. }) && f.disposed.is_none()
+            });
+        }
+        assert_eq!(
+            is_gone,
+            expired && !held(c) && !stored,
+            "{} ({} {:?}): held {}, file stored {stored}, expired {expired}",
+            c.cdr_id,
+            c.start_time,
+            c.user_email,
+            held(c)
+        );
+        assert_eq!(
+            w.h.ports
+                .meta
+                .get_cdr(&tenant, &c.cdr_id)
+                .await
+                .unwrap()
+                .is_none(),
+            is_gone
+        );
+    }
+    assert!(
+        before
+            .iter()
+            .any(|c| held(c) && c.start_time + chrono::Duration::days(1) <= now),
+        "the holds cover some expired CDRs"
+    );
+    // Each disposed CDR has its record: id, digest, rule.
+    let entries = w.audit.entries(&tenant);
+    for d in run.disposals.iter().filter(|d| d.kind == "cdr") {
+        assert!(
+            entries
+                .iter()
+                .any(|e| e.draft.action == AuditAction::Dispose
+                    && e.draft.objects == vec![d.key.clone()]
+                    && e.draft.result == "disposed"
+                    && e.draft
+                        .reason
+                        .as_deref()
+                        .is_some_and(|r| r.contains(&d.sha256) && r.contains("short"))),
+            "{d:?}"
+        );
+    }
+    // The sealed days still verify: every missing object and CDR is a recorded disposal.
+    let mut excused = 0;
+    for day in ["2026-11-17", "2026-11-18", "2026-11-19"] {
+        let c = w.verify(day).await;
+        assert!(c.intact(), "{day}: {:#?}", c.findings);
+        excused += c.disposed;
+    }
+    assert!(excused as usize >= gone.len(), "{excused} < {}", gone.len());
+    // A CDR deleted without a disposition record is a finding.
+    let held_one = after
+        .iter()
+        .find(|c| held(c) && c.start_time < t("2026-11-20T00:00:00Z"))
+        .expect("a held CDR of a sealed day");
+    assert!(w.h.ports.meta.delete_cdr(held_one).await.unwrap());
+    let day = held_one.start_time.date_naive().to_string();
+    let c = w.verify(&day).await;
+    assert_eq!(only(&c, Check::Cdr), vec![held_one.cdr_id.clone()]);
 }

@@ -632,6 +632,35 @@ impl MetaStore for DynamoMetaStore {
         }
     }
 
+    async fn delete_cdr(&self, cdr: &Cdr) -> Result<bool, MetaError> {
+        let label = format!("CDR {}/{}", cdr.tenant, cdr.cdr_id);
+        let out = self
+            .client
+            .delete_item()
+            .table_name(&self.table)
+            .key("pk", s(cdr_pk(&cdr.tenant)))
+            .key("sk", s(cdr.cdr_id.clone()))
+            .condition_expression("attribute_exists(pk) AND #v = :expected")
+            .expression_attribute_names("#v", "version")
+            .expression_attribute_values(":expected", n(cdr.version))
+            .send()
+            .await;
+        match out {
+            Ok(_) => Ok(true),
+            Err(e)
+                if e.as_service_error()
+                    .is_some_and(|s| s.is_conditional_check_failed_exception()) =>
+            {
+                // Gone already (nothing to delete) or changed since it was read.
+                match self.get_cdr(&cdr.tenant, &cdr.cdr_id).await? {
+                    None => Ok(false),
+                    Some(_) => Err(MetaError::Conflict(label)),
+                }
+            }
+            Err(e) => Err(self.backend(&format!("DeleteItem {label}"), Failure::of(e))),
+        }
+    }
+
     async fn query_cdrs(&self, q: &CdrQuery) -> Result<Vec<Cdr>, MetaError> {
         let bounds = Self::time_bounds(q);
         let items = if let (Some(t), Some(call)) = (&q.tenant, q.platform_call_id.as_deref()) {

@@ -371,6 +371,33 @@ impl MetaStore for SqliteMetaStore {
             .await?)
     }
 
+    async fn delete_cdr(&self, cdr: &Cdr) -> Result<bool, MetaError> {
+        let (tenant, cdr_id, version) = (cdr.tenant.clone(), cdr.cdr_id.clone(), cdr.version);
+        Ok(self
+            .db
+            .call(move |c| {
+                let n = c.execute(
+                    "DELETE FROM cdrs WHERE tenant = ?1 AND cdr_id = ?2 AND version = ?3",
+                    params![tenant.as_str(), cdr_id, version as i64],
+                )?;
+                if n == 1 {
+                    return Ok(true);
+                }
+                let exists: Option<i64> = c
+                    .query_row(
+                        "SELECT version FROM cdrs WHERE tenant = ?1 AND cdr_id = ?2",
+                        params![tenant.as_str(), cdr_id],
+                        |r| r.get(0),
+                    )
+                    .optional()?;
+                match exists {
+                    None => Ok(false),
+                    Some(_) => Err(DbError::Conflict(format!("cdr {tenant}/{cdr_id}"))),
+                }
+            })
+            .await?)
+    }
+
     async fn update_cdr(&self, cdr: &Cdr) -> Result<Cdr, MetaError> {
         let mut stored = cdr.clone();
         stored.version = cdr.version + 1;

@@ -319,6 +319,10 @@ impl<M: MetaStore + ?Sized> MetaStore for FaultyMetaStore<M> {
         self.check("update_cdr")?;
         self.inner.update_cdr(cdr).await
     }
+    async fn delete_cdr(&self, cdr: &Cdr) -> Result<bool, MetaError> {
+        self.check("delete_cdr")?;
+        self.inner.delete_cdr(cdr).await
+    }
     async fn query_cdrs(&self, q: &CdrQuery) -> Result<Vec<Cdr>, MetaError> {
         self.check("query_cdrs")?;
         self.inner.query_cdrs(q).await

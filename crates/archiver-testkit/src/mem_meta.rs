@@ -165,6 +165,22 @@ impl MetaStore for MemMetaStore {
         }
     }
 
+    async fn delete_cdr(&self, cdr: &Cdr) -> Result<bool, MetaError> {
+        let mut g = self.lock();
+        let key = (cdr.tenant.clone(), cdr.cdr_id.clone());
+        match g.cdrs.get(&key) {
+            None => Ok(false),
+            Some(cur) if cur.version == cdr.version => {
+                g.cdrs.remove(&key);
+                Ok(true)
+            }
+            Some(_) => Err(MetaError::Conflict(format!(
+                "cdr {}/{}",
+                cdr.tenant, cdr.cdr_id
+            ))),
+        }
+    }
+
     async fn query_cdrs(&self, q: &CdrQuery) -> Result<Vec<Cdr>, MetaError> {
         let g = self.lock();
         let mut out: Vec<Cdr> = g.cdrs.values().filter(|c| q.matches(c)).cloned().collect();

@@ -386,6 +386,7 @@ async fn real_main(cli: Cli) -> Result<ExitCode> {
                     &s.ports,
                     s.audit.as_ref(),
                     &t.id,
+                    &t.retention,
                     &operator(),
                     *dry_run,
                 )
@@ -394,12 +395,14 @@ async fn real_main(cli: Cli) -> Result<ExitCode> {
                     if d.result.starts_with("refused") {
                         refused += 1;
                     }
-                    println!(
-                        "{}: {} (rule {}, sha256 {})",
-                        d.key, d.result, d.rule, d.sha256
-                    );
+                    println!("{d}");
                 }
-                println!("{}: {} files past retention", t.id, ds.len());
+                let files = ds.iter().filter(|d| d.kind == "object").count();
+                println!(
+                    "{}: {files} files and {} CDRs past retention",
+                    t.id,
+                    ds.len() - files
+                );
             }
             Ok(if refused == 0 {
                 ExitCode::SUCCESS
@@ -621,10 +624,7 @@ async fn reconcile(
             problems.push(format!("tenant {}: {p}", t.id));
         }
         for d in &run.disposals {
-            println!(
-                "{}: {} (retention rule {}, sha256 {})",
-                d.key, d.result, d.rule, d.sha256
-            );
+            println!("{d}");
         }
         if let Some(p) = &run.disposal_failure {
             problems.push(format!("tenant {}: {p}", t.id));

@@ -1,7 +1,7 @@
 //! Retention, legal holds and disposal through the command line on the embedded default:
 //! a held file is never disposed of, a release needs a second operator, and an expired,
 //! unheld file is disposed of with a disposition record in the audit trail (the record
-//! kept, the object gone).
+//! kept, the object gone), and then its CDR, also recorded; a held user's CDRs stay.
 
 mod common;
 
@@ -63,9 +63,29 @@ async fn scenario(b: Backend, cfg: &Path) {
         k.extend(b.keys("acme/phone/"));
         k
     };
+    // The CDR ids of a user.
+    let cdrs_of = |user: &'static str| {
+        let a = c(&["cdrs", "--format", "jsonl", "--user", user]);
+        async move {
+            let out = run_as("ops1", a).await;
+            assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+            let mut ids: Vec<String> = String::from_utf8_lossy(&out.stdout)
+                .lines()
+                .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
+                .map(|v| v["cdr_id"].as_str().unwrap().to_string())
+                .collect();
+            ids.sort();
+            ids
+        }
+    };
     let out = run_as("ops1", c(&["run", "--once"])).await;
     assert_eq!(out.status.code(), Some(0), "{}", text(&out));
     let before = stored();
+    let (alice, bob) = (
+        cdrs_of("alice@acme.example").await,
+        cdrs_of("bob@acme.example").await,
+    );
+    assert!(!alice.is_empty() && !bob.is_empty(), "{alice:?} {bob:?}");
     assert!(before.len() >= 3, "{before:?}");
 
     // Alice's files are past retention but held: nothing is disposed of.
@@ -92,6 +112,11 @@ async fn scenario(b: Backend, cfg: &Path) {
     let out = run_as("ops1", c(&["dispose"])).await;
     assert_eq!(out.status.code(), Some(0), "{}", text(&out));
     assert_eq!(stored(), before, "a held file is never disposed of");
+    assert_eq!(
+        cdrs_of("alice@acme.example").await,
+        alice,
+        "a held user's CDRs are never disposed of"
+    );
 
     // One operator cannot release alone.
     let out = run_as("ops1", c(&["hold", "release", "--matter", "M-1"])).await;
@@ -123,8 +148,39 @@ async fn scenario(b: Backend, cfg: &Path) {
     let disposed: Vec<&str> = stdout
         .lines()
         .filter(|l| l.contains(": disposed (") && l.contains("alice-short"))
+        .filter(|l| !l.starts_with("CDR "))
         .collect();
     assert!(!disposed.is_empty(), "{stdout}");
+    // Then the CDRs whose files are all gone and whose own date has passed: Alice's
+    // (a conversation of the last day is not one day old yet), never Bob's.
+    let mut cdrs_disposed: Vec<String> = stdout
+        .lines()
+        .filter(|l| l.starts_with("CDR ") && l.contains(": disposed (retention rule alice-short"))
+        .map(|l| {
+            l["CDR ".len()..]
+                .split(": disposed")
+                .next()
+                .unwrap()
+                .to_string()
+        })
+        .collect();
+    cdrs_disposed.sort();
+    assert!(!cdrs_disposed.is_empty(), "{stdout}");
+    assert!(
+        cdrs_disposed.iter().all(|id| alice.contains(id)),
+        "{stdout}"
+    );
+    let kept: Vec<String> = alice
+        .iter()
+        .filter(|id| !cdrs_disposed.contains(id))
+        .cloned()
+        .collect();
+    assert_eq!(cdrs_of("alice@acme.example").await, kept, "{stdout}");
+    assert_eq!(
+        cdrs_of("bob@acme.example").await,
+        bob,
+        "Bob's CDRs match no rule"
+    );
     let after = stored();
     assert_eq!(after.len(), before.len() - disposed.len(), "{stdout}");
     for l in &disposed {
@@ -140,7 +196,19 @@ async fn scenario(b: Backend, cfg: &Path) {
         .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
         .filter(|e| e["action"] == "dispose")
         .collect();
-    assert_eq!(dispose_entries.len(), disposed.len(), "{audit}");
+    assert_eq!(
+        dispose_entries.len(),
+        disposed.len() + cdrs_disposed.len(),
+        "one entry per object and per CDR: {audit}"
+    );
+    for id in &cdrs_disposed {
+        assert!(
+            dispose_entries
+                .iter()
+                .any(|e| e["objects"][0] == id.as_str() && e["result"] == "disposed"),
+            "CDR {id} has its disposition record: {audit}"
+        );
+    }
     for e in &dispose_entries {
         assert!(e["reason"].as_str().unwrap().contains("alice-short"), "{e}");
         assert_eq!(e["actor"].as_str().unwrap().split('@').next(), Some("ops2"));

@@ -200,6 +200,10 @@ pub trait MetaStore: Send + Sync {
     async fn get_cdr(&self, tenant: &TenantId, cdr_id: &str) -> Result<Option<Cdr>, MetaError>;
     /// Compare-and-set update of a CDR.
     async fn update_cdr(&self, cdr: &Cdr) -> Result<Cdr, MetaError>;
+    /// Compare-and-delete of a CDR (disposal past retention): removes it only while its
+    /// stored version is `cdr.version` (else [`MetaError::Conflict`]); `false` when there
+    /// is no such CDR.
+    async fn delete_cdr(&self, cdr: &Cdr) -> Result<bool, MetaError>;
     /// CDRs matching `q`, ordered by start time then id.
     async fn query_cdrs(&self, q: &CdrQuery) -> Result<Vec<Cdr>, MetaError>;
 

@@ -12,12 +12,24 @@
 //! - **Dispose**: archived files past their retention date and held by no matter have
 //!   their object deleted (the store refuses anything retained or held, whatever this
 //!   code thinks); the record stays, marked disposed, and one `dispose` audit entry per
-//!   file records its key, SHA-256, rule and time. Manifests that sealed the file keep
-//!   listing it.
+//!   file records its key, SHA-256, rule and time. Then the **CDRs** past retention are
+//!   deleted: a CDR goes once every file it links is disposed of (a CDR without files, such
+//!   as "recording failed", once the tenant's rules as configured give it a date that has
+//!   passed; a CDR no rule matches is kept), the longest of its files' and its own rule's
+//!   dates has passed, and no matter's scope (user, CDR or time range) covers it, even a
+//!   hold placed after its files were disposed of. One `dispose` audit entry per CDR
+//!   records its id, the SHA-256 of its canonical JSON (the digest manifests list), the
+//!   rule and the time. CDRs out of scope are never deleted. Manifests that sealed a
+//!   disposed file or CDR keep listing it, and `verify --day` excuses exactly the
+//!   disposals the audit trail records.
+//! - Matters are listed in the tenant's memo `holds` (written under the lease
+//!   `holds-index:{tenant}` before the hold itself), so that disposal finds every hold.
 //!
 //! Every hold, release and disposal is written to the audit trail.
 
 use super::audit::record;
+use crate::domain::manifest::cdr_digest;
+use crate::domain::retention::{Retained, RetentionRule, retention_for};
 use crate::domain::{Cdr, CdrQuery, FileRecord, FileState, TenantId};
 use crate::ports::{
     AuditAction, AuditDraft, AuditLog, BlobError, FileQuery, MetaError, Ports, retry_on_conflict,
@@ -82,9 +94,101 @@ pub enum CustodyError {
 }
 
 const FOREVER: &str = "9999-12-31T00:00:00Z";
+/// The memo listing every matter ever placed on a tenant (JSON array of names).
+const HOLDS_INDEX: &str = "holds";
 
 fn memo_key(matter: &str) -> String {
     format!("hold:{matter}")
+}
+
+fn forever() -> DateTime<Utc> {
+    FOREVER.parse().unwrap_or(DateTime::<Utc>::MAX_UTC)
+}
+
+async fn matters(ports: &Ports, tenant: &TenantId) -> Result<Vec<String>, CustodyError> {
+    let now = ports.clock.now();
+    match ports.meta.get_memo(tenant, HOLDS_INDEX, now).await? {
+        Some(v) if !v.is_empty() => {
+            Ok(serde_json::from_str(&v).map_err(|e| MetaError::Corrupt {
+                key: HOLDS_INDEX.into(),
+                message: e.to_string(),
+            })?)
+        }
+        _ => Ok(Vec::new()),
+    }
+}
+
+/// Adds `matter` to the tenant's list of matters, under a lease so that two operators
+/// placing holds at once cannot lose one (the second is asked to try again).
+async fn index_matter(
+    ports: &Ports,
+    tenant: &TenantId,
+    matter: &str,
+    by: &str,
+) -> Result<(), CustodyError> {
+    if matters(ports, tenant).await?.iter().any(|m| m == matter) {
+        return Ok(());
+    }
+    let now = ports.clock.now();
+    let lease = format!("holds-index:{tenant}");
+    let owner = format!("{by}#{}", now.timestamp_nanos_opt().unwrap_or_default());
+    if !ports
+        .meta
+        .try_lease(&lease, &owner, now + chrono::Duration::seconds(60), now)
+        .await?
+    {
+        return Err(CustodyError::Refused(format!(
+            "another hold of tenant {tenant} is being placed: try again in a minute"
+        )));
+    }
+    let written = async {
+        let mut fresh = matters(ports, tenant).await?;
+        if !fresh.iter().any(|m| m == matter) {
+            fresh.push(matter.to_string());
+            let v = serde_json::to_string(&fresh).unwrap_or_default();
+            ports
+                .meta
+                .put_memo(tenant, HOLDS_INDEX, &v, forever())
+                .await?;
+        }
+        Ok::<(), CustodyError>(())
+    }
+    .await;
+    ports.meta.release_lease(&lease, &owner).await?;
+    written
+}
+
+/// Every hold in force on `tenant` (placed, and not released by a second operator).
+pub async fn active_holds(ports: &Ports, tenant: &TenantId) -> Result<Vec<Hold>, CustodyError> {
+    let mut out = Vec::new();
+    for m in matters(ports, tenant).await? {
+        if let Some(h) = get_hold(ports, tenant, &m).await? {
+            out.push(h);
+        }
+    }
+    Ok(out)
+}
+
+impl HoldScope {
+    /// Whether the scope selects `cdr`'s conversation (as `hold add` selects them).
+    pub fn covers(&self, cdr: &Cdr) -> bool {
+        match self {
+            HoldScope::Cdr { cdr_id } => &cdr.cdr_id == cdr_id,
+            HoldScope::User { user } => CdrQuery {
+                user: Some(user.clone()),
+                include_out_of_scope: true,
+                ..CdrQuery::default()
+            }
+            .matches(cdr),
+            HoldScope::Range { from, to } => CdrQuery {
+                from: Some(*from),
+                to: Some(*to),
+                include_out_of_scope: true,
+                ..CdrQuery::default()
+            }
+            .matches(cdr),
+        }
+    }
 }
 
 /// The matter's hold, if placed.
@@ -96,6 +200,8 @@ pub async fn get_hold(
     let now = ports.clock.now();
     Ok(
         match ports.meta.get_memo(tenant, &memo_key(matter), now).await? {
+            // A confirmed release empties the memo.
+            Some(v) if v.is_empty() => None,
             Some(v) => Some(serde_json::from_str(&v).map_err(|e| MetaError::Corrupt {
                 key: memo_key(matter),
                 message: e.to_string(),
@@ -106,11 +212,10 @@ pub async fn get_hold(
 }
 
 async fn put_hold(ports: &Ports, tenant: &TenantId, h: &Hold) -> Result<(), CustodyError> {
-    let forever: DateTime<Utc> = FOREVER.parse().unwrap_or(DateTime::<Utc>::MAX_UTC);
     let v = serde_json::to_string(h).unwrap_or_default();
     ports
         .meta
-        .put_memo(tenant, &memo_key(&h.matter), &v, forever)
+        .put_memo(tenant, &memo_key(&h.matter), &v, forever())
         .await?;
     Ok(())
 }
@@ -233,8 +338,9 @@ pub async fn hold_add(
         hold.scopes.push(scope.clone());
     }
     hold.release_requested = None;
-    // The matter is recorded first: a hold interrupted half way is completed by running
+    // The matter is listed, then recorded, first: a hold interrupted half way is completed by running
     // it again, and nothing is released by accident.
+    index_matter(ports, tenant, matter, by).await?;
     put_hold(ports, tenant, &hold).await?;
     let mut report = HoldReport::default();
     let mut keys = Vec::new();
@@ -358,12 +464,14 @@ pub async fn hold_release(
     Ok(report)
 }
 
-/// One file disposal (or refusal).
+/// One disposal (or refusal) of a stored object or a CDR.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 pub struct Disposition {
-    /// The object's key.
+    /// `object` or `cdr`.
+    pub kind: &'static str,
+    /// The object's key, or the CDR's id.
     pub key: String,
-    /// Its SHA-256.
+    /// The object's SHA-256, or the SHA-256 of the CDR's canonical JSON.
     pub sha256: String,
     /// The retention rule that expired.
     pub rule: String,
@@ -371,12 +479,26 @@ pub struct Disposition {
     pub result: String,
 }
 
-/// Disposes of `tenant`'s archived files past retention and held by no matter (see the
-/// module docs). With `dry_run`, says what it would do.
+impl std::fmt::Display for Disposition {
+    /// `KEY: RESULT (retention rule R, sha256 H)`, with `CDR ` before a CDR's id.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let what = if self.kind == "cdr" { "CDR " } else { "" };
+        write!(
+            f,
+            "{what}{}: {} (retention rule {}, sha256 {})",
+            self.key, self.result, self.rule, self.sha256
+        )
+    }
+}
+
+/// Disposes of `tenant`'s archived files past retention and held by no matter, then of
+/// its CDRs past retention (`rules`: the tenant's retention rules; see the module docs).
+/// With `dry_run`, says what it would do.
 pub async fn dispose(
     ports: &Ports,
     audit: &dyn AuditLog,
     tenant: &TenantId,
+    rules: &[RetentionRule],
     by: &str,
     dry_run: bool,
 ) -> Result<Vec<Disposition>, CustodyError> {
@@ -398,6 +520,7 @@ pub async fn dispose(
             continue;
         }
         let mut d = Disposition {
+            kind: "object",
             key: f.object_key.to_string(),
             sha256: sha256.clone(),
             rule: ret.rule.clone(),
@@ -410,6 +533,12 @@ pub async fn dispose(
         }
         match ports.blobs.delete(&f.object_key, now).await {
             Ok(()) | Err(BlobError::NotFound(_)) => {
+                // Its derived waveform peaks go with it.
+                if let Err(e) =
+                    super::peaks::dispose(ports.blobs.as_ref(), &f.object_key, now).await
+                {
+                    tracing::warn!(key = %f.object_key, error = %e, "the recording is disposed of but its peaks sidecar could not be deleted");
+                }
                 let why = format!(
                     "disposed at {now} under retention rule {} (until {}); sha256 {sha256}",
                     ret.rule, ret.until
@@ -450,11 +579,110 @@ pub async fn dispose(
         .await?;
         out.push(d);
     }
+    // Objects refused by the store keep their CDRs (their files are not disposed of).
+    out.extend(dispose_cdrs(ports, audit, tenant, rules, by, dry_run).await?);
     Ok(out)
 }
-                // Its derived waveform peaks go with it.
-                if let Err(e) =
-                    super::peaks::dispose(ports.blobs.as_ref(), &f.object_key, now).await
-                {
-                    tracing::warn!(key = %f.object_key, error = %e, "the recording is disposed of but its peaks sidecar could not be deleted");
-                }
+
+/// The retention of `cdr` if it may be deleted now: a rule of its own (a CDR no rule
+/// matches is kept, even when a file it shares expired under another user's rule), every
+/// file it links disposed of or never stored (gone at Zoom, or failed for good), no hold
+/// covering it, and a date (the latest of its own rule's and its files') that has passed.
+async fn cdr_expiry(
+    ports: &Ports,
+    cdr: &Cdr,
+    rules: &[RetentionRule],
+    holds: &[Hold],
+    now: DateTime<Utc>,
+) -> Result<Option<Retained>, CustodyError> {
+    if holds.iter().any(|h| h.scopes.iter().any(|s| s.covers(cdr))) {
+        return Ok(None);
+    }
+    let Some(own) = retention_for(rules, cdr.source, cdr.start_time, &[cdr]) else {
+        return Ok(None);
+    };
+    let mut dates = vec![own];
+    for m in &cdr.media {
+        let Some(f) = ports
+            .meta
+            .get_file(&cdr.tenant, cdr.source, &m.file_id)
+            .await?
+        else {
+            // Not recorded yet: kept until it is.
+            return Ok(None);
+        };
+        match &f.state {
+            FileState::Archived { .. } if f.disposed.is_some() => dates.extend(f.retention),
+            FileState::Gone { .. } => {}
+            FileState::Failed { transient, .. } if !transient => {}
+            // Stored and kept, or still on its way: the file keeps its CDR.
+            _ => return Ok(None),
+        }
+    }
+    Ok(dates
+        .into_iter()
+        .max_by_key(|r| r.until)
+        .filter(|r| r.until <= now))
+}
+
+async fn dispose_cdrs(
+    ports: &Ports,
+    audit: &dyn AuditLog,
+    tenant: &TenantId,
+    rules: &[RetentionRule],
+    by: &str,
+    dry_run: bool,
+) -> Result<Vec<Disposition>, CustodyError> {
+    let now = ports.clock.now();
+    let holds = active_holds(ports, tenant).await?;
+    let cdrs = ports
+        .meta
+        .query_cdrs(&CdrQuery {
+            tenant: Some(tenant.clone()),
+            to: Some(now),
+            ..CdrQuery::default()
+        })
+        .await?;
+    let mut out = Vec::new();
+    for c in cdrs {
+        let Some(ret) = cdr_expiry(ports, &c, rules, &holds, now).await? else {
+            continue;
+        };
+        let mut d = Disposition {
+            kind: "cdr",
+            key: c.cdr_id.clone(),
+            sha256: cdr_digest(&c),
+            rule: ret.rule.clone(),
+            result: String::new(),
+        };
+        if dry_run {
+            d.result = "would dispose".into();
+            out.push(d);
+            continue;
+        }
+        match ports.meta.delete_cdr(&c).await {
+            Ok(_) => d.result = "disposed".into(),
+            // Changed since it was read (a late recording, say): looked at again next run.
+            Err(MetaError::Conflict(_)) => continue,
+            Err(e) => return Err(e.into()),
+        }
+        record(
+            audit,
+            AuditDraft {
+                tenant: tenant.clone(),
+                at: now,
+                actor: by.to_string(),
+                action: AuditAction::Dispose,
+                objects: vec![d.key.clone()],
+                reason: Some(format!(
+                    "CDR past retention rule {} until {}; cdr sha256 {}",
+                    d.rule, ret.until, d.sha256
+                )),
+                result: d.result.clone(),
+            },
+        )
+        .await?;
+        out.push(d);
+    }
+    Ok(out)
+}

@@ -1071,8 +1071,15 @@ impl Reconciler {
         if let Some((audit, actor)) = audit
             && !tenant.retention.is_empty()
         {
-            match super::custody::dispose(&self.ports, audit.as_ref(), &tenant.id, &actor, false)
-                .await
+            match super::custody::dispose(
+                &self.ports,
+                audit.as_ref(),
+                &tenant.id,
+                &tenant.retention,
+                &actor,
+                false,
+            )
+            .await
             {
                 Ok(d) => run.disposals = d,
                 Err(e) => run.disposal_failure = Some(format!("disposing past retention: {e}")),

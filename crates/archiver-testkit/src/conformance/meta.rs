@@ -11,6 +11,7 @@ fn is_conflict<T: std::fmt::Debug>(r: Result<T, MetaError>) -> bool {
 pub async fn meta_store(store: &dyn MetaStore) {
     files(store).await;
     cdrs(store).await;
+    cdr_deletes(store).await;
     scope(store).await;
     cursors(store).await;
     leases(store).await;
@@ -763,6 +764,77 @@ async fn cdrs(store: &dyn MetaStore) {
             .unwrap()
             .iter()
             .all(|c| q.matches(c))
+    );
+}
+
+/// `delete_cdr` is compare-and-delete: a stale version is Conflict and keeps the CDR; a
+/// deleted CDR is gone from reads, queries (every index) and counts; deleting a missing
+/// one is `false`; another tenant's CDR of the same id stays.
+async fn cdr_deletes(store: &dyn MetaStore) {
+    let t1 = fixtures::unique_tenant("cd");
+    let t2 = fixtures::unique_tenant("cd");
+    let mut c = cdr(&t1, "d1", at(100), "del@example.com");
+    c.user_extension = Some("4004".into());
+    c.platform_call_id = "del-call".into();
+    assert!(store.insert_cdr(&c).await.unwrap());
+    assert!(
+        store
+            .insert_cdr(&cdr(&t2, "d1", at(100), "del@example.com"))
+            .await
+            .unwrap()
+    );
+    let v1 = store.get_cdr(&t1, "d1").await.unwrap().expect("inserted");
+    let v2 = store.update_cdr(&v1).await.unwrap();
+    assert!(
+        is_conflict(store.delete_cdr(&v1).await),
+        "deleting a stale version must be Conflict"
+    );
+    assert!(
+        store.get_cdr(&t1, "d1").await.unwrap().is_some(),
+        "a refused delete keeps it"
+    );
+    assert!(store.delete_cdr(&v2).await.unwrap());
+    assert_eq!(store.get_cdr(&t1, "d1").await.unwrap(), None);
+    assert!(
+        !store.delete_cdr(&v2).await.unwrap(),
+        "deleting a missing CDR is false"
+    );
+    for q in [
+        CdrQuery {
+            tenant: Some(t1.clone()),
+            ..CdrQuery::default()
+        },
+        CdrQuery {
+            tenant: Some(t1.clone()),
+            from: Some(at(0)),
+            to: Some(at(1000)),
+            ..CdrQuery::default()
+        },
+        CdrQuery {
+            tenant: Some(t1.clone()),
+            user: Some("del@example.com".into()),
+            ..CdrQuery::default()
+        },
+        CdrQuery {
+            tenant: Some(t1.clone()),
+            user: Some("4004".into()),
+            ..CdrQuery::default()
+        },
+        CdrQuery {
+            tenant: Some(t1.clone()),
+            platform_call_id: Some("del-call".into()),
+            ..CdrQuery::default()
+        },
+    ] {
+        assert!(
+            store.query_cdrs(&q).await.unwrap().is_empty(),
+            "deleted CDR still found by {q:?}"
+        );
+    }
+    assert_eq!(store.count_cdrs(&t1).await.unwrap(), 0);
+    assert!(
+        store.get_cdr(&t2, "d1").await.unwrap().is_some(),
+        "other tenants keep theirs"
     );
 }
 
