@@ -13,7 +13,8 @@
 //! - [`custody`]: sealing a day of 10,000 recordings and checking a day of 5 GiB
 //!   (`seal` and `verify --day`);
 //! - [`hang_hunt`]: the embedded `run --once` many times under CPU load, with a watchdog
-//!   (RELIABILITY.md).
+//!   (RELIABILITY.md);
+//! - [`search`]: review search pages over a generated SQLite store of N CDRs (issue 17).
 //!
 //! It measures the product as shipped: the CLI's composition root
 //! (`zoom_archiver::app::App`) and the adapters, never a copy of them.
@@ -24,3 +25,4 @@ pub mod cold_start;
 pub mod custody;
 pub mod hang_hunt;
 pub mod parts;
+pub mod search;

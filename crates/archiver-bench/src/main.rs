@@ -2,7 +2,7 @@
 //! them all and prints a summary). Not part of the product: it measures the product.
 
 use anyhow::Result;
-use archiver_bench::{api_budget, aws, cold_start, custody, hang_hunt, parts};
+use archiver_bench::{api_budget, aws, cold_start, custody, hang_hunt, parts, search};
 use clap::{Parser, Subcommand, ValueEnum};
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -179,6 +179,16 @@ enum Command {
         #[arg(long, default_value = "zoom-archiver-bench-seal")]
         dir: PathBuf,
     },
+    /// Review search (issue 17): N generated CDRs in a fresh SQLite store, then ~200 search
+    /// pages of varied queries timed through the metadata port (p50/p95/max per kind).
+    Search {
+        /// CDRs generated.
+        #[arg(long, default_value_t = 1_000_000)]
+        cdrs: usize,
+        /// Scratch directory (must not exist; removed afterwards).
+        #[arg(long, default_value = "zoom-archiver-bench-search")]
+        dir: PathBuf,
+    },
     /// Fixity: `verify` over stored objects (seconds per GiB, peak RSS).
     Verify {
         /// Objects.
@@ -263,6 +273,10 @@ async fn run(command: Command) -> Result<ExitCode> {
             dir,
         } => {
             custody::seal_bench(*recordings, *size_kib, *verify_gib, dir).await?;
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Search { cdrs, dir } => {
+            search::search_bench(*cdrs, dir).await?;
             Ok(ExitCode::SUCCESS)
         }
         Command::Verify {

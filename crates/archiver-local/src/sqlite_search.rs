@@ -5,7 +5,10 @@
 //!
 //! Schema 5 adds, beside the `cdrs` table (whose rows carry the JSON bodies):
 //! - `cdr_index`: one narrow row per CDR with every searchable and sortable column, indexed
-//!   per filter and sort key, so a count or a page touches index pages, not bodies;
+//!   per filter and sort key, so a count or a page touches index pages, not bodies (the
+//!   indexes of start time and of the few-valued filters, direction, failed and source,
+//!   cover tenant and scope too: their counts never read a row). The tenant test is kept
+//!   out of index choice (`+i.tenant`): every CDR of a site is usually of one tenant;
 //! - `cdr_numbers`: each CDR's caller, callee and participants as normalized numbers;
 //! - `cdr_topics`: the lowercased meeting topics in an FTS5 trigram index (substrings of
 //!   three characters or more; shorter ones are checked row by row);
@@ -45,16 +48,16 @@ CREATE TABLE cdr_index (
     out_of_scope     INTEGER NOT NULL,
     UNIQUE (tenant, cdr_id)
 );
-CREATE INDEX cdr_index_by_time      ON cdr_index (start_time, cdr_id, tenant);
+CREATE INDEX cdr_index_by_time      ON cdr_index (start_time, cdr_id, tenant, out_of_scope);
+CREATE INDEX cdr_index_by_direction ON cdr_index (direction, start_time, cdr_id, tenant, out_of_scope);
+CREATE INDEX cdr_index_by_failed    ON cdr_index (failed, start_time, cdr_id, tenant, out_of_scope);
+CREATE INDEX cdr_index_by_source    ON cdr_index (source, start_time, cdr_id, tenant, out_of_scope);
 CREATE INDEX cdr_index_by_email     ON cdr_index (user_email, start_time);
 CREATE INDEX cdr_index_by_extension ON cdr_index (user_extension, start_time);
 CREATE INDEX cdr_index_by_call      ON cdr_index (platform_call_id, start_time);
-CREATE INDEX cdr_index_by_direction ON cdr_index (direction, start_time);
-CREATE INDEX cdr_index_by_failed    ON cdr_index (failed, start_time);
-CREATE INDEX cdr_index_by_source    ON cdr_index (source, start_time);
 CREATE INDEX cdr_index_by_duration  ON cdr_index (duration, start_time);
 CREATE INDEX cdr_index_by_user      ON cdr_index (user_name, start_time);
-CREATE INDEX cdr_index_by_conv      ON cdr_index (tenant, source, conversation_id);
+CREATE INDEX cdr_index_by_conv      ON cdr_index (conversation_id, source, tenant);
 
 CREATE TABLE cdr_numbers (
     number TEXT    NOT NULL,
@@ -304,13 +307,13 @@ fn where_clause(s: &CdrSearch) -> Option<(String, Vec<Value>)> {
         }
         let t = arg(&mut args, text(sc.tenant.as_str()));
         match &sc.user {
-            None => scope.push(format!("i.tenant = {t}")),
+            None => scope.push(format!("+i.tenant = {t}")),
             Some(u) => {
                 let e = arg(&mut args, text(&u.to_ascii_lowercase()));
                 let x = arg(&mut args, text(u));
-                scope.push(format!(
-                    "(i.tenant = {t} AND (i.user_email = {e} OR i.user_extension = {x}))"
-                ));
+                // Two flat terms (not a nested OR), so each can use its index.
+                scope.push(format!("(+i.tenant = {t} AND i.user_email = {e})"));
+                scope.push(format!("(+i.tenant = {t} AND i.user_extension = {x})"));
             }
         }
     }
