@@ -18,6 +18,7 @@ pub(crate) fn routes() -> Router<Arc<Review>> {
         .route("/api/v1/cdrs", get(cdrs))
         .route("/api/v1/cdrs/{cdr_id}", get(cdr))
         .route("/api/v1/media/{*key}", get(crate::media::media))
+        .route("/api/v1/peaks/{*key}", get(crate::peaks::peaks))
         .route("/api/v1/exports", get(exports).post(create_export))
         .route("/api/v1/exports/{id}", get(export))
         .route("/api/v1/exports/{id}/download", get(download))

@@ -5,7 +5,9 @@
 //! [`Ports`] every command uses), its audit trail and a [`ReviewerStore`]; the CLI's
 //! `serve` command builds the stores and serves it ([`serve`]). Pages are server-rendered
 //! HTML with a little JavaScript for the player; the CSS and script are embedded in the
-//! binary (`static/`).
+//! binary (`static/`). Above each player the script draws the recording's waveform peaks
+//! (`GET /api/v1/peaks/{key}`, stored beside the recording when it was archived, or
+//! computed on demand) on a canvas with a playhead; a click on it seeks the player.
 //!
 //! Access:
 //! - every page and `/api/v1/*` endpoint except `/login` and `/static/*` needs a session
@@ -25,6 +27,8 @@
 //! (`read`), the first request of each media file per session (`read`, a play when it is
 //! a Range request, else a download, with the reason the UI asked for:
 //! [`ReviewConfig::play_reason`]), and every export bundle (`export`, with its reason).
+//! Waveform peaks are derived data, neither a play nor a download: reading them is not
+//! audited and does not count as the file's first request.
 
 // Handlers return `Result<_, Response>` so that an early refusal is one `?`; the size of
 // `Response` does not matter on these paths.
@@ -38,6 +42,7 @@ pub mod bundle;
 mod html;
 mod media;
 mod pages;
+mod peaks;
 pub mod search;
 mod transcript;
 
@@ -127,6 +132,8 @@ pub struct Review {
     pub(crate) played: Mutex<HashMap<String, std::collections::HashSet<String>>>,
     pub(crate) failures: Mutex<HashMap<String, Vec<std::time::Instant>>>,
     pub(crate) jobs: Mutex<Vec<bundle::ExportJob>>,
+    /// Decodes recordings whose waveform peaks were never stored ([`Review::with_analyser`]).
+    pub(crate) analyser: std::sync::OnceLock<Arc<dyn archiver_core::MediaAnalyser>>,
 }
 
 impl Review {
@@ -146,7 +153,19 @@ impl Review {
             played: Mutex::default(),
             failures: Mutex::default(),
             jobs: Mutex::default(),
+            analyser: std::sync::OnceLock::new(),
         })
+    }
+
+    /// Lets `/api/v1/peaks/` compute (and store) the waveform peaks of a recording that
+    /// has none yet, with `analyser` (the CLI gives `archiver-media`'s). Without one, only
+    /// stored peaks are served. The first analyser given stays.
+    pub fn with_analyser(
+        self: Arc<Self>,
+        analyser: Arc<dyn archiver_core::MediaAnalyser>,
+    ) -> Arc<Self> {
+        let _ = self.analyser.set(analyser);
+        self
     }
 
     /// Records one audit entry per tenant (actor `review:NAME`). An entry that cannot be

@@ -66,8 +66,71 @@ pub fn parse_range(h: Option<&str>, size: u64) -> Result<Option<(u64, u64)>, ()>
 
 #[derive(Deserialize)]
 pub(crate) struct MediaQuery {
-    cdr: Option<String>,
+    pub(crate) cdr: Option<String>,
     reason: Option<String>,
+}
+
+/// What [`authorise`] found: the object's key and tenant, and the CDR it was reached
+/// through (with what that CDR records of it).
+pub(crate) struct Access {
+    pub(crate) key: ObjectKey,
+    pub(crate) tenant: TenantId,
+    pub(crate) cdr_id: Option<String>,
+    /// Size and SHA-256 as the CDR lists them.
+    pub(crate) known: Option<(Option<u64>, Option<String>)>,
+}
+
+/// The access rule of a stored object (media and its waveform peaks alike): through the
+/// CDR it belongs to (what a user-level grant needs), or by key for whoever sees the whole
+/// tenant. Anything else is 404, exactly like what does not exist.
+pub(crate) async fn authorise(
+    s: &Review,
+    v: &Viewer,
+    key: String,
+    cdr: Option<&str>,
+) -> Result<Access, Response> {
+    let nf = crate::api::not_found;
+    let Ok(key) = ObjectKey::parse(key) else {
+        return Err(nf());
+    };
+    let Some(tenant) = key
+        .as_str()
+        .split('/')
+        .next()
+        .and_then(|t| TenantId::new(t).ok())
+    else {
+        return Err(nf());
+    };
+    if !v.sees_tenant(&tenant) || archiver_core::is_derived(&key) {
+        return Err(nf());
+    }
+    let mut cdr_id = None;
+    let mut known = None;
+    if let Some(id) = cdr.filter(|c| !c.is_empty()) {
+        match s.ports.meta.get_cdr(&tenant, id).await {
+            Ok(Some(c)) if v.sees(&c) => {
+                known = c
+                    .media
+                    .iter()
+                    .find(|m| m.key == key.as_str())
+                    .map(|m| (m.size, m.sha256.clone()));
+                cdr_id = Some(c.cdr_id.clone());
+            }
+            Ok(_) => return Err(nf()),
+            Err(e) => return Err(crate::api::internal(e)),
+        }
+        if known.is_none() {
+            return Err(nf());
+        }
+    } else if !v.sees_whole_tenant(&tenant) {
+        return Err(nf());
+    }
+    Ok(Access {
+        key,
+        tenant,
+        cdr_id,
+        known,
+    })
 }
 
 pub(crate) async fn media(
@@ -78,43 +141,15 @@ pub(crate) async fn media(
     headers: HeaderMap,
 ) -> Response {
     let nf = crate::api::not_found;
-    let Ok(key) = ObjectKey::parse(key) else {
-        return nf();
+    let Access {
+        key,
+        tenant,
+        cdr_id,
+        known,
+    } = match authorise(&s, &v, key, q.cdr.as_deref()).await {
+        Ok(a) => a,
+        Err(r) => return r,
     };
-    let Some(tenant) = key
-        .as_str()
-        .split('/')
-        .next()
-        .and_then(|t| TenantId::new(t).ok())
-    else {
-        return nf();
-    };
-    if !v.sees_tenant(&tenant) {
-        return nf();
-    }
-    // Through the CDR it belongs to (what a user-level grant needs), or by key for
-    // whoever sees the whole tenant.
-    let mut cdr_id = None;
-    let mut known = None;
-    if let Some(id) = q.cdr.as_deref().filter(|c| !c.is_empty()) {
-        match s.ports.meta.get_cdr(&tenant, id).await {
-            Ok(Some(c)) if v.sees(&c) => {
-                known = c
-                    .media
-                    .iter()
-                    .find(|m| m.key == key.as_str())
-                    .map(|m| (m.size, m.sha256.clone()));
-                cdr_id = Some(c.cdr_id.clone());
-            }
-            Ok(_) => return nf(),
-            Err(e) => return crate::api::internal(e),
-        }
-        if known.is_none() {
-            return nf();
-        }
-    } else if !v.sees_whole_tenant(&tenant) {
-        return nf();
-    }
     let info = match s.ports.blobs.head(&key).await {
         Ok(Some(i)) => i,
         Ok(None) => return nf(),

@@ -1,8 +1,10 @@
 //! The review UI in a real headless Chromium (Debian's `chromium` + `chromedriver`, driven
 //! over the W3C WebDriver protocol): log in with the one-time password and set a new one,
 //! search for a user, open a conversation, play its audio (`currentTime` advances, Range
-//! requests answered 206), see the transcript, export two conversations and check the
-//! ZIP's hashes, log out; without a session the media URL is refused.
+//! requests answered 206), click the middle of its waveform (drawn from the stored peaks)
+//! and see the audio seek to half its duration, see the transcript, export two
+//! conversations and check the ZIP's hashes, log out; without a session the media URL is
+//! refused.
 //!
 //! Skipped (printing "skipped") when Chromium or ChromeDriver is missing, unless
 //! `ZA_REQUIRE_BROWSER=1` (set by `.ci/run`). With `ZA_UI_SCREENSHOTS=DIR` the main
@@ -239,7 +241,8 @@ async fn review_in_headless_chromium() {
         .await
         .unwrap();
     let rc = ReviewConfig::new(vec![tenant.clone()], tmp.path().join("exports"));
-    let state = Review::new(stores.ports, stores.audit, users, rc);
+    let state = Review::new(stores.ports, stores.audit, users, rc)
+        .with_analyser(Arc::new(archiver_media::BlobAnalyser::new()));
     // Counts the 206 answers of the media endpoint.
     let partial = Arc::new(AtomicUsize::new(0));
     let counted = partial.clone();
@@ -351,6 +354,37 @@ async fn review_in_headless_chromium() {
             && e.draft.reason.as_deref() == Some("browser test: QA review")),
         "the play is in the audit trail"
     );
+
+    // The waveform above the player (the peaks the archiver stored beside the recording):
+    // a click in its middle seeks the audio to about half its duration.
+    b.wait_for(
+        "document.querySelector('.file canvas.wave') && document.querySelector('.file canvas.wave').width > 0",
+        "the waveform",
+    )
+    .await;
+    let (peaks, audio) = (
+        b.js("return document.querySelector('.file canvas.wave').nextElementSibling.tagName;")
+            .await,
+        b.js("const a = document.querySelector('audio.player'); a.pause(); return a.duration;")
+            .await,
+    );
+    assert_eq!(peaks, json!("AUDIO"), "the waveform sits above its player");
+    let duration = audio.as_f64().expect("the audio's duration is known");
+    assert!(duration > 5.0, "{duration}");
+    b.click(".file canvas.wave").await;
+    b.wait_for(
+        &format!(
+            "Math.abs(document.querySelector('audio.player').currentTime - {}) < {}",
+            duration / 2.0,
+            (duration * 0.03).max(0.5)
+        ),
+        "the click on the waveform to seek to the middle",
+    )
+    .await;
+    let t = b
+        .js("return document.querySelector('audio.player').currentTime;")
+        .await;
+    println!("waveform click: currentTime {t} of {duration} s");
     b.screenshot("player").await;
 
     // Export two conversations.
