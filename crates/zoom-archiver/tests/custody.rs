@@ -7,6 +7,10 @@
 //! Locally the key file is mode 0600 and the manifests are read-only files (the intruder
 //! makes them writable first).
 //!
+//! The waveform peaks sidecars the archiver stores beside decodable recordings (under
+//! `acme/derived/peaks/`) are there and readable, and neither `verify --day` nor the full
+//! fixity `verify` names them.
+//!
 //! The AWS variant signs with a KMS key that `aws init` creates in moto (ECC_NIST_P256,
 //! ECDSA_SHA_256) and needs `MOTO` and `ZA_PYTHON` (boto3 plays the intruder); without them
 //! it is skipped unless `ZA_REQUIRE_MOTO=1`.
@@ -72,6 +76,43 @@ impl Store {
                     "",
                 );
                 hex::decode(hex.trim()).unwrap()
+            }
+        }
+    }
+
+    /// The keys stored under `prefix`, sorted.
+    fn keys(&self, prefix: &str) -> Vec<String> {
+        match self {
+            Store::Local { data } => {
+                fn walk(dir: &Path, root: &Path, out: &mut Vec<String>) {
+                    for e in std::fs::read_dir(dir).into_iter().flatten().flatten() {
+                        let p = e.path();
+                        if p.is_dir() {
+                            walk(&p, root, out);
+                        } else if let Ok(rel) = p.strip_prefix(root) {
+                            out.push(rel.to_string_lossy().into_owned());
+                        }
+                    }
+                }
+                let root = data.join("objects");
+                let mut out = Vec::new();
+                walk(&root.join(prefix), &root, &mut out);
+                out.retain(|k| k.starts_with(prefix) && !k.contains(".tmp"));
+                out.sort();
+                out
+            }
+            Store::Aws { .. } => {
+                let mut out: Vec<String> = self
+                    .boto(
+                        "p = s3.get_paginator('list_objects_v2')\nfor page in p.paginate(Bucket=a['name'], Prefix=a['key']):\n    for o in page.get('Contents', []):\n        print(o['Key'])",
+                        prefix,
+                        "",
+                    )
+                    .lines()
+                    .map(str::to_string)
+                    .collect();
+                out.sort();
+                out
             }
         }
     }
@@ -294,6 +335,33 @@ async fn scenario(s: Store, cfg: &Path) {
     for (d, _) in &sealed {
         intact(&s, cfg, d).await;
     }
+    // Waveform peaks beside the decodable recordings (the simulator's media fixtures):
+    // derived data that neither `verify --day` (above) nor the full fixity check names.
+    let sidecars = s.keys("acme/derived/peaks/");
+    assert!(!sidecars.is_empty(), "peaks sidecars stored");
+    let recordings = s.keys("acme/");
+    for k in &sidecars {
+        let p = archiver_core::Peaks::from_bytes(&s.read(k)).unwrap();
+        assert!(p.window_ms == 20 && !p.pairs.is_empty(), "{k}");
+        let rec = k
+            .strip_prefix("acme/derived/peaks/")
+            .and_then(|r| r.strip_suffix(".peaks"))
+            .unwrap();
+        assert!(
+            recordings.contains(&format!("acme/{rec}")),
+            "{k} lies beside its recording"
+        );
+    }
+    let mut v = s.args(cfg);
+    v.push("verify".into());
+    let out = run(v).await;
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
+    assert!(
+        !stdout.contains("UNKNOWN") && !stdout.contains("peaks"),
+        "{stdout}"
+    );
+    assert!(stdout.contains(" 0 not"), "{stdout}");
     // Nothing new: reconciling and sealing again write nothing.
     let out = run(r).await;
     assert!(
