@@ -10,11 +10,11 @@ use archiver_core::domain::{
     ContentKind, FileState, ObjectKey, PEAK_WINDOW_MS, Peaks, Retained, is_derived, peaks_key,
 };
 use archiver_core::ports::{BlobStore, MediaAnalyser, ObjectMeta, Ports};
-use archiver_core::services::peaks;
 use archiver_core::services::verify::{VerifyOptions, verify};
+use archiver_core::services::{custody, peaks};
 use archiver_media::BlobAnalyser;
 use archiver_testkit::fixtures::{byte_stream, file_record, sha256_hex, t0, verified};
-use archiver_testkit::{ManualClock, MemBlobStore, MemMetaStore, MemTaskQueue};
+use archiver_testkit::{ManualClock, MemAuditLog, MemBlobStore, MemMetaStore, MemTaskQueue};
 use async_trait::async_trait;
 
 fn fixture(name: &str) -> Vec<u8> {
@@ -179,22 +179,28 @@ async fn sidecar_stored_read_back_ignored_by_verify_and_disposed_with_its_record
     assert_eq!((report.checked, report.intact), (1, 1));
     assert!(report.findings.is_empty(), "{:?}", report.findings);
 
-    // Past retention, the recording is deleted and then its sidecar (what
-    // `custody::dispose` does for each disposed recording); a second run finds nothing.
+    // Past retention, disposal deletes the recording and its sidecar.
     clock.set(t0() + chrono::Duration::days(2));
-    let now = t0() + chrono::Duration::days(2);
-    ports.blobs.delete(&rec.object_key, now).await.unwrap();
-    peaks::dispose(ports.blobs.as_ref(), &rec.object_key, now)
+    let audit = MemAuditLog::new();
+    let out = custody::dispose(&ports, &audit, &rec.tenant, &[], "tester", false)
         .await
         .unwrap();
+    assert_eq!(out.len(), 1, "{out:?}");
+    assert_eq!(out[0].result, "disposed");
+    assert_eq!(ports.blobs.head(&rec.object_key).await.unwrap(), None);
     assert_eq!(
         ports.blobs.head(&sidecar).await.unwrap(),
         None,
         "sidecar disposed too"
     );
-    peaks::dispose(ports.blobs.as_ref(), &rec.object_key, now)
-        .await
-        .unwrap();
+    // A recording without a sidecar (or disposed twice) is fine.
+    peaks::dispose(
+        ports.blobs.as_ref(),
+        &rec.object_key,
+        t0() + chrono::Duration::days(2),
+    )
+    .await
+    .unwrap();
 }
 
 #[tokio::test]
