@@ -3,8 +3,10 @@
 //! that re-queues dead letters, each function logs JSON into its own log group with the
 //! stack's retention, the downloader gets every `DOWNLOAD_*` variable (with the defaults
 //! of `archiver_aws::stack`), the fixity schedule sends `{"verify":{"sample":N}}`, the
-//! stale-poll alarm and the poll schedule agree, and the dashboard is valid JSON showing
-//! the metric contract.
+//! stale-poll alarm and the poll schedule agree, the dashboard is valid JSON showing
+//! the metric contract, and the review service (issue 17) is off by default, gated by one
+//! condition, runs `serve --backend aws` with a configuration that parses, and its task
+//! role is read-only on the bucket and writes only audit and password items.
 
 use archiver_aws::stack::{DownloadEnv, download_env_from};
 use serde_json::json;
@@ -399,4 +401,270 @@ fn the_dashboard_is_json_and_shows_the_metric_contract() {
         });
         assert!(shown, "download_seconds {p}");
     }
+}
+
+/// Every parameter and resource name a value mentions (`!Ref X`, `!GetAtt X.Y`, `${X}` and
+/// `${X.Y}` in `!Sub`, `DependsOn`, `!Condition X`).
+fn mentions(v: &Value, out: &mut Vec<String>) {
+    let mut text = |s: &str| {
+        let mut rest = s;
+        while let Some(start) = rest.find("${") {
+            let end = rest[start..].find('}').map_or(rest.len(), |e| e + start);
+            out.push(rest[start + 2..end].split('.').next().unwrap().to_string());
+            rest = &rest[end.min(rest.len())..];
+        }
+    };
+    match v {
+        Value::String(s) => text(s),
+        Value::Sequence(a) => a.iter().for_each(|x| mentions(x, out)),
+        Value::Mapping(m) => m.values().for_each(|x| mentions(x, out)),
+        Value::Tagged(t) => {
+            let TaggedValue { tag, value } = &**t;
+            let tag = tag.to_string();
+            match (tag.trim_start_matches('!'), value) {
+                ("Ref" | "Condition", Value::String(id)) => out.push(id.clone()),
+                ("GetAtt", Value::String(id)) => {
+                    out.push(id.split('.').next().unwrap().to_string());
+                }
+                _ => mentions(value, out),
+            }
+        }
+        _ => {}
+    }
+}
+
+#[test]
+fn the_review_service_is_off_by_default_and_its_condition_gates_every_resource_it_adds() {
+    let t = template();
+    let p = &t["Parameters"]["ReviewService"];
+    assert_eq!(p["Default"], Value::from("disabled"));
+    let on = &t["Conditions"]["ReviewServiceEnabled"];
+    let (tag, args) = tagged(on).expect("!Equals");
+    assert_eq!(tag, "Equals");
+    assert_eq!(ref_of(&args[0]), "ReviewService");
+    assert_eq!(args[1], Value::from("enabled"));
+    // A condition gates a resource when it is ReviewServiceEnabled or implies it.
+    let gated = |c: &Value| {
+        let Some(c) = c.as_str() else { return false };
+        if c == "ReviewServiceEnabled" {
+            return true;
+        }
+        let mut m = Vec::new();
+        match tagged(&t["Conditions"][c]) {
+            Some((tag, args)) if tag == "And" => mentions(args, &mut m),
+            _ => return false,
+        }
+        m.iter().any(|x| x == "ReviewServiceEnabled")
+    };
+    let review_params: Vec<String> = t["Parameters"]
+        .as_mapping()
+        .unwrap()
+        .keys()
+        .map(|k| k.as_str().unwrap().to_string())
+        .filter(|k| k.starts_with("Review"))
+        .collect();
+    assert!(review_params.len() >= 5, "{review_params:?}");
+    let mut review_resources = Vec::new();
+    for (id, r) in resources(&t) {
+        let mut m = Vec::new();
+        mentions(&r["Properties"], &mut m);
+        mentions(&r["DependsOn"], &mut m);
+        let uses_review = id.starts_with("Review")
+            || m.iter()
+                .any(|x| review_params.contains(x) || x.starts_with("Review"));
+        if uses_review {
+            assert!(
+                gated(&r["Condition"]),
+                "{id} belongs to the review service but is not gated by ReviewServiceEnabled"
+            );
+            review_resources.push(id);
+        } else {
+            assert!(
+                !gated(&r["Condition"]),
+                "{id} is gated by the review service"
+            );
+        }
+    }
+    for want in [
+        "ReviewCluster",
+        "ReviewTaskDefinition",
+        "ReviewEcsService",
+        "ReviewLoadBalancer",
+        "ReviewHttpsListener",
+        "ReviewTaskRole",
+        "ReviewLogGroup",
+    ] {
+        assert!(review_resources.iter().any(|r| r == want), "{want}");
+    }
+    for (id, o) in t["Outputs"].as_mapping().unwrap() {
+        let mut m = Vec::new();
+        mentions(&o["Value"], &mut m);
+        if m.iter().any(|x| x.starts_with("Review")) {
+            assert!(gated(&o["Condition"]), "output {id:?}");
+        }
+    }
+
+    // Fargate behind HTTPS with the certificate parameter; logs kept for LogRetentionDays.
+    let r = &t["Resources"];
+    assert_eq!(
+        r["ReviewEcsService"]["Properties"]["LaunchType"],
+        Value::from("FARGATE")
+    );
+    let l = &r["ReviewHttpsListener"]["Properties"];
+    assert_eq!(l["Protocol"], Value::from("HTTPS"));
+    assert_eq!(l["Port"], Value::from(443));
+    assert_eq!(
+        ref_of(&l["Certificates"][0]["CertificateArn"]),
+        "ReviewCertificateArn"
+    );
+    assert_eq!(
+        ref_of(&r["ReviewLogGroup"]["Properties"]["RetentionInDays"]),
+        "LogRetentionDays"
+    );
+    let ingress = r["ReviewLoadBalancerSecurityGroup"]["Properties"]["SecurityGroupIngress"]
+        .as_sequence()
+        .unwrap();
+    assert!(
+        ingress
+            .iter()
+            .all(|i| i["FromPort"].as_u64() == Some(443) && i["ToPort"].as_u64() == Some(443)),
+        "only HTTPS reaches the load balancer"
+    );
+}
+
+#[test]
+fn the_review_container_runs_serve_on_aws_with_a_valid_configuration() {
+    let t = template();
+    let c = &t["Resources"]["ReviewTaskDefinition"]["Properties"]["ContainerDefinitions"][0];
+    assert_eq!(ref_of(&c["Image"]), "ReviewImage");
+    assert_eq!(c["ReadonlyRootFilesystem"], Value::from(true));
+    assert_eq!(c["Privileged"], Value::from(false));
+    let command = c["Command"][0].as_str().unwrap();
+    for part in [
+        "--backend aws",
+        " serve ",
+        "--listen 0.0.0.0:8080",
+        "--secure-cookies",
+        "\"$ZOOM_ARCHIVER_CONFIG_TOML\"",
+    ] {
+        assert!(command.contains(part), "{part}: {command}");
+    }
+    assert_eq!(c["PortMappings"][0]["ContainerPort"], Value::from(8080));
+    assert_eq!(
+        t["Resources"]["ReviewTargetGroup"]["Properties"]["Port"],
+        Value::from(8080)
+    );
+    let env = c["Environment"].as_sequence().unwrap();
+    let config = env
+        .iter()
+        .find(|e| e["Name"] == "ZOOM_ARCHIVER_CONFIG_TOML")
+        .expect("the configuration variable");
+    let text = sub_text(&config["Value"]).replace("${ZoomSecretArn}", "arn:secret");
+    let cfg = zoom_archiver::config::FileConfig::parse(&substitute(&text, &t))
+        .unwrap_or_else(|e| panic!("the container's configuration: {e}\n{text}"));
+    let aws = cfg.aws.expect("an [aws] table");
+    assert_eq!(aws.bucket, "<ArchiveBucket>");
+    assert_eq!(aws.table, "<MetadataTable>");
+    assert_eq!(cfg.tenants.len(), 1);
+    assert_eq!(cfg.tenants[0].id.as_str(), "acme", "the stack's TenantId");
+}
+
+#[test]
+fn the_review_task_role_reads_the_archive_and_writes_only_audit_and_password_items() {
+    let t = template();
+    let r = &t["Resources"];
+    let role = &r["ReviewTaskRole"]["Properties"];
+    let mut statements: Vec<&Value> = Vec::new();
+    for p in role["Policies"].as_sequence().unwrap() {
+        statements.extend(p["PolicyDocument"]["Statement"].as_sequence().unwrap());
+    }
+    assert!(role["ManagedPolicyArns"].is_null(), "no managed policy");
+    // Policies attached to the role from elsewhere in the template.
+    for (id, res) in resources(&t) {
+        if res["Type"] == "AWS::IAM::Policy"
+            && res["Properties"]["Roles"]
+                .as_sequence()
+                .unwrap()
+                .iter()
+                .any(|x| ref_of(x) == "ReviewTaskRole")
+        {
+            assert_eq!(id, "ReviewArchiveKeyPolicy");
+            for s in res["Properties"]["PolicyDocument"]["Statement"]
+                .as_sequence()
+                .unwrap()
+            {
+                assert_eq!(s["Action"], Value::from("kms:Decrypt"), "{id}");
+            }
+        }
+    }
+    let actions = |s: &Value| -> Vec<String> {
+        match &s["Action"] {
+            Value::String(a) => vec![a.clone()],
+            Value::Sequence(a) => a.iter().map(|x| x.as_str().unwrap().to_string()).collect(),
+            other => panic!("{other:?}"),
+        }
+    };
+    let mut all = Vec::new();
+    for s in &statements {
+        assert_eq!(s["Effect"], Value::from("Allow"));
+        for a in actions(s) {
+            assert!(!a.contains('*'), "no wildcard action: {a}");
+            let (service, verb) = a.split_once(':').unwrap();
+            match service {
+                // Read-only on the bucket: no PutObject, DeleteObject or anything else
+                // that writes, tags, restores or changes protection.
+                "s3" => assert!(
+                    ["GetObject", "GetObjectTagging", "ListBucket"].contains(&verb),
+                    "{a} on the archive bucket"
+                ),
+                "dynamodb" => match verb {
+                    "GetItem" | "Query" | "Scan" => {}
+                    // Writes only to the audit trail and the review accounts' passwords,
+                    // by leading key.
+                    "PutItem" | "UpdateItem" => {
+                        let keys =
+                            &s["Condition"]["ForAllValues:StringEquals"]["dynamodb:LeadingKeys"];
+                        let keys: Vec<String> =
+                            keys.as_sequence().unwrap().iter().map(sub_text).collect();
+                        let want = if verb == "PutItem" {
+                            "T#${TenantId}#AUDIT"
+                        } else {
+                            "R#USER"
+                        };
+                        assert_eq!(keys, [want], "{a}");
+                        assert_eq!(
+                            actions(s),
+                            std::slice::from_ref(&a),
+                            "{a} in a statement of its own"
+                        );
+                    }
+                    _ => panic!("{a}: the review UI makes no such call"),
+                },
+                _ => panic!("{a}: the review UI makes no such call"),
+            }
+            all.push(a);
+        }
+    }
+    for want in [
+        "s3:GetObject",
+        "dynamodb:Query",
+        "dynamodb:GetItem",
+        "dynamodb:PutItem",
+        "dynamodb:UpdateItem",
+    ] {
+        assert!(all.iter().any(|a| a == want), "{want} is needed by serve");
+    }
+    assert!(
+        !all.iter()
+            .any(|a| a == "s3:PutObject" || a == "s3:DeleteObject")
+    );
+    // Objects of the tenant only.
+    let read = statements
+        .iter()
+        .find(|s| actions(s).contains(&"s3:GetObject".to_string()))
+        .unwrap();
+    assert_eq!(
+        sub_text(&read["Resource"]),
+        "${ArchiveBucket.Arn}/${TenantId}/*"
+    );
 }
