@@ -16,14 +16,19 @@
 //!   [`WINDOW_SECS`] window) from which `archiver_core::talkover_ratio` measures how often two parties
 //!   speak at once;
 //! * for MP4 files, the codec of the video track if there is one
-//!   ([`MediaReport::video_codec`], e.g. `"h264"`).
+//!   ([`MediaReport::video_codec`], e.g. `"h264"`);
+//! * waveform peaks ([`MediaReport::peaks`]): the minimum and maximum of the mono signal
+//!   per [`PEAK_WINDOW_MS`] (20 ms) window, quantised to `i8` (±127 = full scale), in the
+//!   same decode pass (no second decode). Their type and binary format live in the core
+//!   ([`Peaks`], `archiver_core::domain::peaks`): the review UI draws them.
 //!
 //! ## Streaming
 //!
 //! Decoding is packet by packet through a 64 KiB read buffer; each decoded packet is folded
 //! into running sums and dropped, so memory is bounded by the codec state plus the activity
-//! vector (10 bytes per second of audio). MP4 box headers are inspected by seeking, never by
-//! loading the file.
+//! vector (10 bytes per second of audio) and the peaks (100 bytes per second: 360 KB for an
+//! hour, 180,000 windows). MP4 box headers are inspected by seeking, never by loading the
+//! file.
 //!
 //! ## Reading back from the store
 //!
@@ -43,7 +48,11 @@
 //!
 //! The facts ([`MediaFacts`](archiver_core::domain::MediaFacts)) carry the report's
 //! figures; the voice activity is kept (encoded) for M4A files only, the individual
-//! meeting audio that talk-over is computed from. A failure never escapes: its message
+//! meeting audio that talk-over is computed from. The peaks are not facts (the metadata
+//! record stays small): `analyse_with_peaks` returns them beside the facts, and the
+//! downloader stores them as a sidecar object beside the recording
+//! (`archiver_core::services::peaks`); the review UI computes them the same way, on
+//! demand, for recordings archived before. A failure never escapes: its message
 //! goes into `MediaFacts::error`, starting with `not media:`, `truncated:`,
 //! `unsupported codec:` or `could not read the stored object:` (a store error, such as a
 //! missing object); a panic of the decoder is reported there too. `Document` objects are
@@ -52,7 +61,9 @@
 //! ## Silence and activity
 //!
 //! The decoded signal (channels averaged to mono) is cut into consecutive
-//! [`WINDOW_SECS`] (100 ms) windows. A window is **silent** when its RMS is below
+//! [`WINDOW_SECS`] (100 ms) windows (and, for the peaks, independently into 20 ms ones:
+//! `round(rate × 0.02)` frames, the last one possibly partial, so a file of `d` seconds
+//! has `⌈d / 0.02⌉` peak windows). A window is **silent** when its RMS is below
 //! [`SILENCE_THRESHOLD_DBFS`] (−50 dBFS); otherwise it is **active** (voice activity).
 //! `silence_ratio` is silent time / total time; `longest_silence_secs` is the longest run of
 //! consecutive silent windows. The last window may be partial and counts for its real length.
