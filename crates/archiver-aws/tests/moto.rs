@@ -838,6 +838,16 @@ async fn conformance_meta_store_on_dynamodb() {
 }
 
 #[tokio::test]
+async fn conformance_cdr_search_on_dynamodb() {
+    let Some((_s, a)) = setup("csearch").await else {
+        return;
+    };
+    // The port's default search over the DynamoDB query: the same pages as the reference,
+    // and free text refused (no text index).
+    archiver_testkit::conformance::cdr_search(&*a.meta).await;
+}
+
+#[tokio::test]
 async fn conformance_quota_ledger_on_dynamodb() {
     let Some((_s, a)) = setup("cquota").await else {
         return;

@@ -1,8 +1,8 @@
 use crate::MemMetaStore;
 use crate::fixtures::{self, at, cdr};
 use archiver_core::{
-    Cdr, CdrQuery, CdrSearch, Direction, MetaStore, SearchScope, SearchSort, Source, TenantId,
-    TextDoc,
+    Cdr, CdrQuery, CdrSearch, Direction, MetaError, MetaStore, SearchScope, SearchSort, Source,
+    TenantId, TextDoc,
 };
 
 /// The CDRs of the search suite: two tenants, four users (one known by extension only),
@@ -77,9 +77,11 @@ fn ids(v: &[Cdr]) -> Vec<String> {
 /// ([`CdrSearch::matches`], [`CdrSearch::page`], free text by whole words) on the same
 /// data: totals, order and pages of every filter, scope, sort key and order, and the free
 /// text of indexed transcripts. The reference is a [`MemMetaStore`] given the same CDRs
-/// and texts. Needs a store that keeps text ([`MetaStore::indexes_text`]).
+/// and texts. A store without a text index ([`MetaStore::indexes_text`] false, as
+/// DynamoDB) must refuse free text with [`MetaError::Unsupported`] and agree on everything
+/// else.
 pub async fn cdr_search(store: &dyn MetaStore) {
-    assert!(store.indexes_text(), "the search suite needs free text");
+    let text = store.indexes_text();
     let reference = MemMetaStore::new();
     let t1 = fixtures::unique_tenant("search");
     let t2 = fixtures::unique_tenant("search-b");
@@ -262,6 +264,14 @@ pub async fn cdr_search(store: &dyn MetaStore) {
     });
     let mut checked = 0;
     for s in &searches {
+        if s.text.is_some() && !text {
+            let r = store.search_cdrs(s).await;
+            assert!(
+                matches!(r, Err(MetaError::Unsupported(_))),
+                "free text on a store without a text index must be Unsupported: {r:?}"
+            );
+            continue;
+        }
         for sort in [
             SearchSort::StartTime,
             SearchSort::User,
@@ -269,6 +279,11 @@ pub async fn cdr_search(store: &dyn MetaStore) {
             SearchSort::Direction,
             SearchSort::Source,
         ] {
+            // The port's default sorts with the reference's own code: one key is enough
+            // there (and keeps the suite quick on the AWS emulator).
+            if !text && sort != SearchSort::StartTime {
+                continue;
+            }
             for descending in [false, true] {
                 let full = CdrSearch {
                     sort,
@@ -280,7 +295,12 @@ pub async fn cdr_search(store: &dyn MetaStore) {
                 assert_eq!(got.total, want.total, "total of {full:?}");
                 assert_eq!(ids(&got.cdrs), ids(&want.cdrs), "order of {full:?}");
                 assert_eq!(got.cdrs, want.cdrs, "bodies of {full:?}");
-                // Pages of 7 cut the same list, without overlap or gap.
+                // Pages of 7 cut the same list, without overlap or gap (where the store
+                // pages by itself: the default pages with the reference's code).
+                if !text {
+                    checked += 1;
+                    continue;
+                }
                 let mut paged = Vec::new();
                 for offset in (0..=want.total).step_by(7) {
                     let page = store
@@ -299,43 +319,47 @@ pub async fn cdr_search(store: &dyn MetaStore) {
             }
         }
     }
-    assert!(checked >= 300);
+    assert!(checked >= if text { 300 } else { 40 });
 
     // What the reference itself must say, stated independently of any store.
     let only_t1 = CdrSearch {
         scope: vec![SearchScope::tenant(t1.clone())],
         ..base.clone()
     };
-    let found = store
-        .search_cdrs(&CdrSearch {
-            text: Some("Pelican".into()),
-            ..only_t1.clone()
-        })
-        .await
-        .unwrap();
-    let expected: Vec<String> = data
-        .iter()
-        .filter(|c| c.tenant == t1 && c.conversation_id == "meeting-1" && c.out_of_scope.is_none())
-        .map(|c| format!("{}/{}", c.tenant, c.cdr_id))
-        .collect();
-    assert!(!expected.is_empty());
-    assert_eq!(
-        ids(&found.cdrs),
-        expected,
-        "a word only in a transcript finds every CDR of that conversation, of the viewer's tenant only"
-    );
-    for gone in ["first", "peli"] {
-        let r = store
+    if text {
+        let found = store
             .search_cdrs(&CdrSearch {
-                text: Some(gone.into()),
+                text: Some("Pelican".into()),
                 ..only_t1.clone()
             })
             .await
             .unwrap();
+        let expected: Vec<String> = data
+            .iter()
+            .filter(|c| {
+                c.tenant == t1 && c.conversation_id == "meeting-1" && c.out_of_scope.is_none()
+            })
+            .map(|c| format!("{}/{}", c.tenant, c.cdr_id))
+            .collect();
+        assert!(!expected.is_empty());
         assert_eq!(
-            r.total, 0,
-            "{gone:?}: replaced text, or part of a word, finds nothing"
+            ids(&found.cdrs),
+            expected,
+            "a word only in a transcript finds every CDR of that conversation, of the viewer's tenant only"
         );
+        for gone in ["first", "peli"] {
+            let r = store
+                .search_cdrs(&CdrSearch {
+                    text: Some(gone.into()),
+                    ..only_t1.clone()
+                })
+                .await
+                .unwrap();
+            assert_eq!(
+                r.total, 0,
+                "{gone:?}: replaced text, or part of a word, finds nothing"
+            );
+        }
     }
     let bob = store
         .search_cdrs(&CdrSearch {
