@@ -28,9 +28,11 @@ use archiver_core::{
 use rusqlite::types::Value;
 use rusqlite::{Connection, OptionalExtension, params, params_from_iter};
 
-/// Schema 5: the search tables (see the module documentation).
+/// Schema 5: the search tables (see the module documentation). Idempotent, as is
+/// [`backfill`]: a database whose version was set back (the migration tests of older
+/// versions do that) is brought forward again without error.
 pub(crate) const SCHEMA_V5: &str = r#"
-CREATE TABLE cdr_index (
+CREATE TABLE IF NOT EXISTS cdr_index (
     id               INTEGER PRIMARY KEY,
     tenant           TEXT    NOT NULL,
     cdr_id           TEXT    NOT NULL,
@@ -49,31 +51,31 @@ CREATE TABLE cdr_index (
     out_of_scope     INTEGER NOT NULL,
     UNIQUE (tenant, cdr_id)
 );
-CREATE INDEX cdr_index_by_scope     ON cdr_index (tenant, out_of_scope);
-CREATE INDEX cdr_index_by_time      ON cdr_index (start_time, cdr_id, tenant, out_of_scope);
-CREATE INDEX cdr_index_by_direction ON cdr_index
+CREATE INDEX IF NOT EXISTS cdr_index_by_scope     ON cdr_index (tenant, out_of_scope);
+CREATE INDEX IF NOT EXISTS cdr_index_by_time      ON cdr_index (start_time, cdr_id, tenant, out_of_scope);
+CREATE INDEX IF NOT EXISTS cdr_index_by_direction ON cdr_index
     (direction, start_time, cdr_id, tenant, out_of_scope, source, failed);
-CREATE INDEX cdr_index_by_failed    ON cdr_index
+CREATE INDEX IF NOT EXISTS cdr_index_by_failed    ON cdr_index
     (failed, start_time, cdr_id, tenant, out_of_scope, source, direction);
-CREATE INDEX cdr_index_by_source    ON cdr_index
+CREATE INDEX IF NOT EXISTS cdr_index_by_source    ON cdr_index
     (source, start_time, cdr_id, tenant, out_of_scope, failed, direction);
-CREATE INDEX cdr_index_by_email     ON cdr_index (user_email, start_time);
-CREATE INDEX cdr_index_by_extension ON cdr_index (user_extension, start_time);
-CREATE INDEX cdr_index_by_call      ON cdr_index (platform_call_id, start_time);
-CREATE INDEX cdr_index_by_duration  ON cdr_index (duration, start_time);
-CREATE INDEX cdr_index_by_user      ON cdr_index (user_name, start_time);
-CREATE INDEX cdr_index_by_conv      ON cdr_index (conversation_id, source, tenant);
+CREATE INDEX IF NOT EXISTS cdr_index_by_email     ON cdr_index (user_email, start_time);
+CREATE INDEX IF NOT EXISTS cdr_index_by_extension ON cdr_index (user_extension, start_time);
+CREATE INDEX IF NOT EXISTS cdr_index_by_call      ON cdr_index (platform_call_id, start_time);
+CREATE INDEX IF NOT EXISTS cdr_index_by_duration  ON cdr_index (duration, start_time);
+CREATE INDEX IF NOT EXISTS cdr_index_by_user      ON cdr_index (user_name, start_time);
+CREATE INDEX IF NOT EXISTS cdr_index_by_conv      ON cdr_index (conversation_id, source, tenant);
 
-CREATE TABLE cdr_numbers (
+CREATE TABLE IF NOT EXISTS cdr_numbers (
     number TEXT    NOT NULL,
     id     INTEGER NOT NULL,
     PRIMARY KEY (number, id)
 ) WITHOUT ROWID;
-CREATE INDEX cdr_numbers_by_id ON cdr_numbers (id);
+CREATE INDEX IF NOT EXISTS cdr_numbers_by_id ON cdr_numbers (id);
 
-CREATE VIRTUAL TABLE cdr_topics USING fts5(topic, tokenize = 'trigram case_sensitive 1');
+CREATE VIRTUAL TABLE IF NOT EXISTS cdr_topics USING fts5(topic, tokenize = 'trigram case_sensitive 1');
 
-CREATE TABLE cdr_texts (
+CREATE TABLE IF NOT EXISTS cdr_texts (
     id              INTEGER PRIMARY KEY,
     tenant          TEXT NOT NULL,
     source          TEXT NOT NULL,
@@ -81,15 +83,15 @@ CREATE TABLE cdr_texts (
     file_id         TEXT NOT NULL,
     UNIQUE (tenant, source, file_id)
 );
-CREATE INDEX cdr_texts_by_conv ON cdr_texts (tenant, source, conversation_id);
-CREATE VIRTUAL TABLE cdr_text_fts USING fts5(
+CREATE INDEX IF NOT EXISTS cdr_texts_by_conv ON cdr_texts (tenant, source, conversation_id);
+CREATE VIRTUAL TABLE IF NOT EXISTS cdr_text_fts USING fts5(
     text, tokenize = 'unicode61 remove_diacritics 0', content = '', contentless_delete = 1
 );
 
-CREATE TRIGGER cdrs_unindex AFTER DELETE ON cdrs BEGIN
+CREATE TRIGGER IF NOT EXISTS cdrs_unindex AFTER DELETE ON cdrs BEGIN
     DELETE FROM cdr_index WHERE tenant = old.tenant AND cdr_id = old.cdr_id;
 END;
-CREATE TRIGGER cdr_index_cleanup AFTER DELETE ON cdr_index BEGIN
+CREATE TRIGGER IF NOT EXISTS cdr_index_cleanup AFTER DELETE ON cdr_index BEGIN
     DELETE FROM cdr_numbers WHERE id = old.id;
     DELETE FROM cdr_topics WHERE rowid = old.id;
 END;
