@@ -177,7 +177,17 @@ pub async fn check_invariants(h: &Harness, expect: &Expect) -> InvariantReport {
 
     // The store holds exactly the archived files.
     match h.ports.blobs.list("").await {
-        Ok(objects) => {
+        Ok(mut objects) => {
+            // Waveform peaks sidecars are derived data beside archived recordings.
+            objects.retain(|o| match archiver_core::recording_of_peaks(&o.key) {
+                Some(rec) => {
+                    if !archived_keys.contains(rec.as_str()) {
+                        v.push(format!("peaks sidecar {} without its recording", o.key));
+                    }
+                    false
+                }
+                None => true,
+            });
             r.objects = objects.len();
             let keys: BTreeSet<String> = objects.iter().map(|o| o.key.to_string()).collect();
             if keys.len() != objects.len() {

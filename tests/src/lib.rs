@@ -551,7 +551,21 @@ impl Harness {
                 archived += 1;
             }
         }
-        let objects = self.ports.blobs.list("").await.expect("list objects");
+        let mut objects = self.ports.blobs.list("").await.expect("list objects");
+        // Waveform peaks sidecars (derived data) lie beside archived recordings only.
+        let recordings: std::collections::HashSet<String> =
+            objects.iter().map(|o| o.key.to_string()).collect();
+        objects.retain(|o| match archiver_core::recording_of_peaks(&o.key) {
+            Some(rec) => {
+                assert!(
+                    recordings.contains(rec.as_str()),
+                    "peaks sidecar {} lies beside its recording",
+                    o.key
+                );
+                false
+            }
+            None => true,
+        });
         assert_eq!(
             objects.len(),
             archived,

@@ -139,6 +139,16 @@ pub fn peaks_key(key: &ObjectKey) -> Option<ObjectKey> {
     ObjectKey::parse(format!("{tenant}/derived/peaks/{rest}.peaks")).ok()
 }
 
+/// The recording a peaks sidecar key belongs to (the inverse of [`peaks_key`]); `None` for
+/// any other key.
+pub fn recording_of_peaks(key: &ObjectKey) -> Option<ObjectKey> {
+    let (tenant, rest) = key.as_str().split_once('/')?;
+    let rest = rest
+        .strip_prefix("derived/peaks/")?
+        .strip_suffix(".peaks")?;
+    ObjectKey::parse(format!("{tenant}/{rest}")).ok()
+}
+
 /// True for a key under a tenant's `derived/` prefix (sidecars, never recordings).
 pub fn is_derived(key: &ObjectKey) -> bool {
     key.as_str()
@@ -196,6 +206,8 @@ mod tests {
         assert!(is_derived(&p) && !is_derived(&k));
         assert!(p.belongs_to(&crate::domain::TenantId::new("t1").unwrap()));
         assert_eq!(peaks_key(&p), None, "no sidecar of a sidecar");
+        assert_eq!(recording_of_peaks(&p).as_ref(), Some(&k));
+        assert_eq!(recording_of_peaks(&k), None);
         assert_eq!(peaks_key(&ObjectKey::parse("lonely").unwrap()), None);
     }
 }
