@@ -200,11 +200,7 @@ impl DynamoMetaStore {
     }
 
     fn backend(&self, what: &str, f: Failure) -> MetaError {
-        MetaError::Backend {
-            what: format!("{what} on table {}", self.table),
-            retryable: f.retryable,
-            source: f.into_source(),
-        }
+        f.on_table(what, &self.table)
     }
 
     fn encode<T: Serialize>(&self, what: &str, v: &T) -> Result<Item, MetaError> {

@@ -78,11 +78,7 @@ impl DynamoAuditLog {
     }
 
     fn backend(&self, what: &str, f: Failure) -> MetaError {
-        MetaError::Backend {
-            what: format!("{what} on table {}", self.table),
-            retryable: f.retryable,
-            source: f.into_source(),
-        }
+        f.on_table(what, &self.table)
     }
 
     /// The item of an entry.

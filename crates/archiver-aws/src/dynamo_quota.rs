@@ -93,11 +93,7 @@ impl DynamoQuotaLedger {
     }
 
     fn backend(&self, what: &str, f: Failure) -> MetaError {
-        MetaError::Backend {
-            what: format!("{what} on table {}", self.table),
-            retryable: f.retryable,
-            source: f.into_source(),
-        }
+        f.on_table(what, &self.table)
     }
 
     /// The `used` attribute of `item` (`None` when absent).

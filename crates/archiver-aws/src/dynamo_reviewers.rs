@@ -80,11 +80,7 @@ impl DynamoReviewerStore {
     }
 
     fn backend(&self, what: &str, f: Failure) -> MetaError {
-        MetaError::Backend {
-            what: format!("{what} on table {}", self.table),
-            retryable: f.retryable,
-            source: f.into_source(),
-        }
+        f.on_table(what, &self.table)
     }
 
     fn account_item(&self, r: &Reviewer) -> Result<Item, MetaError> {

@@ -159,4 +159,14 @@ impl Failure {
     pub fn into_source(self) -> BoxError {
         Box::new(self.source)
     }
+
+    /// The metadata-store error of `what` failing on DynamoDB table `table` (the one
+    /// shape every DynamoDB adapter reports).
+    pub fn on_table(self, what: &str, table: &str) -> archiver_core::MetaError {
+        archiver_core::MetaError::Backend {
+            what: format!("{what} on table {table}"),
+            retryable: self.retryable,
+            source: self.into_source(),
+        }
+    }
 }

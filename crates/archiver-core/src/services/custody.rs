@@ -561,27 +561,45 @@ pub async fn dispose(
             Err(BlobError::Protected { why, .. }) => d.result = format!("refused: {why}"),
             Err(e) => return Err(e.into()),
         }
-        record(
-            audit,
-            AuditDraft {
-                tenant: tenant.clone(),
-                at: now,
-                actor: by.to_string(),
-                action: AuditAction::Dispose,
-                objects: vec![d.key.clone()],
-                reason: Some(format!(
-                    "retention rule {} until {}; sha256 {}",
-                    d.rule, ret.until, d.sha256
-                )),
-                result: d.result.clone(),
-            },
-        )
-        .await?;
+        record_disposition(audit, tenant, now, by, &d, ret.until).await?;
         out.push(d);
     }
     // Objects refused by the store keep their CDRs (their files are not disposed of).
     out.extend(dispose_cdrs(ports, audit, tenant, rules, by, dry_run).await?);
     Ok(out)
+}
+
+/// The `dispose` audit entry of `d` (an object's or a CDR's).
+async fn record_disposition(
+    audit: &dyn AuditLog,
+    tenant: &TenantId,
+    at: DateTime<Utc>,
+    by: &str,
+    d: &Disposition,
+    until: DateTime<Utc>,
+) -> Result<(), CustodyError> {
+    let (what, digest) = if d.kind == "cdr" {
+        ("CDR past retention rule", "cdr sha256")
+    } else {
+        ("retention rule", "sha256")
+    };
+    record(
+        audit,
+        AuditDraft {
+            tenant: tenant.clone(),
+            at,
+            actor: by.to_string(),
+            action: AuditAction::Dispose,
+            objects: vec![d.key.clone()],
+            reason: Some(format!(
+                "{what} {} until {until}; {digest} {}",
+                d.rule, d.sha256
+            )),
+            result: d.result.clone(),
+        },
+    )
+    .await?;
+    Ok(())
 }
 
 /// The retention of `cdr` if it may be deleted now: a rule of its own (a CDR no rule
@@ -666,22 +684,7 @@ async fn dispose_cdrs(
             Err(MetaError::Conflict(_)) => continue,
             Err(e) => return Err(e.into()),
         }
-        record(
-            audit,
-            AuditDraft {
-                tenant: tenant.clone(),
-                at: now,
-                actor: by.to_string(),
-                action: AuditAction::Dispose,
-                objects: vec![d.key.clone()],
-                reason: Some(format!(
-                    "CDR past retention rule {} until {}; cdr sha256 {}",
-                    d.rule, ret.until, d.sha256
-                )),
-                result: d.result.clone(),
-            },
-        )
-        .await?;
+        record_disposition(audit, tenant, now, by, &d, ret.until).await?;
         out.push(d);
     }
     Ok(out)
